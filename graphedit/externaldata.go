@@ -1,0 +1,120 @@
+package graphedit
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/onnxloss/onnxloss/onnxpb"
+)
+
+// ExternalRef is one tensor whose payload lives in a side file.
+type ExternalRef struct {
+	Tensor *onnxpb.TensorProto
+	// Location is the tensor's location entry as stored in the model.
+	Location string
+}
+
+// ExternalTensors returns every tensor of the model (initializers, sparse
+// initializers, Constant attributes, subgraphs, training info) whose data
+// location is EXTERNAL, in a fixed order.
+func (m *Model) ExternalTensors() []ExternalRef {
+	var refs []ExternalRef
+	visitTensors(m.Proto, func(t *onnxpb.TensorProto) {
+		if t.GetDataLocation() != onnxpb.TensorProto_EXTERNAL {
+			return
+		}
+		for _, kv := range t.ExternalData {
+			if kv.GetKey() == "location" {
+				refs = append(refs, ExternalRef{Tensor: t, Location: kv.GetValue()})
+			}
+		}
+	})
+	return refs
+}
+
+// relocateExternalData rewrites relative external-data locations so that,
+// read from newDir, they name the same files they named from m.Dir.
+func (m *Model) relocateExternalData(newDir string) error {
+	oldDir := m.Dir
+	if oldDir == "" {
+		oldDir = "."
+	}
+	oldAbs, err := filepath.Abs(oldDir)
+	if err != nil {
+		return fmt.Errorf("resolving external data directory: %w", err)
+	}
+	newAbs, err := filepath.Abs(newDir)
+	if err != nil {
+		return fmt.Errorf("resolving output directory: %w", err)
+	}
+	if oldAbs == newAbs {
+		return nil
+	}
+	for _, ref := range m.ExternalTensors() {
+		if filepath.IsAbs(ref.Location) {
+			continue
+		}
+		target := filepath.Join(oldAbs, filepath.FromSlash(ref.Location))
+		rel, err := filepath.Rel(newAbs, target)
+		if err != nil {
+			return fmt.Errorf("external data %q of tensor %q cannot be reached from %s: %w", ref.Location, ref.Tensor.GetName(), newDir, err)
+		}
+		for _, kv := range ref.Tensor.ExternalData {
+			if kv.GetKey() == "location" {
+				kv.Value = ptr(filepath.ToSlash(rel))
+			}
+		}
+	}
+	return nil
+}
+
+// visitTensors calls f on every TensorProto reachable from the model.
+func visitTensors(mp *onnxpb.ModelProto, f func(*onnxpb.TensorProto)) {
+	visitGraph(mp.GetGraph(), f)
+	for _, ti := range mp.GetTrainingInfo() {
+		visitGraph(ti.GetInitialization(), f)
+		visitGraph(ti.GetAlgorithm(), f)
+	}
+	for _, fn := range mp.GetFunctions() {
+		for _, n := range fn.GetNode() {
+			visitNode(n, f)
+		}
+	}
+}
+
+func visitGraph(g *onnxpb.GraphProto, f func(*onnxpb.TensorProto)) {
+	if g == nil {
+		return
+	}
+	for _, t := range g.GetInitializer() {
+		f(t)
+	}
+	for _, st := range g.GetSparseInitializer() {
+		if st.GetValues() != nil {
+			f(st.GetValues())
+		}
+		if st.GetIndices() != nil {
+			f(st.GetIndices())
+		}
+	}
+	for _, n := range g.GetNode() {
+		visitNode(n, f)
+	}
+}
+
+func visitNode(n *onnxpb.NodeProto, f func(*onnxpb.TensorProto)) {
+	for _, a := range n.GetAttribute() {
+		if a.GetT() != nil {
+			f(a.GetT())
+		}
+		for _, t := range a.GetTensors() {
+			f(t)
+		}
+		visitGraph(a.GetG(), f)
+		for _, g := range a.GetGraphs() {
+			visitGraph(g, f)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,185 @@
+package graphedit
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/onnxloss/onnxloss/onnxpb"
+)
+
+// Model is an ONNX model together with the directory its external data
+// locations are relative to.
+type Model struct {
+	// Proto is the decoded model; edits go straight into it.
+	Proto *onnxpb.ModelProto
+	// Dir is the directory that relative external-data locations resolve
+	// against: the directory of the file the model was loaded from or last
+	// saved to. Empty for a model that never touched the file system.
+	Dir string
+
+	used map[string]bool // every name in the main graph, see names()
+}
+
+// ErrNotONNX reports input that does not decode as an ONNX model.
+var ErrNotONNX = errors.New("not an ONNX model")
+
+// Load reads the model in the file at path. External data payloads are not
+// read: tensors keep their location entries, resolved against the file's
+// directory.
+func Load(path string) (*Model, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read model: %w", err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("cannot read model %s: it is a directory, give an .onnx file", path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read model: %w", err)
+	}
+	m, err := LoadBytes(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	m.Dir = filepath.Dir(path)
+	return m, nil
+}
+
+// LoadReader reads a whole model from r. External data locations resolve
+// against the current directory until the model is saved.
+func LoadReader(r io.Reader) (*Model, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading model: %w", err)
+	}
+	return LoadBytes(data)
+}
+
+// LoadBytes decodes a serialized model. It rejects input that is not
+// protobuf, is truncated, or decodes to something without a graph.
+func LoadBytes(data []byte) (*Model, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%w: the file is empty", ErrNotONNX)
+	}
+	mp := &onnxpb.ModelProto{}
+	if err := proto.Unmarshal(data, mp); err != nil {
+		return nil, fmt.Errorf("%w: protobuf decoding failed (truncated or not an .onnx file): %v", ErrNotONNX, err)
+	}
+	if err := checkLooksLikeModel(mp); err != nil {
+		return nil, err
+	}
+	return &Model{Proto: mp}, nil
+}
+
+// checkLooksLikeModel rejects protobuf that happens to decode as a
+// ModelProto but is not one (random bytes often decode to an empty message).
+func checkLooksLikeModel(mp *onnxpb.ModelProto) error {
+	if mp.GetIrVersion() <= 0 {
+		return fmt.Errorf("%w: no ir_version (is this an .onnx model file?)", ErrNotONNX)
+	}
+	if mp.Graph == nil {
+		return fmt.Errorf("%w: the model has no graph", ErrNotONNX)
+	}
+	return nil
+}
+
+// Marshal serializes the model deterministically: the same model always
+// gives the same bytes, and fields the schema does not know are kept.
+func (m *Model) Marshal() ([]byte, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m.Proto)
+	if err != nil {
+		return nil, fmt.Errorf("encoding model: %w", err)
+	}
+	return b, nil
+}
+
+// Write serializes the model to w.
+func (m *Model) Write(w io.Writer) error {
+	b, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(w, bytes.NewReader(b))
+	return err
+}
+
+// Save writes the model to path through a temporary file in the same
+// directory that is renamed into place, so path never holds a partial model.
+// External-data locations are rewritten so that they still point at the same
+// files from path's directory, and m.Dir becomes that directory.
+func (m *Model) Save(path string) error {
+	dir := filepath.Dir(path)
+	if err := m.relocateExternalData(dir); err != nil {
+		return err
+	}
+	b, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := WriteFileAtomic(path, b); err != nil {
+		return err
+	}
+	m.Dir = dir
+	return nil
+}
+
+// WriteFileAtomic writes data to a temporary file beside path, syncs it and
+// renames it to path. On any error nothing is left under path or beside it.
+func WriteFileAtomic(path string, data []byte) error {
+	return WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteAtomic creates a temporary file beside path, lets write fill it, syncs
+// it and renames it to path. If write fails, the temporary file is removed
+// and path is untouched.
+func WriteAtomic(path string, write func(io.Writer) error) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("cannot write %s: directory %s does not exist: create it first", path, dir)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("cannot write %s: %s is not a directory", path, dir)
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("cannot write %s: it is a directory, give a file name", path)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := write(f); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
