@@ -1,0 +1,271 @@
+package lossops
+
+import (
+	"fmt"
+	"math"
+)
+
+// Reference computes the loss described by spec in float64, straight from
+// the closed-form formulas of the loss catalogue, independently of any ONNX
+// graph. It is the yardstick the injected subgraphs are verified against.
+//
+// logits is row-major with shape (N, C, d1, ..., dk), k ≥ 0, class axis 1.
+// With index labels (spec.MultiHot false) labels has shape (N, d1, ..., dk)
+// and targets is ignored; with spec.MultiHot, targets is a float tensor of
+// the logits' shape (values in [0, 1]) and labels is ignored.
+//
+// spec.Weights nil means every class weight is 1 (for sigmoid_focal: no
+// weight factor at all, which is the same thing). Positions whose label
+// equals *spec.IgnoreIndex have loss 0 and are left out of every reduction;
+// other labels outside [0, C) are an error.
+//
+// The result has lossShape [] (a scalar, loss has one element) for mean and
+// sum; for none it has the labels' shape, except sigmoid_focal, whose loss is
+// per element and so has the logits' shape.
+//
+// mean divides the sum of the losses by: Σ_{p∈V} w_{y_p} for weighted_ce
+// (as torch does); |V| for focal, cb_softmax, cb_sigmoid and cb_focal (the
+// number of positions, all of them with multi-hot targets); |V|·C for
+// sigmoid_focal (every element). When that denominator is 0 — every position
+// ignored, no positions at all, or only classes of weight 0 — mean returns 0,
+// not NaN, so that training never sees a NaN (torch's cross_entropy returns
+// NaN for weighted_ce there).
+//
+// Numerically stable forms are used throughout: log-softmax by subtracting
+// the maximum and a log-sum-exp, refSoftplus(x) = max(x, 0) + log1p(exp(-|x|)),
+// BCE(x, t) = max(x, 0) - x·t + log1p(exp(-|x|)), 1 - p = -expm1(log p), so
+// logits of ±1e4 give finite losses.
+func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets []float64) (loss []float64, lossShape []int, err error) {
+	if err := spec.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if len(shape) < 2 {
+		return nil, nil, fmt.Errorf("logits shape %v has rank %d: logits need shape (N, C, ...) of rank >= 2", shape, len(shape))
+	}
+	total := 1
+	for i, d := range shape {
+		if d < 0 {
+			return nil, nil, fmt.Errorf("logits shape %v has a negative dimension %d", shape, i)
+		}
+		if d > 0 && total > math.MaxInt32/d {
+			return nil, nil, fmt.Errorf("logits shape %v is too large for the reference", shape)
+		}
+		total *= d
+	}
+	if len(logits) != total {
+		return nil, nil, fmt.Errorf("logits have %d values but shape %v needs %d", len(logits), shape, total)
+	}
+	n, nc := shape[0], shape[1]
+	if nc < 1 {
+		return nil, nil, fmt.Errorf("logits shape %v has no classes: dimension 1 must be >= 1", shape)
+	}
+	inner := 1 // product of d1..dk
+	for _, d := range shape[2:] {
+		inner *= d
+	}
+	if spec.Weights != nil && len(spec.Weights) != nc {
+		return nil, nil, fmt.Errorf("%d class weights for %d classes: give one weight per class", len(spec.Weights), nc)
+	}
+	for i, v := range logits {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, nil, fmt.Errorf("logit %d is %v: logits must be finite", i, v)
+		}
+	}
+	npos := n * inner
+	posShape := append([]int{shape[0]}, shape[2:]...)
+	if spec.MultiHot {
+		if len(targets) != total {
+			return nil, nil, fmt.Errorf("multi-hot targets have %d values but the logits' shape %v needs %d", len(targets), shape, total)
+		}
+		for i, t := range targets {
+			if !(t >= 0 && t <= 1) {
+				return nil, nil, fmt.Errorf("multi-hot target %d is %v: targets must be in [0, 1]", i, t)
+			}
+		}
+	} else {
+		if len(labels) != npos {
+			return nil, nil, fmt.Errorf("labels have %d values but shape %v needs %d", len(labels), posShape, npos)
+		}
+		for i, y := range labels {
+			if spec.IgnoreIndex != nil && y == *spec.IgnoreIndex {
+				continue
+			}
+			if y < 0 || y >= int64(nc) {
+				return nil, nil, fmt.Errorf("label %d at position %d is out of range: use 0..%d (or the ignore_index)", y, i, nc-1)
+			}
+		}
+	}
+	w := func(c int) float64 {
+		if spec.Weights == nil {
+			return 1
+		}
+		return spec.Weights[c]
+	}
+	// idx returns the flat index of class c at position (b, j): b in [0, N),
+	// j in [0, d1·…·dk).
+	idx := func(b, c, j int) int { return (b*nc+c)*inner + j }
+
+	perElement := spec.Loss == SigmoidFocal
+	var out []float64
+	if perElement {
+		out = make([]float64, total)
+	} else {
+		out = make([]float64, npos)
+	}
+	var denom compSum // the mean's denominator
+	x := make([]float64, nc)
+	t := make([]float64, nc)
+	logp := make([]float64, nc)
+	for b := 0; b < n; b++ {
+		for j := 0; j < inner; j++ {
+			p := b*inner + j
+			for c := 0; c < nc; c++ {
+				x[c] = logits[idx(b, c, j)]
+			}
+			y := -1
+			if spec.MultiHot {
+				for c := 0; c < nc; c++ {
+					t[c] = targets[idx(b, c, j)]
+				}
+			} else {
+				if spec.IgnoreIndex != nil && labels[p] == *spec.IgnoreIndex {
+					continue // loss 0, not in V
+				}
+				y = int(labels[p])
+				for c := range t {
+					t[c] = 0
+				}
+				t[y] = 1
+			}
+			switch spec.Loss {
+			case WeightedCE:
+				refLogSoftmax(x, logp)
+				l := -w(y) * logp[y]
+				if eps := spec.LabelSmoothing; eps != 0 {
+					var s compSum
+					for c := 0; c < nc; c++ {
+						s.add(-w(c) * logp[c])
+					}
+					l = (1-eps)*l + eps/float64(nc)*s.sum()
+				}
+				out[p] = l
+				denom.add(w(y))
+			case Focal:
+				refLogSoftmax(x, logp)
+				q := -math.Expm1(logp[y]) // 1 - p_y
+				out[p] = -w(y) * math.Pow(q, spec.Gamma) * logp[y]
+				denom.add(1)
+			case CBSoftmax:
+				refLogSoftmax(x, logp)
+				out[p] = -w(y) * logp[y]
+				denom.add(1)
+			case CBSigmoid, CBFocal:
+				var s compSum
+				for c := 0; c < nc; c++ {
+					l := refBCE(x[c], t[c])
+					if spec.Loss == CBFocal {
+						l *= math.Exp(-spec.Gamma * (t[c]*x[c] + refSoftplus(-x[c])))
+					}
+					if spec.MultiHot {
+						l *= w(c)
+					}
+					s.add(l)
+				}
+				if spec.MultiHot {
+					out[p] = s.sum()
+				} else {
+					out[p] = w(y) * s.sum()
+				}
+				denom.add(1)
+			case SigmoidFocal:
+				for c := 0; c < nc; c++ {
+					// 1 - p_t = σ(x)(1-t) + σ(-x)t, σ(-x) computed directly.
+					q := refSigmoid(x[c])*(1-t[c]) + refSigmoid(-x[c])*t[c]
+					l := refBCE(x[c], t[c]) * math.Pow(q, spec.Gamma)
+					if spec.Alpha >= 0 {
+						l *= spec.Alpha*t[c] + (1-spec.Alpha)*(1-t[c])
+					}
+					l *= w(c)
+					out[idx(b, c, j)] = l
+					denom.add(1)
+				}
+			}
+		}
+	}
+	switch spec.Reduction {
+	case None:
+		if perElement {
+			return out, append([]int(nil), shape...), nil
+		}
+		return out, posShape, nil
+	case Sum:
+		var s compSum
+		for _, v := range out {
+			s.add(v)
+		}
+		return []float64{s.sum()}, []int{}, nil
+	}
+	d := denom.sum()
+	if d == 0 {
+		return []float64{0}, []int{}, nil
+	}
+	var s compSum
+	for _, v := range out {
+		s.add(v)
+	}
+	return []float64{s.sum() / d}, []int{}, nil
+}
+
+// refLogSoftmax writes log(softmax(x)) to dst using max subtraction and a
+// log-sum-exp.
+func refLogSoftmax(x, dst []float64) {
+	m := math.Inf(-1)
+	for _, v := range x {
+		m = math.Max(m, v)
+	}
+	var s compSum
+	for _, v := range x {
+		s.add(math.Exp(v - m))
+	}
+	lse := math.Log(s.sum()) // log-sum-exp minus m
+	for c, v := range x {
+		dst[c] = (v - m) - lse
+	}
+}
+
+// refSoftplus returns log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)).
+func refSoftplus(x float64) float64 {
+	return math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x)))
+}
+
+// refBCE returns the binary cross-entropy of logit x and target t,
+// refSoftplus(x) - x·t, as max(x, 0) - x·t + log1p(exp(-|x|)) so that the
+// large terms cancel before the small one is added.
+func refBCE(x, t float64) float64 {
+	return (math.Max(x, 0) - x*t) + math.Log1p(math.Exp(-math.Abs(x)))
+}
+
+// refSigmoid returns 1/(1+exp(-x)) without overflow.
+func refSigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+// compSum is Neumaier-compensated summation, so the reference's sums carry
+// (almost) no rounding error of their own.
+type compSum struct{ s, c float64 }
+
+func (k *compSum) add(v float64) {
+	t := k.s + v
+	if math.Abs(k.s) >= math.Abs(v) {
+		k.c += (k.s - t) + v
+	} else {
+		k.c += (v - t) + k.s
+	}
+	k.s = t
+}
+
+func (k *compSum) sum() float64 { return k.s + k.c }
