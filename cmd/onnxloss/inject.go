@@ -1,0 +1,207 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/onnxloss/onnxloss/graphedit"
+	"github.com/onnxloss/onnxloss/inject"
+	"github.com/onnxloss/onnxloss/lossops"
+	"github.com/onnxloss/onnxloss/onnxpb"
+)
+
+// weightFlags are the flags that turn counts into class weights, shared by
+// inject and weights.
+func weightFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "counts", Usage: "per-class sample counts: JSON `FILE` ([n0, n1, …], {\"counts\": […], \"classes\": […]} or {\"0\": n0, …})", Required: true},
+		&cli.StringFlag{Name: "weighting", Usage: "class weights from counts: none, inverse, sqrt_inverse, effective (default: the loss's)"},
+		&cli.Float64Flag{Name: "beta", Value: 0.9999, Usage: "β of the effective number of samples, in [0, 1)"},
+		&cli.StringFlag{Name: "normalize", Value: "sum", Usage: "sum: scale weights to sum to C; none: keep raw weights"},
+		&cli.StringFlag{Name: "zero-counts", Value: "error", Usage: "a class with count 0: error, or skip (weight 0)"},
+	}
+}
+
+// weightConfig reads the weight flags.
+func weightConfig(c *cli.Context, def lossops.Weighting) (lossops.WeightConfig, error) {
+	cfg := lossops.WeightConfig{Scheme: def, Beta: c.Float64("beta")}
+	if s := c.String("weighting"); s != "" {
+		w, err := lossops.ParseWeighting(s)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Scheme = w
+	}
+	switch c.String("normalize") {
+	case "sum":
+		cfg.Normalize = true
+	case "none":
+	default:
+		return cfg, fmt.Errorf("--normalize %q is invalid: use sum or none", c.String("normalize"))
+	}
+	switch c.String("zero-counts") {
+	case "error":
+	case "skip":
+		cfg.SkipZero = true
+	default:
+		return cfg, fmt.Errorf("--zero-counts %q is invalid: use error or skip", c.String("zero-counts"))
+	}
+	return cfg, nil
+}
+
+func injectCommand() *cli.Command {
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "loss", Usage: "the loss: " + lossList(), Required: true},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the model with the loss to `FILE`", Required: true},
+	}
+	flags = append(flags, weightFlags()...)
+	flags = append(flags,
+		&cli.Float64Flag{Name: "gamma", Value: 2, Usage: "focusing parameter γ >= 0 (focal, sigmoid_focal, cb_focal)"},
+		&cli.Float64Flag{Name: "alpha", Value: 0.25, Usage: "α <= 1 of sigmoid_focal; negative disables it"},
+		&cli.StringFlag{Name: "reduction", Value: "mean", Usage: "mean, sum or none"},
+		&cli.Int64Flag{Name: "ignore-index", Usage: "label value excluded from the loss (e.g. -100)"},
+		&cli.Float64Flag{Name: "label-smoothing", Usage: "ε in [0, 1) (weighted_ce)"},
+		&cli.StringFlag{Name: "targets", Value: "index", Usage: "index labels, or multi-hot float targets (sigmoid losses)"},
+		&cli.StringFlag{Name: "logits", Usage: "attach to this value (default: the single float output of rank >= 2)"},
+		&cli.StringFlag{Name: "labels-name", Value: "labels", Usage: "name of the new labels input"},
+		&cli.StringFlag{Name: "labels-dtype", Value: "int64", Usage: "int64 or int32 labels"},
+		&cli.StringFlag{Name: "loss-name", Value: "loss", Usage: "name of the new loss output"},
+		&cli.BoolFlag{Name: "replace", Usage: "replace a loss onnxloss injected before"},
+	)
+	return &cli.Command{
+		Name:      "inject",
+		Usage:     "append a class-imbalance loss to a model; the loss becomes its first output",
+		ArgsUsage: "MODEL",
+		Flags:     flags,
+		Action:    runInject,
+	}
+}
+
+func lossList() string {
+	names := make([]string, len(lossops.Losses))
+	for i, l := range lossops.Losses {
+		names[i] = string(l)
+	}
+	return strings.Join(names, ", ")
+}
+
+func runInject(c *cli.Context) error {
+	in, err := oneArg(c, "MODEL")
+	if err != nil {
+		return err
+	}
+	opt, err := injectOptions(c)
+	if err != nil {
+		return badInput(err)
+	}
+	out := c.String("output")
+	if err := checkOutputPath(in, out); err != nil {
+		return badInput(err)
+	}
+	m, err := graphedit.Load(in)
+	if err != nil {
+		return badInput(err)
+	}
+	res, err := inject.Inject(m, opt)
+	if err != nil {
+		return badInput(fmt.Errorf("%s: %w", in, err))
+	}
+	if err := m.Save(out); err != nil {
+		return badInput(err)
+	}
+	md := res.Metadata
+	w := c.App.ErrWriter
+	for _, n := range res.Notes {
+		fmt.Fprintln(w, "note: "+n)
+	}
+	fmt.Fprintf(w, "attached %s to %s (%s, rank %d, C = %d) at opset %d; inputs += %s (%s), first output = %s\n",
+		md.Loss, md.Logits, md.LogitsDType, md.LogitsRank, md.NumClasses, md.Opset, md.Labels, md.LabelsDType, md.LossOutput)
+	fmt.Fprintf(w, "weights (%s): %s\n", md.Weighting, formatWeights(md.Weights))
+	fmt.Fprintf(w, "wrote %s\n", out)
+	return nil
+}
+
+// checkOutputPath refuses to overwrite the input and needs an existing
+// directory, so no partial work is done on a doomed run.
+func checkOutputPath(in, out string) error {
+	ia, err1 := filepath.Abs(in)
+	oa, err2 := filepath.Abs(out)
+	if err1 == nil && err2 == nil && ia == oa {
+		return fmt.Errorf("output %s is the input: write to another file (the input is never modified)", out)
+	}
+	if si, err := os.Stat(in); err == nil {
+		if so, err := os.Stat(out); err == nil && os.SameFile(si, so) {
+			return fmt.Errorf("output %s is the input: write to another file (the input is never modified)", out)
+		}
+	}
+	dir := filepath.Dir(out)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("output directory %s does not exist: create it first", dir)
+	}
+	return nil
+}
+
+func injectOptions(c *cli.Context) (inject.Options, error) {
+	var opt inject.Options
+	loss, err := lossops.ParseLoss(c.String("loss"))
+	if err != nil {
+		return opt, err
+	}
+	counts, err := lossops.LoadCounts(c.String("counts"))
+	if err != nil {
+		return opt, err
+	}
+	cfg, err := weightConfig(c, "")
+	if err != nil {
+		return opt, err
+	}
+	red, err := lossops.ParseReduction(c.String("reduction"))
+	if err != nil {
+		return opt, err
+	}
+	opt = inject.Options{
+		Loss: loss, Counts: counts, Weighting: cfg.Scheme, Beta: cfg.Beta, Normalize: cfg.Normalize, SkipZero: cfg.SkipZero,
+		Gamma: c.Float64("gamma"), Alpha: c.Float64("alpha"), Reduction: red, LabelSmoothing: c.Float64("label-smoothing"),
+		Logits: c.String("logits"), LabelsName: c.String("labels-name"), LossName: c.String("loss-name"), Replace: c.Bool("replace"),
+	}
+	if c.IsSet("ignore-index") {
+		v := c.Int64("ignore-index")
+		opt.IgnoreIndex = &v
+	}
+	switch c.String("targets") {
+	case "index":
+	case "multi-hot":
+		opt.MultiHot = true
+	default:
+		return opt, fmt.Errorf("--targets %q is invalid: use index or multi-hot", c.String("targets"))
+	}
+	switch c.String("labels-dtype") {
+	case "int64":
+		opt.LabelsElem = onnxpb.TensorProto_INT64
+	case "int32":
+		opt.LabelsElem = onnxpb.TensorProto_INT32
+	default:
+		return opt, fmt.Errorf("--labels-dtype %q is invalid: use int64 or int32", c.String("labels-dtype"))
+	}
+	if opt.LabelsName == "" || opt.LossName == "" {
+		return opt, fmt.Errorf("--labels-name and --loss-name must not be empty")
+	}
+	return opt, nil
+}
+
+func formatWeights(w []float64) string {
+	const show = 8
+	parts := make([]string, 0, show+1)
+	for i, v := range w {
+		if i == show {
+			parts = append(parts, fmt.Sprintf("… (%d more)", len(w)-show))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%.4g", v))
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}

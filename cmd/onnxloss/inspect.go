@@ -1,0 +1,119 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/onnxloss/onnxloss/graphedit"
+)
+
+func inspectCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "inspect",
+		Usage:     "summarize a model: versions, opsets, inputs, outputs, initializers, the logits",
+		ArgsUsage: "MODEL",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON"},
+		},
+		Action: func(c *cli.Context) error {
+			path, err := oneArg(c, "MODEL")
+			if err != nil {
+				return err
+			}
+			m, err := graphedit.Load(path)
+			if err != nil {
+				return badInput(err)
+			}
+			s := m.Summarize()
+			if c.Bool("json") {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(s)
+			}
+			printSummary(c, path, s)
+			return nil
+		},
+	}
+}
+
+// oneArg returns the single positional argument or a usage error.
+func oneArg(c *cli.Context, what string) (string, error) {
+	if c.NArg() != 1 {
+		return "", cli.Exit(fmt.Sprintf("expected one %s argument, got %d (see `onnxloss %s --help`)", what, c.NArg(), c.Command.Name), exitBadInput)
+	}
+	return c.Args().First(), nil
+}
+
+func printSummary(c *cli.Context, path string, s graphedit.Summary) {
+	w := c.App.Writer
+	fmt.Fprintf(w, "model     %s\n", path)
+	fmt.Fprintf(w, "ir        %d\n", s.IRVersion)
+	var ops []string
+	for _, o := range s.Opsets {
+		d := o.Domain
+		if d == "" {
+			d = "ai.onnx"
+		}
+		ops = append(ops, fmt.Sprintf("%s %d", d, o.Version))
+	}
+	fmt.Fprintf(w, "opsets    %s\n", strings.Join(ops, ", "))
+	fmt.Fprintf(w, "producer  %s %s\n", s.Producer, s.ProducerVersion)
+	fmt.Fprintf(w, "graph     %d nodes, %d initializers (%s", s.Nodes, s.Initializers, humanBytes(s.InitializerBytes))
+	if s.ExternalTensors > 0 {
+		fmt.Fprintf(w, ", %d external", s.ExternalTensors)
+	}
+	fmt.Fprintln(w, ")")
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\tname\tdtype\tshape")
+	for _, v := range s.Inputs {
+		fmt.Fprintf(tw, "input\t%s\t%s\t%s\n", v.Name, v.DType, shapeString(v.Shape))
+	}
+	for _, v := range s.Outputs {
+		fmt.Fprintf(tw, "output\t%s\t%s\t%s\n", v.Name, v.DType, shapeString(v.Shape))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	switch {
+	case s.Logits != nil:
+		fmt.Fprintf(w, "logits    %s, C = %s\n", s.Logits.Name, classCount(s.Logits.C))
+	case len(s.LogitsCandidates) == 0:
+		fmt.Fprintln(w, "logits    none found (no float output of rank >= 2): pass --logits to inject")
+	default:
+		var names []string
+		for _, l := range s.LogitsCandidates {
+			names = append(names, fmt.Sprintf("%s (C = %s)", l.Name, classCount(l.C)))
+		}
+		fmt.Fprintf(w, "logits    several candidates: %s — pass --logits to inject\n", strings.Join(names, ", "))
+	}
+}
+
+func classCount(c int64) string {
+	if c <= 0 {
+		return "dynamic"
+	}
+	return fmt.Sprint(c)
+}
+
+func shapeString(shape []string) string {
+	if shape == nil {
+		return "unknown"
+	}
+	return "[" + strings.Join(shape, ", ") + "]"
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

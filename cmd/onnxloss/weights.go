@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/onnxloss/onnxloss/lossops"
+)
+
+func weightsCommand() *cli.Command {
+	flags := append(weightFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON"})
+	return &cli.Command{
+		Name:   "weights",
+		Usage:  "show the class weights a weighting scheme gives for counts",
+		Flags:  flags,
+		Action: runWeights,
+	}
+}
+
+// weightRow is one class in the weights report.
+type weightRow struct {
+	Class  int     `json:"class"`
+	Name   string  `json:"name,omitempty"`
+	Count  float64 `json:"count"`
+	Share  float64 `json:"share"`
+	Weight float64 `json:"weight"`
+}
+
+func runWeights(c *cli.Context) error {
+	if c.NArg() != 0 {
+		return cli.Exit("weights takes no arguments: pass the counts with --counts FILE", exitBadInput)
+	}
+	counts, err := lossops.LoadCounts(c.String("counts"))
+	if err != nil {
+		return badInput(err)
+	}
+	cfg, err := weightConfig(c, lossops.WeightEffective)
+	if err != nil {
+		return badInput(err)
+	}
+	w, err := lossops.ClassWeightsNamed(counts.Values, counts.Classes, cfg)
+	if err != nil {
+		return badInput(err)
+	}
+	var total float64
+	for _, n := range counts.Values {
+		total += n
+	}
+	rows := make([]weightRow, len(w))
+	for i := range w {
+		rows[i] = weightRow{Class: i, Count: counts.Values[i], Weight: w[i]}
+		if total > 0 {
+			rows[i].Share = counts.Values[i] / total
+		}
+		if i < len(counts.Classes) {
+			rows[i].Name = counts.Classes[i]
+		}
+	}
+	if c.Bool("json") {
+		enc := json.NewEncoder(c.App.Writer)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"weighting": cfg.Scheme, "beta": cfg.Beta, "normalize": cfg.Normalize, "classes": rows})
+	}
+	fmt.Fprintf(c.App.Writer, "weighting %s", cfg.Scheme)
+	if cfg.Scheme == lossops.WeightEffective {
+		fmt.Fprintf(c.App.Writer, " (β = %g)", cfg.Beta)
+	}
+	norm := "normalized to sum C"
+	if !cfg.Normalize {
+		norm = "raw"
+	}
+	fmt.Fprintf(c.App.Writer, ", %s\n", norm)
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "class\tname\tcount\tshare\tweight\t")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.2f%%\t%.6g\t\n", r.Class, r.Name, r.Count, 100*r.Share, r.Weight)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,357 @@
+package inject
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/onnxloss/onnxloss/graphedit"
+	"github.com/onnxloss/onnxloss/lossops"
+	"github.com/onnxloss/onnxloss/onnxpb"
+)
+
+// MetadataKey is the metadata_props key under which inject records what it
+// attached (JSON of Metadata).
+const MetadataKey = "onnxloss"
+
+// NamePrefix starts the name of every node and initializer inject adds.
+const NamePrefix = "onnxloss"
+
+// Version is the tool version written into the metadata.
+var Version = "0.1.0"
+
+// Options are the loss and the attachment choices of one injection.
+type Options struct {
+	Loss      lossops.Loss
+	Counts    *lossops.Counts
+	Weighting lossops.Weighting // "" = the loss's default
+	Beta      float64
+	Normalize bool
+	SkipZero  bool
+	Gamma     float64
+	Alpha     float64
+	Reduction lossops.Reduction
+	// IgnoreIndex, when non-nil, excludes positions with this label.
+	IgnoreIndex    *int64
+	LabelSmoothing float64
+	MultiHot       bool
+	// Logits names the value to attach to; "" picks the model's single
+	// float output of rank ≥ 2.
+	Logits     string
+	LabelsName string                      // default "labels"
+	LabelsElem onnxpb.TensorProto_DataType // INT64 (default) or INT32
+	LossName   string                      // default "loss"
+	// Replace allows injecting into a model that already carries an
+	// onnxloss loss; the old one is removed first.
+	Replace bool
+}
+
+// Metadata is the JSON stored under metadata_props["onnxloss"]: everything
+// needed to recompute the loss.
+type Metadata struct {
+	Tool           string    `json:"tool"`
+	Version        string    `json:"version"`
+	Loss           string    `json:"loss"`
+	Weighting      string    `json:"weighting"`
+	Beta           float64   `json:"beta"`
+	Normalize      bool      `json:"normalize"`
+	ZeroCounts     string    `json:"zero_counts"`
+	Gamma          float64   `json:"gamma"`
+	Alpha          float64   `json:"alpha"`
+	Reduction      string    `json:"reduction"`
+	IgnoreIndex    *int64    `json:"ignore_index"`
+	LabelSmoothing float64   `json:"label_smoothing"`
+	Targets        string    `json:"targets"`
+	Counts         []float64 `json:"counts"`
+	Classes        []string  `json:"classes,omitempty"`
+	Weights        []float64 `json:"weights"`
+	// Weighted is false when the loss carries no class weights at all
+	// (weighting none); Weights then holds ones.
+	Weighted    bool   `json:"weighted"`
+	NumClasses  int    `json:"num_classes"`
+	Logits      string `json:"logits"`
+	LogitsDType string `json:"logits_dtype"`
+	LogitsRank  int    `json:"logits_rank"`
+	Labels      string `json:"labels"`
+	LabelsDType string `json:"labels_dtype"`
+	LossOutput  string `json:"loss_output"`
+	Opset       int64  `json:"opset"`
+}
+
+// Spec returns the lossops.Spec the metadata describes.
+func (md *Metadata) Spec() lossops.Spec {
+	s := lossops.Spec{
+		Loss: lossops.Loss(md.Loss), Gamma: md.Gamma, Alpha: md.Alpha,
+		Reduction: lossops.Reduction(md.Reduction), IgnoreIndex: md.IgnoreIndex,
+		LabelSmoothing: md.LabelSmoothing, MultiHot: md.Targets == "multi-hot",
+	}
+	if md.Weighted {
+		s.Weights = md.Weights
+	}
+	return s
+}
+
+// ReadMetadata returns the model's onnxloss metadata, or ok=false if it has none.
+func ReadMetadata(m *graphedit.Model) (md *Metadata, ok bool, err error) {
+	raw, ok := m.Metadata(MetadataKey)
+	if !ok {
+		return nil, false, nil
+	}
+	md = &Metadata{}
+	if err := json.Unmarshal([]byte(raw), md); err != nil {
+		return nil, true, fmt.Errorf("metadata_props[%q] is not valid onnxloss metadata: %w", MetadataKey, err)
+	}
+	return md, true, nil
+}
+
+// Result describes what an injection did, for the summary on stderr.
+type Result struct {
+	Metadata *Metadata
+	// Notes are remarks for the user (e.g. attached before a Softmax).
+	Notes []string
+}
+
+// Inject attaches the loss described by opt to m in place. On error m may be
+// partly edited and must be discarded.
+func Inject(m *graphedit.Model, opt Options) (*Result, error) {
+	res := &Result{}
+	if opt.LabelsName == "" {
+		opt.LabelsName = "labels"
+	}
+	if opt.LossName == "" {
+		opt.LossName = "loss"
+	}
+	if opt.LabelsElem == 0 {
+		opt.LabelsElem = onnxpb.TensorProto_INT64
+	}
+	if opt.Counts == nil || len(opt.Counts.Values) == 0 {
+		return nil, fmt.Errorf("no class counts given: pass --counts FILE")
+	}
+	opset := m.DefaultDomainOpset()
+	if opset < 11 {
+		return nil, fmt.Errorf("the model imports default-domain opset %d: onnxloss needs opset 11 or newer (re-export with opset_version >= 11)", opset)
+	}
+	if old, ok, err := ReadMetadata(m); ok {
+		if !opt.Replace {
+			return nil, fmt.Errorf("the model already has an onnxloss loss (%s): pass --replace to swap it, or start from the original model", lossName(old))
+		}
+		if err != nil {
+			return nil, err
+		}
+		removeInjected(m, old)
+		res.Notes = append(res.Notes, fmt.Sprintf("replaced the previous %s loss", old.Loss))
+	}
+
+	weighting := opt.Weighting
+	if weighting == "" {
+		weighting = lossops.DefaultWeighting(opt.Loss)
+	}
+	cfg := lossops.WeightConfig{Scheme: weighting, Beta: opt.Beta, Normalize: opt.Normalize, SkipZero: opt.SkipZero}
+	weights, err := lossops.ClassWeightsNamed(opt.Counts.Values, opt.Counts.Classes, cfg)
+	if err != nil {
+		return nil, err
+	}
+	spec := lossops.Spec{
+		Loss: opt.Loss, Gamma: opt.Gamma, Alpha: opt.Alpha, Reduction: opt.Reduction,
+		IgnoreIndex: opt.IgnoreIndex, LabelSmoothing: opt.LabelSmoothing, MultiHot: opt.MultiHot,
+	}
+	if weighting != lossops.WeightNone || opt.SkipZero {
+		spec.Weights = weights
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+
+	logits, err := findLogits(m, opt.Logits)
+	if err != nil {
+		return nil, err
+	}
+	logits, note, err := beforeActivation(m, logits)
+	if err != nil {
+		return nil, err
+	}
+	if note != "" {
+		res.Notes = append(res.Notes, note)
+	}
+	vt, ok := valueType(m, logits, 0)
+	if !ok {
+		return nil, fmt.Errorf("the type and shape of logits %q are not declared in the model: pass a graph output or a value with value_info as --logits", logits)
+	}
+	if !isFloat(vt.Elem) {
+		return nil, fmt.Errorf("logits %q are %s: need float, double, float16 or bfloat16 scores", logits, elemName(vt.Elem))
+	}
+	if vt.Rank() < 2 {
+		return nil, fmt.Errorf("logits %q have rank %d: need (N, C, ...) with the class axis 1, rank >= 2", logits, vt.Rank())
+	}
+	C := len(opt.Counts.Values)
+	if d := vt.Shape[1]; d.Static() && d.Value != int64(C) {
+		return nil, fmt.Errorf("logits %q have %d classes (dim 1) but the counts give %d: pass counts for %d classes", logits, d.Value, C, d.Value)
+	}
+	for _, name := range []string{opt.LabelsName, opt.LossName} {
+		if m.HasName(name) {
+			return nil, fmt.Errorf("the graph already has a value named %q: choose another with --labels-name/--loss-name", name)
+		}
+	}
+	if opt.LabelsName == opt.LossName {
+		return nil, fmt.Errorf("labels and loss are both named %q: give them different names", opt.LossName)
+	}
+
+	// Labels input: logits' shape without the class axis (multi-hot: the
+	// logits' shape), symbolic dims copied.
+	labelsType := graphedit.ValueType{Elem: opt.LabelsElem}
+	if opt.MultiHot {
+		labelsType = graphedit.ValueType{Elem: onnxpb.TensorProto_FLOAT, Shape: vt.Shape}
+	} else {
+		if opt.LabelsElem != onnxpb.TensorProto_INT64 && opt.LabelsElem != onnxpb.TensorProto_INT32 {
+			return nil, fmt.Errorf("labels dtype %s is not supported: use int64 or int32", elemName(opt.LabelsElem))
+		}
+		labelsType.Shape = append([]graphedit.Dim{vt.Shape[0]}, vt.Shape[2:]...)
+	}
+	m.AddInput(graphedit.TensorValueInfo(opt.LabelsName, labelsType), -1)
+
+	b := graphedit.NewBuilder(m, NamePrefix)
+	site := lossops.Site{Logits: logits, LogitsElem: vt.Elem, Rank: vt.Rank(), C: C, Labels: opt.LabelsName, LabelsElem: labelsType.Elem}
+	lossValue, err := lossops.Build(b, spec, site)
+	if err != nil {
+		return nil, err
+	}
+	renameOutput(m, lossValue, opt.LossName)
+
+	lossType := graphedit.ValueType{Elem: site.ComputeElem(), Shape: []graphedit.Dim{}}
+	if spec.Reduction == lossops.None {
+		lossType.Shape = labelsType.Shape
+		if spec.Loss == lossops.SigmoidFocal || opt.MultiHot {
+			lossType.Shape = vt.Shape
+		}
+		if opt.MultiHot && spec.Loss != lossops.SigmoidFocal {
+			lossType.Shape = append([]graphedit.Dim{vt.Shape[0]}, vt.Shape[2:]...)
+		}
+	}
+	m.AddOutput(graphedit.TensorValueInfo(opt.LossName, lossType), 0)
+
+	md := &Metadata{
+		Tool: "onnxloss", Version: Version, Loss: string(opt.Loss), Weighting: string(weighting),
+		Beta: opt.Beta, Normalize: opt.Normalize, ZeroCounts: "error", Gamma: opt.Gamma, Alpha: opt.Alpha,
+		Reduction: string(opt.Reduction), IgnoreIndex: opt.IgnoreIndex, LabelSmoothing: opt.LabelSmoothing,
+		Targets: "index", Counts: opt.Counts.Values, Classes: opt.Counts.Classes, Weights: weights,
+		Weighted: spec.Weights != nil, NumClasses: C, Logits: logits, LogitsDType: elemName(vt.Elem),
+		LogitsRank: vt.Rank(), Labels: opt.LabelsName, LabelsDType: elemName(labelsType.Elem),
+		LossOutput: opt.LossName, Opset: opset,
+	}
+	if opt.SkipZero {
+		md.ZeroCounts = "skip"
+	}
+	if opt.MultiHot {
+		md.Targets = "multi-hot"
+	}
+	raw, err := json.Marshal(md)
+	if err != nil {
+		return nil, fmt.Errorf("encoding metadata: %w", err)
+	}
+	m.SetMetadata(MetadataKey, string(raw))
+	res.Metadata = md
+	return res, nil
+}
+
+func lossName(md *Metadata) string {
+	if md == nil {
+		return "unknown"
+	}
+	return md.Loss
+}
+
+// beforeActivation moves from a Softmax/Sigmoid output (probabilities) to
+// its input (logits). A softmax over an axis other than the class axis is an
+// error.
+func beforeActivation(m *graphedit.Model, value string) (string, string, error) {
+	p := m.Producer(value)
+	if p == nil {
+		return value, "", nil
+	}
+	switch p.GetOpType() {
+	case "Softmax":
+		vt, ok := valueType(m, value, 0)
+		if !ok {
+			return "", "", fmt.Errorf("%q comes from Softmax node %q but its rank is unknown: pass the Softmax input as --logits", value, p.GetName())
+		}
+		opset := m.DefaultDomainOpset()
+		def := int64(1)
+		if opset >= 13 {
+			def = -1
+		}
+		axis := attrInt(p, "axis", def)
+		if axis < 0 {
+			axis += int64(vt.Rank())
+		}
+		classAxis := axis == 1 && (opset >= 13 || vt.Rank() == 2)
+		if !classAxis {
+			return "", "", fmt.Errorf("%q comes from Softmax node %q over axis %d, not the class axis 1: pass the scores as --logits", value, p.GetName(), attrInt(p, "axis", def))
+		}
+		return p.GetInput()[0], fmt.Sprintf("%q is the output of Softmax node %q (probabilities): attached to its input %q, the logits", value, p.GetName(), p.GetInput()[0]), nil
+	case "Sigmoid":
+		return p.GetInput()[0], fmt.Sprintf("%q is the output of Sigmoid node %q (probabilities): attached to its input %q, the logits", value, p.GetName(), p.GetInput()[0]), nil
+	}
+	return value, "", nil
+}
+
+// renameOutput renames the value produced by the last node that outputs
+// from to to.
+func renameOutput(m *graphedit.Model, from, to string) {
+	nodes := m.Graph().GetNode()
+	for i := len(nodes) - 1; i >= 0; i-- {
+		for j, o := range nodes[i].Output {
+			if o == from {
+				nodes[i].Output[j] = to
+				m.ResetNames()
+				return
+			}
+		}
+	}
+}
+
+// removeInjected deletes everything a previous injection added: nodes and
+// initializers under NamePrefix, the labels input, the loss output and the
+// metadata entry.
+func removeInjected(m *graphedit.Model, md *Metadata) {
+	g := m.Graph()
+	prefix := NamePrefix + "/"
+	nodes := g.Node[:0]
+	for _, n := range g.Node {
+		if !strings.HasPrefix(n.GetName(), prefix) {
+			nodes = append(nodes, n)
+		}
+	}
+	g.Node = nodes
+	inits := g.Initializer[:0]
+	for _, t := range g.Initializer {
+		if !strings.HasPrefix(t.GetName(), prefix) {
+			inits = append(inits, t)
+		}
+	}
+	g.Initializer = inits
+	inputs := g.Input[:0]
+	for _, vi := range g.Input {
+		if vi.GetName() != md.Labels {
+			inputs = append(inputs, vi)
+		}
+	}
+	g.Input = inputs
+	outputs := g.Output[:0]
+	for _, vi := range g.Output {
+		if vi.GetName() != md.LossOutput {
+			outputs = append(outputs, vi)
+		}
+	}
+	g.Output = outputs
+	props := m.Proto.MetadataProps[:0]
+	for _, kv := range m.Proto.MetadataProps {
+		if kv.GetKey() != MetadataKey {
+			props = append(props, kv)
+		}
+	}
+	m.Proto.MetadataProps = props
+	m.ResetNames()
+}
+
+// elemName returns the short lower-case name of an element type.
+func elemName(e onnxpb.TensorProto_DataType) string { return graphedit.ElemName(e) }

@@ -1,0 +1,321 @@
+package lossops
+
+import (
+	"fmt"
+
+	"github.com/onnxloss/onnxloss/graphedit"
+	"github.com/onnxloss/onnxloss/onnxpb"
+)
+
+// Site says where in a graph a loss attaches: the logits value (class axis
+// 1) and the labels value the caller has declared.
+type Site struct {
+	// Logits names the value holding the scores, shape (N, C, d1…dk).
+	Logits string
+	// LogitsElem is the logits' element type: FLOAT, DOUBLE, FLOAT16 or BFLOAT16.
+	LogitsElem onnxpb.TensorProto_DataType
+	// Rank is the logits' rank (≥ 2).
+	Rank int
+	// C is the number of classes.
+	C int
+	// Labels names the labels value: int64/int32 indices of shape (N, d1…dk),
+	// or with Spec.MultiHot float targets of the logits' shape.
+	Labels string
+	// LabelsElem is the labels' element type.
+	LabelsElem onnxpb.TensorProto_DataType
+}
+
+// ComputeElem returns the element type the loss is computed and returned in:
+// DOUBLE for float64 logits, FLOAT otherwise.
+func (s Site) ComputeElem() onnxpb.TensorProto_DataType {
+	if s.LogitsElem == onnxpb.TensorProto_DOUBLE {
+		return onnxpb.TensorProto_DOUBLE
+	}
+	return onnxpb.TensorProto_FLOAT
+}
+
+// Build appends the subgraph computing spec's loss from site to b's model and
+// returns the name of the loss value (element type site.ComputeElem(); a
+// scalar for mean/sum, the labels' shape for none — the logits' shape for
+// sigmoid_focal). Every op on the path from the logits to the loss is one
+// that ONNX Runtime training can differentiate.
+func Build(b *graphedit.Builder, spec Spec, site Site) (string, error) {
+	if err := spec.Validate(); err != nil {
+		return "", err
+	}
+	if site.Rank < 2 {
+		return "", fmt.Errorf("logits %q have rank %d: need (N, C, ...) with rank >= 2", site.Logits, site.Rank)
+	}
+	if site.C < 1 {
+		return "", fmt.Errorf("logits %q: need at least one class", site.Logits)
+	}
+	if spec.Weights != nil && len(spec.Weights) != site.C {
+		return "", fmt.Errorf("%d class weights for %d classes", len(spec.Weights), site.C)
+	}
+	if b.Opset < 11 {
+		return "", fmt.Errorf("the model's opset is %d: onnxloss needs opset 11 or newer (re-export with opset_version >= 11)", b.Opset)
+	}
+	g := &lossGraph{b: b, spec: spec, site: site, elem: site.ComputeElem()}
+	switch site.LogitsElem {
+	case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_DOUBLE:
+		g.x = site.Logits
+	case onnxpb.TensorProto_FLOAT16:
+		g.x = b.Cast("logits_f32", site.Logits, onnxpb.TensorProto_FLOAT)
+	case onnxpb.TensorProto_BFLOAT16:
+		if b.Opset < 13 {
+			return "", fmt.Errorf("bfloat16 logits need opset 13 or newer (Cast from bfloat16), the model has %d", b.Opset)
+		}
+		g.x = b.Cast("logits_f32", site.Logits, onnxpb.TensorProto_FLOAT)
+	default:
+		return "", fmt.Errorf("logits %q have element type %s: need float, double, float16 or bfloat16 logits", site.Logits, site.LogitsElem)
+	}
+	if err := g.prepareLabels(); err != nil {
+		return "", err
+	}
+	switch spec.Loss {
+	case WeightedCE, Focal, CBSoftmax:
+		return g.softmaxLoss(), nil
+	case SigmoidFocal:
+		return g.sigmoidFocal(), nil
+	case CBSigmoid, CBFocal:
+		return g.cbSigmoidLoss(), nil
+	}
+	return "", fmt.Errorf("unknown loss %q", spec.Loss)
+}
+
+// lossGraph holds the values shared by the parts of one loss subgraph.
+type lossGraph struct {
+	b    *graphedit.Builder
+	spec Spec
+	site Site
+	elem onnxpb.TensorProto_DataType
+
+	x      string // logits in the compute type
+	y      string // int64 labels with ignored positions replaced by class 0
+	mask   string // compute-type 1/0 per position, "" when nothing is ignored
+	target string // compute-type one-hot/multi-hot of the logits' shape
+}
+
+func (g *lossGraph) scalar(what string, v float64) string { return g.b.Scalar(what, g.elem, v) }
+
+// classShape is (1, C, 1, …) so a per-class vector broadcasts over logits.
+func (g *lossGraph) classShape() []int64 {
+	dims := make([]int64, g.site.Rank)
+	for i := range dims {
+		dims[i] = 1
+	}
+	dims[1] = int64(g.site.C)
+	return dims
+}
+
+func (g *lossGraph) weights(dims []int64) string {
+	if g.elem == onnxpb.TensorProto_DOUBLE {
+		return g.b.Float64("class_weights", dims, g.spec.Weights)
+	}
+	w := make([]float32, len(g.spec.Weights))
+	for i, v := range g.spec.Weights {
+		w[i] = float32(v)
+	}
+	return g.b.Float32("class_weights", dims, w)
+}
+
+// prepareLabels builds the label-side values: int64 labels safe to index
+// with, the ignore mask, and for sigmoid losses the 0/1 target tensor.
+func (g *lossGraph) prepareLabels() error {
+	b := g.b
+	if g.spec.MultiHot {
+		switch g.site.LabelsElem {
+		case g.elem:
+			g.target = g.site.Labels
+		case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_DOUBLE, onnxpb.TensorProto_FLOAT16:
+			g.target = b.Cast("targets", g.site.Labels, g.elem)
+		default:
+			return fmt.Errorf("multi-hot targets %q must be float, not %s", g.site.Labels, g.site.LabelsElem)
+		}
+		return nil
+	}
+	y := g.site.Labels
+	switch g.site.LabelsElem {
+	case onnxpb.TensorProto_INT64:
+	case onnxpb.TensorProto_INT32:
+		y = b.Cast("labels_i64", y, onnxpb.TensorProto_INT64)
+	default:
+		return fmt.Errorf("labels %q must be int64 or int32, not %s", g.site.Labels, g.site.LabelsElem)
+	}
+	if ii := g.spec.IgnoreIndex; ii != nil {
+		ignored := b.Op("Equal", "ignored", []string{y, b.Int64("ignore_index", []int64{}, []int64{*ii})})
+		y = b.Op("Where", "labels_safe", []string{ignored, b.Int64("zero_label", []int64{}, []int64{0}), y})
+		g.mask = b.Cast("valid", b.Op("Not", "valid_bool", []string{ignored}), g.elem)
+	}
+	g.y = y
+	if g.spec.Loss.IsSigmoid() {
+		values := b.Float32("onehot_values", []int64{2}, []float32{0, 1})
+		if g.elem == onnxpb.TensorProto_DOUBLE {
+			values = b.Float64("onehot_values", []int64{2}, []float64{0, 1})
+		}
+		depth := b.Int64("num_classes", []int64{}, []int64{int64(g.site.C)})
+		g.target = b.Op("OneHot", "onehot", []string{g.y, depth, values}, graphedit.AttrInt("axis", 1))
+	}
+	return nil
+}
+
+// softmaxLoss builds weighted_ce, focal and cb_softmax.
+func (g *lossGraph) softmaxLoss() string {
+	b, spec := g.b, g.spec
+	logp := b.LogSoftmax("logp", g.x, 1, g.site.Rank)
+	idx := b.Unsqueeze("label_index", g.y, []int64{1})
+	logpY := b.Squeeze("logp_y", b.Op("GatherElements", "logp_y_keep", []string{logp, idx}, graphedit.AttrInt("axis", 1)), []int64{1})
+
+	var wy string // w_y per position, "" when unweighted
+	if spec.Weights != nil {
+		wy = b.Op("Gather", "w_y", []string{g.weights([]int64{int64(g.site.C)}), g.y}, graphedit.AttrInt("axis", 0))
+	}
+	loss := b.Op("Neg", "nll", []string{logpY})
+	if spec.Loss == Focal && spec.Gamma != 0 {
+		pY := b.Op("Exp", "p_y", []string{logpY})
+		q := b.Op("Relu", "one_minus_p_y", []string{b.Op("Sub", "one_minus_p_y_raw", []string{g.scalar("one", 1), pY})})
+		if spec.Gamma != 1 {
+			q = b.Op("Pow", "focal_modulator", []string{q, g.scalar("gamma", spec.Gamma)})
+		}
+		loss = b.Op("Mul", "focal", []string{q, loss})
+	}
+	if wy != "" {
+		loss = b.Op("Mul", "weighted", []string{wy, loss})
+	}
+	if eps := spec.LabelSmoothing; eps > 0 {
+		all := logp
+		if spec.Weights != nil {
+			all = b.Op("Mul", "weighted_logp", []string{logp, g.weights(g.classShape())})
+		}
+		smooth := b.Op("Neg", "smooth", []string{b.ReduceSum("smooth_sum", all, []int64{1}, false)})
+		loss = b.Op("Add", "smoothed", []string{
+			b.Op("Mul", "hard_part", []string{g.scalar("one_minus_eps", 1-eps), loss}),
+			b.Op("Mul", "smooth_part", []string{g.scalar("eps_over_c", eps/float64(g.site.C)), smooth}),
+		})
+	}
+	// weighted_ce's mean divides by the summed weights of the valid positions.
+	var den string
+	if spec.Loss == WeightedCE && wy != "" {
+		den = wy
+	}
+	return g.reduce(loss, den)
+}
+
+// bce returns softplus(x) − x·t and log(1 + exp(−|x|)), the stable pieces
+// the sigmoid losses share.
+func (g *lossGraph) bce() (bce, logTerm string) {
+	b := g.b
+	absX := b.Op("Abs", "abs_x", []string{g.x})
+	logTerm = b.Op("Log", "log1p_exp_neg_abs", []string{
+		b.Op("Add", "one_plus_exp", []string{g.scalar("one", 1), b.Op("Exp", "exp_neg_abs", []string{b.Op("Neg", "neg_abs_x", []string{absX})})}),
+	})
+	softplus := b.Op("Add", "softplus_x", []string{b.Op("Relu", "relu_x", []string{g.x}), logTerm})
+	bce = b.Op("Sub", "bce", []string{softplus, b.Op("Mul", "x_t", []string{g.x, g.target})})
+	return bce, logTerm
+}
+
+// sigmoidFocal builds torchvision's sigmoid_focal_loss, per element.
+func (g *lossGraph) sigmoidFocal() string {
+	b, spec := g.b, g.spec
+	loss, _ := g.bce()
+	if spec.Gamma != 0 {
+		p := b.Op("Sigmoid", "p", []string{g.x})
+		oneMinusT := b.Op("Sub", "one_minus_t", []string{g.scalar("one", 1), g.target})
+		oneMinusP := b.Op("Sub", "one_minus_p", []string{g.scalar("one", 1), p})
+		// 1 − p_t written as a sum of non-negative products so it never
+		// rounds below zero (Pow of a negative base would be NaN).
+		q := b.Op("Add", "one_minus_p_t", []string{
+			b.Op("Mul", "p_neg", []string{p, oneMinusT}),
+			b.Op("Mul", "t_one_minus_p", []string{g.target, oneMinusP}),
+		})
+		if spec.Gamma != 1 {
+			q = b.Op("Pow", "focal_modulator", []string{q, g.scalar("gamma", spec.Gamma)})
+		}
+		loss = b.Op("Mul", "focal", []string{loss, q})
+	}
+	if spec.Alpha >= 0 {
+		// α_t = α·t + (1−α)(1−t) = (1−α) + (2α−1)·t, label side only.
+		alphaT := b.Op("Add", "alpha_t", []string{
+			g.scalar("one_minus_alpha", 1-spec.Alpha),
+			b.Op("Mul", "alpha_t_slope", []string{g.scalar("two_alpha_minus_one", 2*spec.Alpha-1), g.target}),
+		})
+		loss = b.Op("Mul", "alpha_weighted", []string{loss, alphaT})
+	}
+	if spec.Weights != nil {
+		loss = b.Op("Mul", "weighted", []string{loss, g.weights(g.classShape())})
+	}
+	if g.mask != "" {
+		loss = b.Op("Mul", "masked_elems", []string{loss, b.Unsqueeze("valid_c", g.mask, []int64{1})})
+	}
+	switch spec.Reduction {
+	case None:
+		return loss
+	case Sum:
+		return b.ReduceSum("loss_sum", loss, nil, false)
+	}
+	if g.mask == "" {
+		return b.ReduceMean("loss_mean", loss, nil, false)
+	}
+	total := b.ReduceSum("loss_sum", loss, nil, false)
+	count := b.Op("Mul", "valid_elems", []string{b.ReduceSum("valid_count", g.mask, nil, false), g.scalar("classes", float64(g.site.C))})
+	return b.Op("Div", "loss_mean", []string{total, g.nonZero(count)})
+}
+
+// cbSigmoidLoss builds cb_sigmoid and cb_focal: per position w_y·Σ_c of the
+// (modulated) binary cross-entropy, or Σ_c w_c·… with multi-hot targets.
+func (g *lossGraph) cbSigmoidLoss() string {
+	b, spec := g.b, g.spec
+	elems, logTerm := g.bce()
+	if spec.Loss == CBFocal && spec.Gamma != 0 {
+		// modulator = exp(−γ·(t·x + softplus(−x))), softplus(−x) = relu(−x) + log(1 + exp(−|x|)).
+		softplusNeg := b.Op("Add", "softplus_neg_x", []string{b.Op("Relu", "relu_neg_x", []string{b.Op("Neg", "neg_x", []string{g.x})}), logTerm})
+		inner := b.Op("Add", "modulator_arg", []string{b.Op("Mul", "t_x", []string{g.target, g.x}), softplusNeg})
+		mod := b.Op("Exp", "focal_modulator", []string{b.Op("Mul", "neg_gamma_arg", []string{g.scalar("neg_gamma", -spec.Gamma), inner})})
+		elems = b.Op("Mul", "focal", []string{mod, elems})
+	}
+	if spec.MultiHot && spec.Weights != nil {
+		elems = b.Op("Mul", "weighted_elems", []string{elems, g.weights(g.classShape())})
+	}
+	loss := b.ReduceSum("per_position", elems, []int64{1}, false)
+	if !spec.MultiHot && spec.Weights != nil {
+		wy := b.Op("Gather", "w_y", []string{g.weights([]int64{int64(g.site.C)}), g.y}, graphedit.AttrInt("axis", 0))
+		loss = b.Op("Mul", "weighted", []string{wy, loss})
+	}
+	return g.reduce(loss, "")
+}
+
+// reduce applies the ignore mask and the reduction to per-position losses.
+// The mean divides by Σ den over valid positions when den is given, else by
+// the number of valid positions; a zero denominator gives 0, not NaN.
+func (g *lossGraph) reduce(loss, den string) string {
+	b := g.b
+	if g.mask != "" {
+		loss = b.Op("Mul", "masked", []string{loss, g.mask})
+	}
+	switch g.spec.Reduction {
+	case None:
+		return loss
+	case Sum:
+		return b.ReduceSum("loss_sum", loss, nil, false)
+	}
+	if den == "" && g.mask == "" {
+		return b.ReduceMean("loss_mean", loss, nil, false)
+	}
+	switch {
+	case den != "" && g.mask != "":
+		den = b.Op("Mul", "masked_weights", []string{den, g.mask})
+	case den == "":
+		den = g.mask
+	}
+	total := b.ReduceSum("loss_sum", loss, nil, false)
+	count := b.ReduceSum("mean_denominator", den, nil, false)
+	return b.Op("Div", "loss_mean", []string{total, g.nonZero(count)})
+}
+
+// nonZero replaces a zero denominator by one, so an all-ignored batch gives a
+// loss of 0 (numerator 0) instead of NaN.
+func (g *lossGraph) nonZero(den string) string {
+	b := g.b
+	isZero := b.Op("Equal", "denominator_is_zero", []string{den, g.scalar("zero", 0)})
+	return b.Op("Where", "denominator_safe", []string{isZero, g.scalar("one", 1), den})
+}
