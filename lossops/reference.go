@@ -32,7 +32,7 @@ import (
 // NaN for weighted_ce there).
 //
 // Numerically stable forms are used throughout: log-softmax by subtracting
-// the maximum and a log-sum-exp, refSoftplus(x) = max(x, 0) + log1p(exp(-|x|)),
+// the maximum and a log-sum-exp, softplus(x) = max(x, 0) + log1p(exp(-|x|)),
 // BCE(x, t) = max(x, 0) - x·t + log1p(exp(-|x|)), 1 - p = -expm1(log p), so
 // logits of ±1e4 give finite losses.
 func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets []float64) (loss []float64, lossShape []int, err error) {
@@ -239,7 +239,7 @@ func refSoftplus(x float64) float64 {
 }
 
 // refBCE returns the binary cross-entropy of logit x and target t,
-// refSoftplus(x) - x·t, as max(x, 0) - x·t + log1p(exp(-|x|)) so that the
+// softplus(x) - x·t, as max(x, 0) - x·t + log1p(exp(-|x|)) so that the
 // large terms cancel before the small one is added.
 func refBCE(x, t float64) float64 {
 	return (math.Max(x, 0) - x*t) + math.Log1p(math.Exp(-math.Abs(x)))

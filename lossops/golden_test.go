@@ -1,0 +1,225 @@
+package lossops
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// goldenFile is written by scripts/gen-goldens.py (PyTorch 1.13, float64).
+var goldenFile = filepath.Join("..", "testdata", "goldens", "losses.json")
+
+type goldenTensor struct {
+	Shape []int     `json:"shape"`
+	Data  []float64 `json:"data"`
+}
+
+type goldenCase struct {
+	Name           string       `json:"name"`
+	Loss           string       `json:"loss"`
+	Opset          int          `json:"opset"`
+	Counts         []float64    `json:"counts"`
+	Classes        []string     `json:"classes"`
+	ZeroCounts     string       `json:"zero_counts"`
+	Weighting      string       `json:"weighting"`
+	Normalize      bool         `json:"normalize"`
+	Beta           float64      `json:"beta"`
+	Gamma          float64      `json:"gamma"`
+	Alpha          float64      `json:"alpha"`
+	Reduction      string       `json:"reduction"`
+	IgnoreIndex    *int64       `json:"ignore_index"`
+	LabelSmoothing float64      `json:"label_smoothing"`
+	Targets        string       `json:"targets"`
+	LogitsDtype    string       `json:"logits_dtype"`
+	LabelsDtype    string       `json:"labels_dtype"`
+	Logits         goldenTensor `json:"logits"`
+	Labels         goldenTensor `json:"labels"`
+	Weights        []float64    `json:"weights"`
+	Expected       goldenTensor `json:"expected"`
+	Note           string       `json:"note"`
+}
+
+func loadGoldens(t *testing.T) []goldenCase {
+	t.Helper()
+	data, err := os.ReadFile(goldenFile)
+	if err != nil {
+		t.Fatalf("reading goldens (regenerate with /usr/bin/python3 scripts/gen-goldens.py): %v", err)
+	}
+	var doc struct {
+		Cases []goldenCase `json:"cases"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("parsing %s: %v", goldenFile, err)
+	}
+	if len(doc.Cases) < 70 {
+		t.Fatalf("%s has %d cases, want >= 70", goldenFile, len(doc.Cases))
+	}
+	return doc.Cases
+}
+
+// spec returns the Spec and the labels/targets of a golden case.
+func (g goldenCase) spec(t *testing.T) (Spec, []int64, []float64) {
+	t.Helper()
+	loss, err := ParseLoss(g.Loss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, err := ParseReduction(g.Reduction)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Spec{
+		Loss:           loss,
+		Weights:        g.Weights,
+		Gamma:          g.Gamma,
+		Alpha:          g.Alpha,
+		Reduction:      red,
+		IgnoreIndex:    g.IgnoreIndex,
+		LabelSmoothing: g.LabelSmoothing,
+		MultiHot:       g.Targets == "multi-hot",
+	}
+	if s.MultiHot {
+		return s, nil, g.Labels.Data
+	}
+	labels := make([]int64, len(g.Labels.Data))
+	for i, v := range g.Labels.Data {
+		labels[i] = int64(v)
+		if float64(labels[i]) != v {
+			t.Fatalf("label %d is %v, not an integer", i, v)
+		}
+	}
+	return s, labels, nil
+}
+
+// Tolerances against the goldens: 1e-9 relative, plus 1e-12 absolute. The
+// absolute part is for values near 0 (a confidently right position, a
+// modulated element, an all-ignored mean): there torch evaluates 1 - p and
+// log(1 + e^-x) with cancellation, so its answer is right to ~1e-16
+// absolutely but not relatively, and a purely relative test would compare
+// rounding noise.
+const (
+	goldenRtol = 1e-9
+	goldenAtol = 1e-12
+)
+
+func closeTo(got, want, rtol, atol float64) bool {
+	return math.Abs(got-want) <= atol+rtol*math.Abs(want)
+}
+
+func TestReferenceGoldens(t *testing.T) {
+	for _, g := range loadGoldens(t) {
+		t.Run(g.Name, func(t *testing.T) {
+			spec, labels, targets := g.spec(t)
+			got, shape, err := Reference(spec, g.Logits.Data, g.Logits.Shape, labels, targets)
+			if err != nil {
+				t.Fatalf("Reference: %v", err)
+			}
+			wantShape := g.Expected.Shape
+			if wantShape == nil {
+				wantShape = []int{}
+			}
+			if !reflect.DeepEqual(shape, wantShape) {
+				t.Fatalf("loss shape %v, want %v", shape, wantShape)
+			}
+			if len(got) != len(g.Expected.Data) {
+				t.Fatalf("%d loss values, want %d", len(got), len(g.Expected.Data))
+			}
+			for i, want := range g.Expected.Data {
+				if !closeTo(got[i], want, goldenRtol, goldenAtol) {
+					t.Errorf("loss[%d] = %.17g, want %.17g (rel err %.3g)", i, got[i], want, math.Abs(got[i]-want)/math.Abs(want))
+				}
+			}
+		})
+	}
+}
+
+func TestClassWeightsGoldens(t *testing.T) {
+	for _, g := range loadGoldens(t) {
+		t.Run(g.Name, func(t *testing.T) {
+			scheme, err := ParseWeighting(g.Weighting)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := WeightConfig{Scheme: scheme, Beta: g.Beta, Normalize: g.Normalize, SkipZero: g.ZeroCounts == "skip"}
+			got, err := ClassWeightsNamed(g.Counts, g.Classes, cfg)
+			if err != nil {
+				t.Fatalf("ClassWeights: %v", err)
+			}
+			want := g.Weights
+			if want == nil { // weighting none: no weights, i.e. all ones
+				want = make([]float64, len(g.Counts))
+				for i := range want {
+					want[i] = 1
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d weights, want %d", len(got), len(want))
+			}
+			for c := range want {
+				if !closeTo(got[c], want[c], 1e-12, 0) {
+					t.Errorf("weight[%d] = %.17g, want %.17g", c, got[c], want[c])
+				}
+			}
+		})
+	}
+}
+
+// TestGoldenCoverage checks that the goldens cover what they promise, so a
+// regeneration that silently drops a family fails here.
+func TestGoldenCoverage(t *testing.T) {
+	seen := map[string]bool{}
+	for _, g := range loadGoldens(t) {
+		seen["loss/reduction "+g.Loss+"/"+g.Reduction] = true
+		seen["weighting "+g.Weighting] = true
+		seen["dtype "+g.LogitsDtype] = true
+		seen["labels "+g.LabelsDtype] = true
+		seen["targets "+g.Targets+" "+g.Loss] = true
+		if g.IgnoreIndex != nil {
+			seen["ignore"] = true
+		}
+		if g.LabelSmoothing != 0 {
+			seen["smoothing"] = true
+		}
+		if len(g.Logits.Shape) == 3 {
+			seen["NCL"] = true
+		}
+		if len(g.Logits.Shape) == 4 {
+			seen["NCHW"] = true
+		}
+		seen[fmtKey("opset", g.Opset)] = true
+		seen[fmtKey("C", g.Logits.Shape[1])] = true
+	}
+	var want []string
+	for _, l := range Losses {
+		for _, r := range []Reduction{Mean, Sum, None} {
+			want = append(want, "loss/reduction "+string(l)+"/"+string(r))
+		}
+		if l.IsSigmoid() {
+			want = append(want, "targets multi-hot "+string(l))
+		}
+	}
+	for _, w := range Weightings {
+		want = append(want, "weighting "+string(w))
+	}
+	want = append(want, "dtype float64", "dtype float32", "dtype float16", "labels int32", "labels int64",
+		"ignore", "smoothing", "NCL", "NCHW")
+	for _, o := range []int{11, 13, 17, 18, 21} {
+		want = append(want, fmtKey("opset", o))
+	}
+	for _, c := range []int{2, 3, 5, 10, 100} {
+		want = append(want, fmtKey("C", c))
+	}
+	for _, k := range want {
+		if !seen[k] {
+			t.Errorf("goldens lack %s", k)
+		}
+	}
+}
+
+func fmtKey(k string, v int) string {
+	b, _ := json.Marshal(v)
+	return k + " " + string(b)
+}
