@@ -171,4 +171,3 @@ func TensorValueInfo(name string, vt ValueType) *onnxpb.ValueInfoProto {
 		Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: tt}},
 	}
 }
-
