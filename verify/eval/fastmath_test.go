@@ -1,0 +1,54 @@
+package eval
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+)
+
+func ulpDiff(a, b float32) int64 {
+	if a == b {
+		return 0
+	}
+	ia, ib := int64(math.Float32bits(a)), int64(math.Float32bits(b))
+	d := ia - ib
+	if d < 0 {
+		d = -d
+	}
+	return d
+}
+
+func TestExp32Log32Accuracy(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	worstE, worstL := int64(0), int64(0)
+	for i := 0; i < 2_000_000; i++ {
+		x := float32(r.Float64()*200 - 100)
+		if d := ulpDiff(exp32(x), float32(math.Exp(float64(x)))); d > worstE {
+			worstE = d
+		}
+		y := math.Float32frombits(uint32(r.Int63n(0x7f800000)))
+		if d := ulpDiff(log32(y), float32(math.Log(float64(y)))); d > worstL {
+			worstL = d
+		}
+	}
+	if worstE > 1 || worstL > 1 {
+		t.Fatalf("worst ulp error: exp %d, log %d", worstE, worstL)
+	}
+	for _, c := range []struct{ x, want float32 }{{0, 1}, {float32(math.Inf(-1)), 0}, {float32(math.Inf(1)), float32(math.Inf(1))}, {89, float32(math.Inf(1))}} {
+		if got := exp32(c.x); got != c.want {
+			t.Errorf("exp32(%v) = %v, want %v", c.x, got, c.want)
+		}
+	}
+	if v := exp32(float32(math.NaN())); v == v {
+		t.Error("exp32(NaN) not NaN")
+	}
+	if v := log32(-1); v == v {
+		t.Error("log32(-1) not NaN")
+	}
+	if v := log32(0); !math.IsInf(float64(v), -1) {
+		t.Error("log32(0) not -Inf")
+	}
+	if v := log32(1); v != 0 {
+		t.Errorf("log32(1) = %v", v)
+	}
+}

@@ -1,0 +1,409 @@
+package eval
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"unsafe"
+
+	"github.com/onnxloss/onnxloss/onnxpb"
+)
+
+// Session is a model prepared for evaluation: initializers decoded, nodes
+// topologically sorted. It can be run many times and concurrently.
+type Session struct {
+	opset   int64
+	nodes   []*prepNode
+	inits   map[string]*Tensor
+	inputs  []string
+	outputs []string
+	// producer maps a value name to the index of the node producing it.
+	producer map[string]int
+}
+
+type prepNode struct {
+	proto *onnxpb.NodeProto
+	attrs map[string]*onnxpb.AttributeProto
+	def   *opDef
+	// constVal holds a Constant node's value, decoded at preparation.
+	label string
+}
+
+// DefaultOpset returns the default-domain opset a model imports (0 if none).
+func DefaultOpset(model *onnxpb.ModelProto) int64 {
+	for _, o := range model.GetOpsetImport() {
+		if o.GetDomain() == "" || o.GetDomain() == "ai.onnx" {
+			return o.GetVersion()
+		}
+	}
+	return 0
+}
+
+// NewSession prepares model for evaluation. baseDir is where external tensor
+// data files are looked up (usually the model file's directory).
+func NewSession(model *onnxpb.ModelProto, baseDir string) (*Session, error) {
+	g := model.GetGraph()
+	if g == nil {
+		return nil, errors.New("model has no graph")
+	}
+	s := &Session{opset: DefaultOpset(model), inits: map[string]*Tensor{}, producer: map[string]int{}}
+	if s.opset == 0 {
+		return nil, errors.New("model imports no default-domain (ai.onnx) opset")
+	}
+	for _, tp := range g.GetInitializer() {
+		t, err := FromProto(tp, baseDir)
+		if err != nil {
+			return nil, fmt.Errorf("initializer: %w", err)
+		}
+		s.inits[tp.GetName()] = t
+	}
+	if len(g.GetSparseInitializer()) > 0 {
+		return nil, errors.New("sparse initializers are not supported")
+	}
+	for _, vi := range g.GetInput() {
+		if _, ok := s.inits[vi.GetName()]; !ok {
+			s.inputs = append(s.inputs, vi.GetName())
+		}
+	}
+	for _, vi := range g.GetOutput() {
+		s.outputs = append(s.outputs, vi.GetName())
+	}
+	// Topological sort (Kahn), stable with respect to the file order.
+	nodes := g.GetNode()
+	prod := map[string]int{}
+	for i, n := range nodes {
+		for _, o := range n.GetOutput() {
+			if o == "" {
+				continue
+			}
+			if j, dup := prod[o]; dup {
+				return nil, fmt.Errorf("value %q is produced by two nodes (%d and %d)", o, j, i)
+			}
+			prod[o] = i
+		}
+	}
+	indeg := make([]int, len(nodes))
+	users := make([][]int, len(nodes))
+	for i, n := range nodes {
+		seen := map[int]bool{}
+		for _, in := range n.GetInput() {
+			if j, ok := prod[in]; ok && in != "" && !seen[j] {
+				if _, isInit := s.inits[in]; isInit {
+					continue
+				}
+				seen[j] = true
+				indeg[i]++
+				users[j] = append(users[j], i)
+			}
+		}
+	}
+	var order []int
+	var ready []int
+	for i := range nodes {
+		if indeg[i] == 0 {
+			ready = append(ready, i)
+		}
+	}
+	for len(ready) > 0 {
+		sort.Ints(ready)
+		i := ready[0]
+		ready = ready[1:]
+		order = append(order, i)
+		for _, u := range users[i] {
+			indeg[u]--
+			if indeg[u] == 0 {
+				ready = append(ready, u)
+			}
+		}
+	}
+	if len(order) != len(nodes) {
+		return nil, errors.New("graph has a cycle")
+	}
+	for _, i := range order {
+		n := nodes[i]
+		pn := &prepNode{proto: n, attrs: map[string]*onnxpb.AttributeProto{}}
+		pn.label = fmt.Sprintf("node %q (%s)", n.GetName(), n.GetOpType())
+		for _, a := range n.GetAttribute() {
+			if a.GetRefAttrName() != "" {
+				return nil, fmt.Errorf("%s: attribute %q references a function attribute", pn.label, a.GetName())
+			}
+			pn.attrs[a.GetName()] = a
+		}
+		if d := n.GetDomain(); d == "" || d == "ai.onnx" {
+			pn.def = registry[n.GetOpType()]
+		}
+		for _, o := range n.GetOutput() {
+			if o != "" {
+				s.producer[o] = len(s.nodes)
+			}
+		}
+		s.nodes = append(s.nodes, pn)
+	}
+	return s, nil
+}
+
+// Inputs returns the names of the graph inputs that are not initializers.
+func (s *Session) Inputs() []string { return append([]string{}, s.inputs...) }
+
+// Outputs returns the names of the graph outputs.
+func (s *Session) Outputs() []string { return append([]string{}, s.outputs...) }
+
+// Opset returns the default-domain opset the model imports.
+func (s *Session) Opset() int64 { return s.opset }
+
+// Run evaluates model once. See Session.Run.
+func Run(model *onnxpb.ModelProto, baseDir string, feeds map[string]*Tensor, outputs []string) (map[string]*Tensor, error) {
+	s, err := NewSession(model, baseDir)
+	if err != nil {
+		return nil, err
+	}
+	return s.Run(feeds, outputs)
+}
+
+type runState struct {
+	vals    map[string]*Tensor
+	uses    map[string]int
+	bufLive map[unsafe.Pointer]int
+	protect map[unsafe.Pointer]bool
+}
+
+func bufKey(t *Tensor) unsafe.Pointer {
+	b := t.bytes()
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Pointer(&b[0])
+}
+
+// Run computes the requested outputs (all graph outputs if outputs is empty)
+// from feeds. Only the nodes needed for those outputs run; intermediate values
+// are released after their last consumer. Feeds are never modified.
+func (s *Session) Run(feeds map[string]*Tensor, outputs []string) (map[string]*Tensor, error) {
+	if len(outputs) == 0 {
+		outputs = s.outputs
+	}
+	// Which nodes are needed?
+	need := make([]bool, len(s.nodes))
+	var missing []string
+	var stack []string
+	seen := map[string]bool{}
+	for _, o := range outputs {
+		if !seen[o] {
+			seen[o] = true
+			stack = append(stack, o)
+		}
+	}
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if _, ok := feeds[v]; ok {
+			continue
+		}
+		if _, ok := s.inits[v]; ok {
+			continue
+		}
+		p, ok := s.producer[v]
+		if !ok {
+			missing = append(missing, v)
+			continue
+		}
+		if need[p] {
+			continue
+		}
+		need[p] = true
+		for _, in := range s.nodes[p].proto.GetInput() {
+			if in != "" && !seen[in] {
+				seen[in] = true
+				stack = append(stack, in)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		var inputs, other []string
+		isInput := map[string]bool{}
+		for _, n := range s.inputs {
+			isInput[n] = true
+		}
+		for _, m := range missing {
+			if isInput[m] {
+				inputs = append(inputs, m)
+			} else {
+				other = append(other, m)
+			}
+		}
+		if len(inputs) > 0 {
+			return nil, fmt.Errorf("missing feed for graph input %s", quoteList(inputs))
+		}
+		return nil, fmt.Errorf("value %s is not a graph input, initializer or node output", quoteList(other))
+	}
+	rs := &runState{vals: map[string]*Tensor{}, uses: map[string]int{}, bufLive: map[unsafe.Pointer]int{}, protect: map[unsafe.Pointer]bool{}}
+	for name, t := range feeds {
+		if t == nil {
+			return nil, fmt.Errorf("feed %q is nil", name)
+		}
+		rs.vals[name] = t
+		rs.protect[bufKey(t)] = true
+	}
+	for name, t := range s.inits {
+		if _, fed := feeds[name]; !fed {
+			rs.vals[name] = t
+		}
+		rs.protect[bufKey(t)] = true
+	}
+	const pinned = 1 << 30
+	for i, pn := range s.nodes {
+		if !need[i] {
+			continue
+		}
+		if pn.def == nil {
+			return nil, fmt.Errorf("%s: unsupported op %s in domain %q (supported: see onnxloss ops)", pn.label, pn.proto.GetOpType(), pn.proto.GetDomain())
+		}
+		for _, in := range pn.proto.GetInput() {
+			if in != "" {
+				rs.uses[in]++
+			}
+		}
+	}
+	for _, o := range outputs {
+		rs.uses[o] += pinned
+	}
+	for i, pn := range s.nodes {
+		if !need[i] {
+			continue
+		}
+		if err := s.runNode(pn, rs); err != nil {
+			return nil, err
+		}
+	}
+	res := make(map[string]*Tensor, len(outputs))
+	for _, o := range outputs {
+		t, ok := rs.vals[o]
+		if !ok || t == nil {
+			return nil, fmt.Errorf("output %q was not computed (optional output left empty?)", o)
+		}
+		res[o] = t
+	}
+	return res, nil
+}
+
+func quoteList(l []string) string {
+	q := make([]string, len(l))
+	for i, s := range l {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}
+
+func (s *Session) runNode(pn *prepNode, rs *runState) (err error) {
+	n := pn.proto
+	names := n.GetInput()
+	in := make([]*Tensor, len(names))
+	for i, name := range names {
+		if name == "" {
+			continue
+		}
+		t, ok := rs.vals[name]
+		if !ok {
+			return fmt.Errorf("%s: input %q has no value", pn.label, name)
+		}
+		in[i] = t
+	}
+	// In-place reuse: an input's buffer is dead if every live value holding it dies here.
+	dying := map[string]int{}
+	for _, name := range names {
+		if name != "" {
+			dying[name]++
+		}
+	}
+	dyingBuf := map[unsafe.Pointer]int{}
+	for name, k := range dying {
+		if rs.uses[name] == k {
+			if key := bufKey(rs.vals[name]); key != nil {
+				dyingBuf[key]++
+			}
+		}
+	}
+	dead := make([]bool, len(in))
+	for i, t := range in {
+		if t == nil {
+			continue
+		}
+		key := bufKey(t)
+		if key != nil && !rs.protect[key] && dyingBuf[key] > 0 && dyingBuf[key] == rs.bufLive[key] {
+			dead[i] = true
+		}
+	}
+	outs := n.GetOutput()
+	want := make([]bool, len(outs))
+	for i, o := range outs {
+		want[i] = o != "" && rs.uses[o] > 0
+	}
+	c := &opCtx{node: n, opset: s.opset, attrs: pn.attrs, nOut: len(outs), want: want, dead: dead, run: rs}
+	res, err := callOp(pn.def, c, in)
+	if err != nil {
+		return fmt.Errorf("%s: %w", pn.label, err)
+	}
+	// Release inputs after their last use.
+	for name, k := range dying {
+		rs.uses[name] -= k
+		if rs.uses[name] <= 0 {
+			if t := rs.vals[name]; t != nil {
+				if key := bufKey(t); key != nil {
+					rs.bufLive[key]--
+				}
+			}
+			delete(rs.vals, name)
+			delete(rs.uses, name)
+		}
+	}
+	for i, o := range outs {
+		if o == "" || rs.uses[o] <= 0 {
+			continue
+		}
+		if i >= len(res) || res[i] == nil {
+			return fmt.Errorf("%s: output %d (%q) was not produced", pn.label, i, o)
+		}
+		rs.vals[o] = res[i]
+		if key := bufKey(res[i]); key != nil {
+			rs.bufLive[key]++
+		}
+	}
+	return nil
+}
+
+func callOp(def *opDef, c *opCtx, in []*Tensor) (res []*Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error: %v\n%s", r, debug.Stack())
+		}
+	}()
+	if !def.half {
+		return def.fn(c, in)
+	}
+	half := DType(0)
+	conv := make([]*Tensor, len(in))
+	for i, t := range in {
+		conv[i] = t
+		if t != nil && (t.dtype == Float16 || t.dtype == BFloat16) {
+			half = t.dtype
+			conv[i] = castTensor(t, Float32)
+		}
+	}
+	if half == 0 {
+		return def.fn(c, in)
+	}
+	c.dead = make([]bool, len(in)) // converted copies; nothing to reuse
+	res, err = def.fn(c, conv)
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range res {
+		if t != nil && t.dtype == Float32 {
+			res[i] = castTensor(t, half)
+		}
+	}
+	return res, nil
+}

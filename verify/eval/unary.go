@@ -1,0 +1,253 @@
+package eval
+
+import (
+	"fmt"
+	"math"
+)
+
+// unaryDef describes a float unary op: f computes one element in float64
+// (attributes read from the node), f32 optionally processes float32 slices
+// fast, and intF (if set) handles integer inputs.
+type unaryDef struct {
+	f    func(c *opCtx) func(float64) float64
+	f32  func(o, x []float32)
+	intF func(int64) int64
+}
+
+func plain(f func(float64) float64) func(c *opCtx) func(float64) float64 {
+	return func(*opCtx) func(float64) float64 { return f }
+}
+
+func init() {
+	defs := map[string]unaryDef{
+		"Neg": {f: plain(func(x float64) float64 { return -x }), intF: func(x int64) int64 { return -x },
+			f32: func(o, x []float32) {
+				for i := range o {
+					o[i] = -x[i]
+				}
+			}},
+		"Abs": {f: plain(math.Abs), intF: func(x int64) int64 {
+			if x < 0 {
+				return -x
+			}
+			return x
+		}, f32: func(o, x []float32) {
+			for i := range o {
+				o[i] = float32(math.Abs(float64(x[i])))
+			}
+		}},
+		"Sign": {f: plain(func(x float64) float64 {
+			switch {
+			case x > 0:
+				return 1
+			case x < 0:
+				return -1
+			}
+			return x
+		}), intF: func(x int64) int64 {
+			switch {
+			case x > 0:
+				return 1
+			case x < 0:
+				return -1
+			}
+			return 0
+		}},
+		"Relu": {f: plain(func(x float64) float64 {
+			if x > 0 {
+				return x
+			}
+			return 0 * x
+		}), intF: func(x int64) int64 { return max(x, 0) },
+			f32: func(o, x []float32) {
+				for i := range o {
+					v := x[i]
+					if v < 0 {
+						v = 0
+					}
+					o[i] = v
+				}
+			}},
+		"Exp": {f: plain(math.Exp), f32: func(o, x []float32) {
+			for i := range o {
+				o[i] = exp32(x[i])
+			}
+		}},
+		"Log": {f: plain(math.Log), f32: func(o, x []float32) {
+			for i := range o {
+				o[i] = log32(x[i])
+			}
+		}},
+		"Sigmoid": {f: plain(func(x float64) float64 {
+			if x >= 0 {
+				return 1 / (1 + math.Exp(-x))
+			}
+			e := math.Exp(x)
+			return e / (1 + e)
+		}), f32: func(o, x []float32) {
+			for i := range o {
+				o[i] = sigmoid32(x[i])
+			}
+		}},
+		"Sqrt": {f: plain(math.Sqrt), f32: func(o, x []float32) {
+			for i := range o {
+				o[i] = float32(math.Sqrt(float64(x[i])))
+			}
+		}},
+		"Reciprocal": {f: plain(func(x float64) float64 { return 1 / x }), f32: func(o, x []float32) {
+			for i := range o {
+				o[i] = 1 / x[i]
+			}
+		}},
+		"Floor":    {f: plain(math.Floor)},
+		"Ceil":     {f: plain(math.Ceil)},
+		"Round":    {f: plain(math.RoundToEven)},
+		"Tanh":     {f: plain(math.Tanh)},
+		"Erf":      {f: plain(math.Erf)},
+		"Sin":      {f: plain(math.Sin)},
+		"Cos":      {f: plain(math.Cos)},
+		"Tan":      {f: plain(math.Tan)},
+		"Asin":     {f: plain(math.Asin)},
+		"Acos":     {f: plain(math.Acos)},
+		"Atan":     {f: plain(math.Atan)},
+		"Sinh":     {f: plain(math.Sinh)},
+		"Cosh":     {f: plain(math.Cosh)},
+		"Asinh":    {f: plain(math.Asinh)},
+		"Acosh":    {f: plain(math.Acosh)},
+		"Atanh":    {f: plain(math.Atanh)},
+		"Softsign": {f: plain(func(x float64) float64 { return x / (1 + math.Abs(x)) })},
+		"Softplus": {f: plain(softplus), f32: func(o, x []float32) {
+			for i := range o {
+				o[i] = float32(softplus(float64(x[i])))
+			}
+		}},
+		"Mish": {f: plain(func(x float64) float64 { return x * math.Tanh(softplus(x)) })},
+		"LeakyRelu": {f: func(c *opCtx) func(float64) float64 {
+			a := float64(c.attrFloat("alpha", 0.01))
+			return func(x float64) float64 {
+				if x < 0 {
+					return a * x
+				}
+				return x
+			}
+		}},
+		"Elu": {f: func(c *opCtx) func(float64) float64 {
+			a := float64(c.attrFloat("alpha", 1))
+			return func(x float64) float64 {
+				if x < 0 {
+					return a * (math.Exp(x) - 1)
+				}
+				return x
+			}
+		}},
+		"Celu": {f: func(c *opCtx) func(float64) float64 {
+			a := float64(c.attrFloat("alpha", 1))
+			return func(x float64) float64 { return math.Max(0, x) + math.Min(0, a*(math.Exp(x/a)-1)) }
+		}},
+		"Selu": {f: func(c *opCtx) func(float64) float64 {
+			a := float64(c.attrFloat("alpha", 1.67326319217681884765625))
+			g := float64(c.attrFloat("gamma", 1.05070102214813232421875))
+			return func(x float64) float64 {
+				if x <= 0 {
+					return g * (a*math.Exp(x) - a)
+				}
+				return g * x
+			}
+		}},
+		"ThresholdedRelu": {f: func(c *opCtx) func(float64) float64 {
+			a := float64(c.attrFloat("alpha", 1))
+			return func(x float64) float64 {
+				if x > a {
+					return x
+				}
+				return 0
+			}
+		}},
+		"HardSigmoid": {f: func(c *opCtx) func(float64) float64 {
+			a, b := float64(c.attrFloat("alpha", 0.2)), float64(c.attrFloat("beta", 0.5))
+			return func(x float64) float64 { return math.Max(0, math.Min(1, a*x+b)) }
+		}},
+		"HardSwish": {f: plain(func(x float64) float64 { return x * math.Max(0, math.Min(1, x/6+0.5)) })},
+		"Gelu": {f: func(c *opCtx) func(float64) float64 {
+			if c.attrString("approximate", "none") == "tanh" {
+				return func(x float64) float64 {
+					return 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
+				}
+			}
+			return func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }
+		}},
+		"Shrink": {f: func(c *opCtx) func(float64) float64 {
+			bias, lambd := float64(c.attrFloat("bias", 0)), float64(c.attrFloat("lambd", 0.5))
+			return func(x float64) float64 {
+				switch {
+				case x < -lambd:
+					return x + bias
+				case x > lambd:
+					return x - bias
+				}
+				return 0
+			}
+		}},
+	}
+	fns := map[string]opFunc{}
+	for name, d := range defs {
+		fns[name] = unaryOp(name, d)
+	}
+	register("unary", true, fns)
+}
+
+func softplus(x float64) float64 {
+	if x > 0 {
+		return x + math.Log1p(math.Exp(-x))
+	}
+	return math.Log1p(math.Exp(x))
+}
+
+func unaryOp(name string, d unaryDef) opFunc {
+	return func(c *opCtx, in []*Tensor) ([]*Tensor, error) {
+		if err := needInputs(in, 1, 1); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		n := x.Len()
+		if !x.dtype.isFloat() {
+			if d.intF == nil || x.dtype == Bool {
+				return nil, fmt.Errorf("%s of %v is not supported", name, x.dtype)
+			}
+			o := mustNew(x.dtype, x.shape)
+			for i := 0; i < n; i++ {
+				o.setI64(i, d.intF(x.i64At(i)))
+			}
+			if x.dtype == Uint64 && name == "Abs" {
+				copy(o.bytes(), x.bytes())
+			}
+			return []*Tensor{o}, nil
+		}
+		o := c.output(0, x.dtype, x.shape, in)
+		switch xd := x.data.(type) {
+		case []float32:
+			od := o.data.([]float32)
+			if d.f32 != nil {
+				parallelFor(n, 8, func(lo, hi int) { d.f32(od[lo:hi], xd[lo:hi]) })
+			} else {
+				f := d.f(c)
+				parallelFor(n, 16, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						od[i] = float32(f(float64(xd[i])))
+					}
+				})
+			}
+		case []float64:
+			od := o.data.([]float64)
+			f := d.f(c)
+			parallelFor(n, 16, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					od[i] = f(xd[i])
+				}
+			})
+		default:
+			return nil, fmt.Errorf("%s of %v is not supported", name, x.dtype)
+		}
+		return []*Tensor{o}, nil
+	}
+}
