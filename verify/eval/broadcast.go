@@ -65,7 +65,7 @@ func planBinary(out, as, bs []int64) bcPlan {
 	a, b := pad(as), pad(bs)
 	// Keep dims with out > 1, merge neighbours with equal broadcast status.
 	type dim struct {
-		n          int64
+		n            int64
 		aFull, bFull bool
 	}
 	var dims []dim

@@ -173,7 +173,7 @@ func arithKern[T number](name string) binKern[T, T, T] {
 }
 
 // binaryNumeric broadcasts a and b (same type) into a result of their type.
-func binaryNumeric(c *opCtx, in []*Tensor, a, b *Tensor, kern func(dt DType) (func(p bcPlan, a, b, o any) bool)) (*Tensor, error) {
+func binaryNumeric(c *opCtx, in []*Tensor, a, b *Tensor, kern func(dt DType) func(p bcPlan, a, b, o any) bool) (*Tensor, error) {
 	if a.dtype != b.dtype {
 		return nil, fmt.Errorf("input types differ: %v and %v", a.dtype, b.dtype)
 	}

@@ -1,0 +1,88 @@
+package eval
+
+import "unsafe"
+
+func viewAs[T any](b []byte) []T {
+	if len(b) == 0 {
+		return nil
+	}
+	var z T
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/int(unsafe.Sizeof(z)))
+}
+
+// stridedCopy fills dst (contiguous, with the given shape) from src read as a
+// view: element idx comes from src flat offset off + Σ idx[d]*str[d].
+func stridedCopy(dst, src *Tensor, shape, str []int64, off int64) {
+	// Coalesce: drop size-1 dims, merge dims that are contiguous in src.
+	var sh, st []int64
+	for i := range shape {
+		if shape[i] == 1 {
+			continue
+		}
+		if k := len(sh); k > 0 && st[k-1] == str[i]*shape[i] {
+			sh[k-1] *= shape[i]
+			st[k-1] = str[i]
+			continue
+		}
+		sh = append(sh, shape[i])
+		st = append(st, str[i])
+	}
+	if NumElements(shape) == 0 {
+		return
+	}
+	db, sb := dst.bytes(), src.bytes()
+	switch dst.dtype.Size() {
+	case 1:
+		stridedT(viewAs[uint8](db), viewAs[uint8](sb), sh, st, off)
+	case 2:
+		stridedT(viewAs[uint16](db), viewAs[uint16](sb), sh, st, off)
+	case 4:
+		stridedT(viewAs[uint32](db), viewAs[uint32](sb), sh, st, off)
+	case 8:
+		stridedT(viewAs[uint64](db), viewAs[uint64](sb), sh, st, off)
+	}
+}
+
+func stridedT[T any](d, s []T, shape, str []int64, off int64) {
+	if len(shape) == 0 {
+		d[0] = s[off]
+		return
+	}
+	nd := len(shape)
+	inner := int(shape[nd-1])
+	istr := str[nd-1]
+	outer := shape[:nd-1]
+	ostr := str[:nd-1]
+	rows := int(NumElements(outer))
+	parallelFor(rows, inner, func(lo, hi int) {
+		idx := make([]int64, len(outer))
+		rem := int64(lo)
+		so := off
+		for k := len(outer) - 1; k >= 0; k-- {
+			idx[k] = rem % outer[k]
+			rem /= outer[k]
+			so += idx[k] * ostr[k]
+		}
+		for r := lo; r < hi; r++ {
+			dd := d[r*inner : (r+1)*inner]
+			if istr == 1 {
+				copy(dd, s[so:so+int64(inner)])
+			} else {
+				p := so
+				for i := range dd {
+					dd[i] = s[p]
+					p += istr
+				}
+			}
+			for k := len(outer) - 1; k >= 0; k-- {
+				idx[k]++
+				so += ostr[k]
+				if idx[k] < outer[k] {
+					break
+				}
+				so -= ostr[k] * idx[k]
+				idx[k] = 0
+			}
+		}
+	})
+}
