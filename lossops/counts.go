@@ -105,7 +105,11 @@ func jsonSyntaxProblem(data []byte) string {
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return fmt.Sprintf("%v at byte %d", se, se.Offset)
+		msg := fmt.Sprintf("%v at byte %d", se, se.Offset)
+		if bytes.Contains(data, []byte("NaN")) || bytes.Contains(data, []byte("Infinity")) {
+			msg += "; NaN and Infinity are not JSON numbers, and counts must be finite"
+		}
+		return msg
 	}
 	if err == io.ErrUnexpectedEOF || err == io.EOF {
 		return "unexpected end of data; the file looks truncated"
@@ -313,27 +317,41 @@ func parseNamedCounts(entries []keyValue) (*Counts, error) {
 // parseIDCounts parses {"0": n0, "1": n1, ...}.
 func parseIDCounts(entries []keyValue) (*Counts, error) {
 	n := len(entries)
-	vals := make([]float64, n)
+	ids := make([]uint64, n)
 	have := make([]bool, n)
-	for _, e := range entries {
+	var outOfRange []uint64
+	for i, e := range entries {
 		id, ok := parseClassID(e.key)
 		if !ok {
 			return nil, fmt.Errorf("key %q is not a class id: keys must be the class ids \"0\"..\"%d\" (or use {\"counts\": [...], \"classes\": [...]})", e.key, n-1)
 		}
+		ids[i] = id
 		if id >= uint64(n) {
-			return nil, fmt.Errorf("class id %d is out of range: with %d entries the ids must be 0..%d, each once", id, n, n-1)
+			outOfRange = append(outOfRange, id)
+			continue
 		}
 		if have[id] {
 			return nil, fmt.Errorf("class id %d appears twice: give each id 0..%d once", id, n-1)
 		}
-		v, err := parseCountValue(e.raw, fmt.Sprintf("count of class %d", id))
+		have[id] = true
+	}
+	if len(outOfRange) > 0 {
+		// n keys, some >= n: at least one id in 0..n-1 is missing.
+		missing := 0
+		for missing < n && have[missing] {
+			missing++
+		}
+		return nil, fmt.Errorf("class id %d is missing (found id %d): the keys must be the class ids 0..%d, each once", missing, outOfRange[0], n-1)
+	}
+	vals := make([]float64, n)
+	for i, e := range entries {
+		v, err := parseCountValue(e.raw, fmt.Sprintf("count of class %d", ids[i]))
 		if err != nil {
 			return nil, err
 		}
-		have[id] = true
-		vals[id] = v
+		vals[ids[i]] = v
 	}
-	// n distinct ids all < n: every id 0..n-1 is present.
+	// n distinct ids, all < n: every id 0..n-1 is present.
 	return &Counts{Values: vals}, nil
 }
 
