@@ -149,12 +149,15 @@ func (g *lossGraph) prepareLabels() error {
 	}
 	g.y = y
 	if g.spec.Loss.IsSigmoid() {
-		values := b.Float32("onehot_values", []int64{2}, []float32{0, 1})
-		if g.elem == onnxpb.TensorProto_DOUBLE {
-			values = b.Float64("onehot_values", []int64{2}, []float64{0, 1})
+		// One-hot as Equal(label, class id) rather than OneHot: ONNX Runtime
+		// has no OneHot kernel with double values.
+		ids := make([]int64, g.site.C)
+		for i := range ids {
+			ids[i] = int64(i)
 		}
-		depth := b.Int64("num_classes", []int64{}, []int64{int64(g.site.C)})
-		g.target = b.Op("OneHot", "onehot", []string{g.y, depth, values}, graphedit.AttrInt("axis", 1))
+		classIDs := b.Int64("class_ids", g.classShape(), ids)
+		hit := b.Op("Equal", "onehot_bool", []string{b.Unsqueeze("labels_c", g.y, []int64{1}), classIDs})
+		g.target = b.Cast("onehot", hit, g.elem)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 // Runs ONNX models in ONNX Runtime (onnxruntime-node) for onnxloss's tests.
 // Reads one JSON request on stdin:
-//   {"jobs": [{"model": "path.onnx", "inputs": {"name": {"dtype": "float32", "dims": [2, 3], "data": [...]}}}]}
+//   {"jobs": [{"model": "path.onnx", "inputs": {"name": {"dtype": "float32", "dims": [2, 3], "data": [...]}},
+//              "outputs": ["loss"] (optional: fetch only these)}]}
 // and writes {"results": [{"outputs": {"name": {"dtype", "dims", "data"}}} | {"error": "..."}]}.
 // float16/bfloat16 data travel as uint16 bit patterns; int64 as numbers; non-finite
 // floats as the strings "NaN", "Infinity", "-Infinity" (JSON has no such numbers).
@@ -54,7 +55,7 @@ async function runJob(job) {
   const session = await ort.InferenceSession.create(job.model, opts);
   const feeds = {};
   for (const [name, spec] of Object.entries(job.inputs || {})) feeds[name] = toTensor(spec);
-  const res = await session.run(feeds);
+  const res = job.outputs && job.outputs.length ? await session.run(feeds, job.outputs) : await session.run(feeds);
   const outputs = {};
   for (const [name, t] of Object.entries(res)) outputs[name] = fromTensor(t);
   await session.release();

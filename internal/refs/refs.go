@@ -113,6 +113,8 @@ func IntTensor(dtype string, dims []int, data []int64) Tensor {
 type Job struct {
 	Model  string            `json:"model"`
 	Inputs map[string]Tensor `json:"inputs"`
+	// Outputs lists the outputs to fetch; empty fetches all.
+	Outputs []string `json:"outputs,omitempty"`
 	// Threads is intra-op threads (0 = 1).
 	Threads int `json:"threads,omitempty"`
 }

@@ -1,0 +1,182 @@
+package inject_test
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/onnxloss/onnxloss/graphedit"
+	"github.com/onnxloss/onnxloss/inject"
+	"github.com/onnxloss/onnxloss/internal/goldens"
+	"github.com/onnxloss/onnxloss/internal/refs"
+)
+
+// injected is one golden case injected into its host model and saved.
+type injected struct {
+	c    goldens.Case
+	path string
+	md   *inject.Metadata
+}
+
+// injectGoldens injects every PyTorch golden case into a host model built
+// with graphedit at the case's opset and saves it under dir.
+func injectGoldens(t *testing.T, dir string) []injected {
+	t.Helper()
+	root, err := refs.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := goldens.Load(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) < 60 {
+		t.Fatalf("%d golden cases, want >= 60", len(cases))
+	}
+	var out []injected
+	for i, c := range cases {
+		m, err := c.HostModel()
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		opt, err := c.Options()
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		res, err := inject.Inject(m, opt)
+		if err != nil {
+			t.Fatalf("%s: inject: %v", c.Name, err)
+		}
+		if c.LogitsDtype == "bfloat16" {
+			// ONNX Runtime's Node.js binding cannot create a session whose
+			// graph outputs include bfloat16, so keep only the loss.
+			m.Graph().Output = m.Graph().Output[:1]
+		}
+		path := filepath.Join(dir, fmt.Sprintf("case%03d.onnx", i))
+		if err := m.Save(path); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, injected{c: c, path: path, md: res.Metadata})
+	}
+	return out
+}
+
+// feeds returns the ONNX Runtime inputs of a golden case.
+func feeds(c goldens.Case) map[string]refs.Tensor {
+	in := map[string]refs.Tensor{}
+	switch c.LogitsDtype {
+	case "float16":
+		bits := make([]int64, len(c.Logits.Data))
+		for i, v := range c.Logits.Data {
+			bits[i] = int64(goldens.Float16Bits(v))
+		}
+		in["scores"] = refs.IntTensor(c.LogitsDtype, c.Logits.Shape, bits)
+	case "bfloat16": // the host model casts float32 scores to bfloat16
+		in["scores"] = refs.FloatTensor("float32", c.Logits.Shape, c.Logits.Data)
+	default:
+		in["scores"] = refs.FloatTensor(c.LogitsDtype, c.Logits.Shape, c.Logits.Data)
+	}
+	if c.MultiHot() {
+		in["labels"] = refs.FloatTensor("float32", c.Labels.Shape, c.Labels.Data)
+	} else {
+		ints := make([]int64, len(c.Labels.Data))
+		for i, v := range c.Labels.Data {
+			ints[i] = int64(v)
+		}
+		in["labels"] = refs.IntTensor(c.LabelsDtype, c.Labels.Shape, ints)
+	}
+	return in
+}
+
+// closeTo applies the acceptance tolerance |got − want| ≤ atol + rtol·|want|.
+func closeTo(got, want, rtol, atol float64) bool {
+	if math.IsNaN(want) || math.IsNaN(got) {
+		return math.IsNaN(want) && math.IsNaN(got)
+	}
+	return math.Abs(got-want) <= atol+rtol*math.Abs(want)
+}
+
+// TestInjectedLossMatchesPyTorchInORT runs every golden case through
+// inject and ONNX Runtime 1.30 and compares the loss output with PyTorch's
+// float64 value: rtol 1e-5, atol 1e-6 — ORT computes in float32, whose
+// rounding over these few-hundred-element sums stays well below 1e-5.
+func TestInjectedLossMatchesPyTorchInORT(t *testing.T) {
+	refs.ORTHarness(t)
+	cases := injectGoldens(t, t.TempDir())
+	jobs := make([]refs.Job, len(cases))
+	for i, ic := range cases {
+		jobs[i] = refs.Job{Model: ic.path, Inputs: feeds(ic.c), Outputs: []string{"loss"}}
+	}
+	results := refs.RunORT(t, jobs)
+	for i, ic := range cases {
+		c := ic.c
+		t.Run(c.Name, func(t *testing.T) {
+			r := results[i]
+			if r.Error != "" {
+				t.Fatalf("ONNX Runtime: %s", r.Error)
+			}
+			loss, ok := r.Outputs["loss"]
+			if !ok {
+				t.Fatalf("no loss output")
+			}
+			if fmt.Sprint(loss.Dims) != fmt.Sprint(c.Expected.Shape) && !(len(loss.Dims) == 0 && len(c.Expected.Shape) == 0) {
+				t.Fatalf("loss shape %v, PyTorch %v", loss.Dims, c.Expected.Shape)
+			}
+			got, err := loss.Floats()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j, want := range c.Expected.Data {
+				if !closeTo(got[j], want, 1e-5, 1e-6) {
+					t.Errorf("loss[%d] = %.9g, PyTorch %.9g (rel err %.2e)", j, got[j], want, math.Abs(got[j]-want)/math.Abs(want))
+				}
+			}
+			for j, w := range c.Weights {
+				if !closeTo(ic.md.Weights[j], w, 1e-12, 0) {
+					t.Errorf("weight[%d] = %.17g, PyTorch %.17g", j, ic.md.Weights[j], w)
+				}
+			}
+		})
+	}
+}
+
+// TestInjectedModelsPassChecker runs onnx.checker.check_model(full_check=True)
+// on every injected golden model whose opset the checker (onnx 1.12) knows.
+func TestInjectedModelsPassChecker(t *testing.T) {
+	cases := injectGoldens(t, t.TempDir())
+	var paths []string
+	for _, ic := range cases {
+		if ic.c.Opset <= 17 {
+			paths = append(paths, ic.path)
+		}
+	}
+	if len(paths) < 40 {
+		t.Fatalf("only %d models at opset <= 17", len(paths))
+	}
+	for p, msg := range refs.CheckModels(t, paths) {
+		t.Errorf("%s: %s", filepath.Base(p), msg)
+	}
+}
+
+// TestInjectIsDeterministic checks that the same input and options give
+// byte-identical models.
+func TestInjectIsDeterministic(t *testing.T) {
+	a := injectGoldens(t, t.TempDir())
+	b := injectGoldens(t, t.TempDir())
+	for i := range a {
+		ma, err := graphedit.Load(a[i].path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mb, err := graphedit.Load(b[i].path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ba, _ := ma.Marshal()
+		bb, _ := mb.Marshal()
+		if string(ba) != string(bb) {
+			t.Errorf("%s: two injections differ", a[i].c.Name)
+		}
+	}
+}
