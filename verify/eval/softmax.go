@@ -1,0 +1,182 @@
+package eval
+
+import (
+	"fmt"
+	"math"
+)
+
+func init() {
+	register("softmax", true, map[string]opFunc{
+		"Softmax":    softmaxOp("Softmax"),
+		"LogSoftmax": softmaxOp("LogSoftmax"),
+		"Hardmax":    softmaxOp("Hardmax"),
+	})
+}
+
+// softmaxDims returns (outer, classes, inner) for the node's axis semantics:
+// before opset 13 the input is coerced to 2-D at axis (default 1); from 13 the
+// op runs along the single axis (default -1).
+func softmaxDims(c *opCtx, shape []int64) (int, int, int, error) {
+	r := len(shape)
+	if c.opset < 13 {
+		axis := c.attrInt("axis", 1)
+		if axis < 0 {
+			axis += int64(r)
+		}
+		if axis < 0 || axis > int64(max(r, 1)) {
+			return 0, 0, 0, fmt.Errorf("axis %d out of range for rank %d", c.attrInt("axis", 1), r)
+		}
+		if axis > int64(r) {
+			axis = int64(r)
+		}
+		return int(NumElements(shape[:axis])), int(NumElements(shape[axis:])), 1, nil
+	}
+	if r == 0 {
+		return 1, 1, 1, nil
+	}
+	a, err := normAxis(c.attrInt("axis", -1), r)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return int(NumElements(shape[:a])), int(shape[a]), int(NumElements(shape[a+1:])), nil
+}
+
+func softmaxOp(name string) opFunc {
+	return func(c *opCtx, in []*Tensor) ([]*Tensor, error) {
+		if err := needInputs(in, 1, 1); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		if !x.dtype.isFloat() {
+			return nil, fmt.Errorf("%s of %v is not supported", name, x.dtype)
+		}
+		outer, cls, inner, err := softmaxDims(c, x.shape)
+		if err != nil {
+			return nil, err
+		}
+		o := c.output(0, x.dtype, x.shape, in)
+		softmaxInto(name, x, o, outer, cls, inner)
+		return []*Tensor{o}, nil
+	}
+}
+
+// softmaxInto computes name over (outer, cls, inner) from x into o (o may alias x).
+func softmaxInto(name string, x, o *Tensor, outer, cls, inner int) {
+	if xf, ok := x.data.([]float32); ok && inner == 1 && name != "Hardmax" {
+		of := o.data.([]float32)
+		parallelFor(outer, cls*4, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				softmaxRow32(name == "LogSoftmax", xf[i*cls:(i+1)*cls], of[i*cls:(i+1)*cls])
+			}
+		})
+		return
+	}
+	var xd []float64
+	if f, ok := x.data.([]float64); ok {
+		xd = f
+	} else {
+		xd = x.AsFloat64()
+	}
+	parallelFor(outer*inner, cls*8, func(lo, hi int) {
+		buf := make([]float64, cls)
+		for q := lo; q < hi; q++ {
+			i, k := q/inner, q%inner
+			base := i*cls*inner + k
+			for j := range buf {
+				buf[j] = xd[base+j*inner]
+			}
+			softmaxRow64(name, buf)
+			for j, v := range buf {
+				o.setF64(base+j*inner, v)
+			}
+		}
+	})
+}
+
+func softmaxRow32(logOut bool, x, o []float32) {
+	if len(x) == 0 {
+		return
+	}
+	m := x[0]
+	for _, v := range x[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	if math.IsInf(float64(m), 0) || m != m {
+		// fall back to float64 for the degenerate rows
+		buf := make([]float64, len(x))
+		for j, v := range x {
+			buf[j] = float64(v)
+		}
+		n := "Softmax"
+		if logOut {
+			n = "LogSoftmax"
+		}
+		softmaxRow64(n, buf)
+		for j, v := range buf {
+			o[j] = float32(v)
+		}
+		return
+	}
+	s := 0.0
+	if logOut {
+		for _, v := range x {
+			s += float64(exp32(v - m))
+		}
+		l := m + float32(math.Log(s))
+		for j, v := range x {
+			o[j] = v - l
+		}
+		return
+	}
+	for j, v := range x {
+		e := exp32(v - m)
+		o[j] = e
+		s += float64(e)
+	}
+	inv := 1 / s
+	for j := range o {
+		o[j] = float32(float64(o[j]) * inv)
+	}
+}
+
+func softmaxRow64(name string, v []float64) {
+	if len(v) == 0 {
+		return
+	}
+	m := math.Inf(-1)
+	mi := 0
+	for j, x := range v {
+		if x > m || x != x {
+			m, mi = x, j
+			if x != x {
+				break
+			}
+		}
+	}
+	if name == "Hardmax" {
+		for j := range v {
+			v[j] = 0
+		}
+		v[mi] = 1
+		return
+	}
+	if math.IsInf(m, -1) {
+		m = 0
+	}
+	s := 0.0
+	for _, x := range v {
+		s += math.Exp(x - m)
+	}
+	if name == "LogSoftmax" {
+		l := m + math.Log(s)
+		for j := range v {
+			v[j] -= l
+		}
+		return
+	}
+	for j := range v {
+		v[j] = math.Exp(v[j]-m) / s
+	}
+}
