@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the independent references onnxloss's tests compare against:
+# PyTorch 1.13 + torchvision 0.14 + onnx 1.12 and ONNX's node tests (Debian),
+# and ONNX Runtime 1.30 (onnxruntime-node, npm). Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+/usr/bin/python3 -c 'import torch, torchvision, onnx' 2>/dev/null || need_apt+=(python3-torch python3-torchvision python3-onnx)
+[ -d /usr/share/libonnx-testdata/data/node ] || need_apt+=(libonnx-testdata)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -f ortharness/node_modules/onnxruntime-node/package.json ]; then
+  # .npmrc beside package.json skips onnxruntime-node's CUDA download.
+  (cd ortharness && npm ci --no-audit --no-fund --loglevel=error)
+fi
+echo "references: $(/usr/bin/python3 -c 'import torch, torchvision, onnx; print("torch", torch.__version__, "torchvision", torchvision.__version__, "onnx", onnx.__version__)'), onnxruntime-node $(node -p 'require("./ortharness/node_modules/onnxruntime-node/package.json").version')"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The project's test command: installs the references (ONNX Runtime, PyTorch,
+# onnx, ONNX node tests), then runs gofmt, go vet and every Go test with the
+# references required, so nothing skips.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
+
+scripts/install-refs.sh
+
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt needed on: $unformatted" >&2
+  exit 1
+fi
+go vet ./...
+ONNXLOSS_REQUIRE_REFS=1 go test -count=1 ./... "$@"
