@@ -1,0 +1,111 @@
+package inject_test
+
+import (
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/onnxloss/onnxloss/graphedit"
+	"github.com/onnxloss/onnxloss/onnxpb"
+)
+
+// gradientOps are the ops with a gradient in ONNX Runtime training that the
+// DESIGN allows on the path from the logits to the loss.
+var gradientOps = setOf("Add Sub Mul Div Neg Abs Exp Log Pow Relu Sigmoid Softmax LogSoftmax Max Min Clip Where Gather GatherElements ReduceSum ReduceMean Reshape Unsqueeze Squeeze Transpose Expand Identity Cast Concat Slice Flatten")
+
+// labelOps may appear only off that path (on the labels side).
+var labelOps = setOf("OneHot Equal Not Less Greater Constant")
+
+func setOf(s string) map[string]bool {
+	m := map[string]bool{}
+	for _, f := range strings.Fields(s) {
+		m[f] = true
+	}
+	return m
+}
+
+// TestEmittedOpsHaveGradients walks every injected golden model: each node
+// inject added is in the default domain; each node on a path from the
+// logits to the loss is in the gradient list; the rest are label-side ops.
+func TestEmittedOpsHaveGradients(t *testing.T) {
+	seen := map[string]bool{}
+	for _, ic := range injectGoldens(t, t.TempDir()) {
+		m, err := graphedit.Load(ic.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		onPath := logitsToLoss(m, ic.md.Logits, ic.md.LossOutput)
+		if len(onPath) == 0 {
+			t.Fatalf("%s: no path from %s to %s", ic.c.Name, ic.md.Logits, ic.md.LossOutput)
+		}
+		for _, n := range m.Graph().GetNode() {
+			if !strings.HasPrefix(n.GetName(), "onnxloss/") {
+				continue
+			}
+			if d := n.GetDomain(); d != "" && d != "ai.onnx" {
+				t.Errorf("%s: node %s in domain %q", ic.c.Name, n.GetName(), d)
+			}
+			op := n.GetOpType()
+			seen[op] = true
+			if onPath[n] && !gradientOps[op] {
+				t.Errorf("%s: %s (%s) is on the logits→loss path but has no ONNX Runtime gradient", ic.c.Name, n.GetName(), op)
+			}
+			if !onPath[n] && !gradientOps[op] && !labelOps[op] {
+				t.Errorf("%s: %s (%s) is not an allowed op", ic.c.Name, n.GetName(), op)
+			}
+		}
+	}
+	t.Logf("ops emitted: %v", keys(seen))
+}
+
+// logitsToLoss returns the nodes that lie on some path from value from to
+// value to: reachable forward from from and backward from to.
+func logitsToLoss(m *graphedit.Model, from, to string) map[*onnxpb.NodeProto]bool {
+	nodes := m.Graph().GetNode()
+	fwd := map[string]bool{from: true}
+	for changed := true; changed; {
+		changed = false
+		for _, n := range nodes {
+			if anyIn(n.GetInput(), fwd) {
+				for _, o := range n.GetOutput() {
+					if !fwd[o] {
+						fwd[o], changed = true, true
+					}
+				}
+			}
+		}
+	}
+	back := map[string]bool{to: true}
+	onPath := map[*onnxpb.NodeProto]bool{}
+	for changed := true; changed; {
+		changed = false
+		for _, n := range nodes {
+			if onPath[n] || !anyIn(n.GetOutput(), back) || !anyIn(n.GetOutput(), fwd) {
+				continue
+			}
+			onPath[n], changed = true, true
+			for _, in := range n.GetInput() {
+				back[in] = true
+			}
+		}
+	}
+	return onPath
+}
+
+func anyIn(names []string, set map[string]bool) bool {
+	for _, n := range names {
+		if set[n] {
+			return true
+		}
+	}
+	return false
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
