@@ -1,0 +1,176 @@
+package inject_test
+
+import (
+	"encoding/json"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/onnxloss/onnxloss/graphedit"
+	"github.com/onnxloss/onnxloss/inject"
+	"github.com/onnxloss/onnxloss/internal/refs"
+	"github.com/onnxloss/onnxloss/lossops"
+)
+
+// torchRecord is one model's entry in testdata/models/expected.json: inputs
+// and what PyTorch computed for them.
+type torchRecord struct {
+	Inputs  map[string]torchTensor `json:"inputs"`
+	Outputs map[string]torchTensor `json:"outputs"`
+	Extra   map[string]torchTensor `json:"extra"`
+}
+
+type torchTensor struct {
+	DType string    `json:"dtype"`
+	Shape []int     `json:"shape"`
+	Data  []float64 `json:"data"`
+}
+
+func loadTorchRecords(t *testing.T, root string) map[string]torchRecord {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(root, "testdata", "models", "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &all); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]torchRecord{}
+	for name, r := range all {
+		if name == "_about" {
+			continue
+		}
+		var rec torchRecord
+		if err := json.Unmarshal(r, &rec); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out[name] = rec
+	}
+	return out
+}
+
+// TestInjectRealModels injects losses into the PyTorch-exported models and
+// checks, in ONNX Runtime 1.30, that the original outputs still equal
+// PyTorch's and that the loss equals the float64 closed form evaluated on
+// PyTorch's logits (rtol 1e-5: ORT works in float32).
+func TestInjectRealModels(t *testing.T) {
+	refs.ORTHarness(t)
+	root, err := refs.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := loadTorchRecords(t, root)
+	ii := int64(-1)
+	tests := []struct {
+		model     string
+		logitsKey string // where expected.json keeps the logits
+		opt       inject.Options
+	}{
+		{"mlp_o13.onnx", "logits", inject.Options{Loss: lossops.CBFocal, Beta: 0.999, Gamma: 2, Reduction: lossops.Mean, Normalize: true}},
+		{"mlp_o13.onnx", "logits", inject.Options{Loss: lossops.WeightedCE, LabelSmoothing: 0.1, Reduction: lossops.Mean, Normalize: true}},
+		{"cnn_o17.onnx", "logits", inject.Options{Loss: lossops.Focal, Gamma: 2, Reduction: lossops.Sum, Normalize: true}},
+		{"segnet_o13.onnx", "logits", inject.Options{Loss: lossops.CBSoftmax, Beta: 0.99, Reduction: lossops.Mean, IgnoreIndex: &ii, Normalize: true}},
+		{"segnet_o13.onnx", "logits", inject.Options{Loss: lossops.SigmoidFocal, Gamma: 2, Alpha: 0.25, Reduction: lossops.None, Normalize: true}},
+		{"softmax_o13.onnx", "softmax_input_logits", inject.Options{Loss: lossops.WeightedCE, Reduction: lossops.Mean, Normalize: true}},
+		{"mlp_o11.onnx", "logits", inject.Options{Loss: lossops.CBSigmoid, Beta: 0.9999, Reduction: lossops.Mean, Normalize: true}},
+		{"multilabel_o13.onnx", "logits", inject.Options{Loss: lossops.CBFocal, Beta: 0.99, Gamma: 1, Reduction: lossops.Mean, MultiHot: true, Normalize: true}},
+	}
+	rng := rand.New(rand.NewSource(7))
+	dir := t.TempDir()
+	type prepared struct {
+		want   []float64
+		torch  torchRecord
+		out    string
+		origin string
+	}
+	var jobs []refs.Job
+	var preps []prepared
+	for i, tc := range tests {
+		rec := records[tc.model]
+		logits, ok := rec.Outputs[tc.logitsKey]
+		if !ok {
+			logits = rec.Extra[tc.logitsKey]
+		}
+		C := logits.Shape[1]
+		counts := make([]float64, C)
+		for c := range counts {
+			counts[c] = float64(1 + rng.Intn(5000))
+		}
+		tc.opt.Counts = &lossops.Counts{Values: counts}
+		m, err := graphedit.Load(filepath.Join(root, "testdata", "models", tc.model))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := inject.Inject(m, tc.opt)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.model, err)
+		}
+		out := filepath.Join(dir, "m"+string(rune('a'+i))+".onnx")
+		if err := m.Save(out); err != nil {
+			t.Fatal(err)
+		}
+		feeds := map[string]refs.Tensor{}
+		for name, in := range rec.Inputs {
+			feeds[name] = refs.FloatTensor(in.DType, in.Shape, in.Data)
+		}
+		labelShape := append([]int{logits.Shape[0]}, logits.Shape[2:]...)
+		var labels []int64
+		var targets []float64
+		if tc.opt.MultiHot {
+			targets = make([]float64, len(logits.Data))
+			for j := range targets {
+				targets[j] = float64(rng.Intn(2))
+			}
+			feeds["labels"] = refs.FloatTensor("float32", logits.Shape, targets)
+		} else {
+			labels = make([]int64, len(logits.Data)/C)
+			for j := range labels {
+				labels[j] = int64(rng.Intn(C))
+				if tc.opt.IgnoreIndex != nil && j%3 == 0 {
+					labels[j] = *tc.opt.IgnoreIndex
+				}
+			}
+			feeds["labels"] = refs.IntTensor("int64", labelShape, labels)
+		}
+		want, _, err := lossops.Reference(res.Metadata.Spec(), logits.Data, logits.Shape, labels, targets)
+		if err != nil {
+			t.Fatalf("%s: reference: %v", tc.model, err)
+		}
+		jobs = append(jobs, refs.Job{Model: out, Inputs: feeds})
+		preps = append(preps, prepared{want: want, torch: rec, out: tc.model + "/" + string(tc.opt.Loss), origin: tc.model})
+	}
+	results := refs.RunORT(t, jobs)
+	for i, p := range preps {
+		t.Run(p.out, func(t *testing.T) {
+			r := results[i]
+			if r.Error != "" {
+				t.Fatalf("ONNX Runtime: %s", r.Error)
+			}
+			got, err := r.Outputs["loss"].Floats()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(p.want) {
+				t.Fatalf("loss has %d values, want %d", len(got), len(p.want))
+			}
+			for j := range got {
+				if !closeTo(got[j], p.want[j], 1e-5, 1e-6) {
+					t.Errorf("loss[%d] = %.9g, closed form on PyTorch logits %.9g", j, got[j], p.want[j])
+				}
+			}
+			for name, want := range p.torch.Outputs {
+				gotOut, err := r.Outputs[name].Floats()
+				if err != nil {
+					t.Fatalf("output %s: %v", name, err)
+				}
+				for j := range want.Data {
+					if !closeTo(gotOut[j], want.Data[j], 1e-5, 1e-6) {
+						t.Fatalf("original output %s[%d] = %g, PyTorch %g", name, j, gotOut[j], want.Data[j])
+					}
+				}
+			}
+		})
+	}
+}
