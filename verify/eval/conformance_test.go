@@ -59,7 +59,7 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, failed := 0, 0
+	run, failed, compared := 0, 0, 0
 	for _, nt := range tests {
 		if nt.Skip != "" {
 			continue
@@ -80,6 +80,7 @@ func TestConformance(t *testing.T) {
 					t.Fatalf("%s: %v", ds.Name, err)
 				}
 				for i, name := range ds.Outputs {
+					compared++
 					if msg := Compare(got[name], ds.Want[i], 1e-3, 1e-7); msg != "" {
 						t.Errorf("%s: output %d (%q): %s", ds.Name, i, name, msg)
 					}
@@ -91,6 +92,7 @@ func TestConformance(t *testing.T) {
 		}
 	}
 	if failed == 0 {
+		t.Logf("%d outputs compared", compared)
 		t.Logf("%d of %d node tests run, all passed", run, len(tests))
 		fmt.Printf("%d of %d node tests run, all passed\n", run, len(tests))
 	} else {
