@@ -32,6 +32,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			code = 3
 		}
 	}()
+	if len(args) > 1 && !strings.HasPrefix(args[1], "-") && args[1] != "help" && !isCommand(app, args[1]) {
+		fmt.Fprintf(stderr, "onnxloss: unknown command %q: use one of %s (see `onnxloss --help`)\n", args[1], strings.Join(commandNames(app), ", "))
+		return exitBadInput
+	}
 	err := app.Run(reorderArgs(app, args))
 	if err == nil {
 		return 0
@@ -87,6 +91,23 @@ func badInput(err error) error {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+func isCommand(app *cli.App, name string) bool {
+	for _, c := range app.Commands {
+		if c.HasName(name) {
+			return true
+		}
+	}
+	return false
+}
+
+func commandNames(app *cli.App) []string {
+	names := make([]string, len(app.Commands))
+	for i, c := range app.Commands {
+		names[i] = c.Name
+	}
+	return names
 }
 
 // reorderArgs moves a command's flags in front of its positional arguments,

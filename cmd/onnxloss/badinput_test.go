@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/onnxloss/onnxloss/graphedit"
+	"github.com/onnxloss/onnxloss/internal/refs"
+	"github.com/onnxloss/onnxloss/onnxpb"
+)
+
+// buildBinary compiles the real onnxloss binary once per test binary.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "onnxloss-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "onnxloss")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = err
+			binPath = string(out)
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("go build: %v: %s", binErr, binPath)
+	}
+	return binPath
+}
+
+// tinyModel writes a one-node model (Identity of an input of the given type
+// and shape) at the given opset.
+func tinyModel(t *testing.T, path string, opset int64, elem onnxpb.TensorProto_DataType, shape ...int64) {
+	t.Helper()
+	dims := make([]graphedit.Dim, len(shape))
+	for i, d := range shape {
+		dims[i] = graphedit.Dim{Value: d}
+	}
+	vt := graphedit.ValueType{Elem: elem, Shape: dims}
+	s := func(v string) *string { return &v }
+	mp := &onnxpb.ModelProto{
+		IrVersion:   ptrI64(7),
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: s(""), Version: ptrI64(opset)}},
+		Graph: &onnxpb.GraphProto{
+			Name:   s("tiny"),
+			Input:  []*onnxpb.ValueInfoProto{graphedit.TensorValueInfo("x", vt)},
+			Output: []*onnxpb.ValueInfoProto{graphedit.TensorValueInfo("y", vt)},
+			Node:   []*onnxpb.NodeProto{{Name: s("id"), OpType: s("Identity"), Input: []string{"x"}, Output: []string{"y"}}},
+		},
+	}
+	if err := (&graphedit.Model{Proto: mp}).Save(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ptrI64(v int64) *int64 { return &v }
+
+func writeFile(t *testing.T, path, content string) string {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func fileHash(t *testing.T, path string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return [32]byte{}
+	}
+	return sha256.Sum256(b)
+}
+
+// TestBadInputThroughCLI drives the real binary with bad models, counts and
+// flags: each run exits with the expected code, prints exactly one line on
+// stderr containing the expected fragment, writes no output file and leaves
+// the input untouched.
+func TestBadInputThroughCLI(t *testing.T) {
+	bin := buildBinary(t)
+	root, err := refs.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := t.TempDir()
+	src, err := os.ReadFile(filepath.Join(root, "testdata", "models", "mlp_o13.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mlp := filepath.Join(d, "mlp.onnx")
+	writeFile(t, mlp, string(src))
+	truncated := writeFile(t, filepath.Join(d, "truncated.onnx"), string(src[:len(src)/2]))
+	empty := writeFile(t, filepath.Join(d, "empty.onnx"), "")
+	text := writeFile(t, filepath.Join(d, "text.onnx"), "this is not a model\n")
+	// A serialized TensorProto: valid protobuf, not a model.
+	tensorPB := writeFile(t, filepath.Join(d, "tensor.onnx"), "\x08\x02\x08\x03\x10\x01\x4a\x04\x00\x00\x80\x3f")
+	noGraph := writeFile(t, filepath.Join(d, "nograph.onnx"), "\x08\x07\x12\x05torch")
+	opset10 := filepath.Join(d, "opset10.onnx")
+	tinyModel(t, opset10, 10, onnxpb.TensorProto_FLOAT, 4, 5)
+	intLogits := filepath.Join(d, "int.onnx")
+	tinyModel(t, intLogits, 13, onnxpb.TensorProto_INT64, 4, 5)
+	rank1 := filepath.Join(d, "rank1.onnx")
+	tinyModel(t, rank1, 13, onnxpb.TensorProto_FLOAT, 5)
+	dirAsModel := filepath.Join(d, "adir")
+	if err := os.Mkdir(dirAsModel, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	counts := writeFile(t, filepath.Join(d, "counts.json"), "[500, 120, 7, 40, 3]")
+	counts4 := writeFile(t, filepath.Join(d, "counts4.json"), "[500, 120, 7, 40]")
+	countsOneZero := writeFile(t, filepath.Join(d, "onezero.json"), "[500, 0, 7, 40, 3]")
+	bad := func(name, content string) string { return writeFile(t, filepath.Join(d, name), content) }
+
+	injected := filepath.Join(d, "injected.onnx")
+	if out, err := exec.Command(bin, "inject", "--loss", "focal", "--counts", counts, "-o", injected, mlp).CombinedOutput(); err != nil {
+		t.Fatalf("setup inject: %v: %s", err, out)
+	}
+
+	out := filepath.Join(d, "out.onnx")
+	inj := func(model string, extra ...string) []string {
+		return append(append([]string{"inject", "--loss", "cb_focal", "--counts", counts, "-o", out}, extra...), model)
+	}
+	withCounts := func(c string, extra ...string) []string {
+		return append(append([]string{"inject", "--loss", "cb_focal", "--counts", c, "-o", out}, extra...), mlp)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string // fragment of the one stderr line
+	}{
+		{"missing model", inj(filepath.Join(d, "nope.onnx")), 2, "no such file"},
+		{"directory as model", inj(dirAsModel), 2, "is a directory"},
+		{"empty model", inj(empty), 2, "empty"},
+		{"text file", inj(text), 2, "not an ONNX model"},
+		{"protobuf but not ONNX", inj(tensorPB), 2, "not an ONNX model"},
+		{"truncated model", inj(truncated), 2, "truncated"},
+		{"model without graph", inj(noGraph), 2, "no graph"},
+		{"inspect garbage", []string{"inspect", text}, 2, "not an ONNX model"},
+		{"inspect missing", []string{"inspect", filepath.Join(d, "nope.onnx")}, 2, "no such file"},
+		{"unknown loss", []string{"inject", "--loss", "hinge", "--counts", counts, "-o", out, mlp}, 2, `unknown loss "hinge"`},
+		{"logits not found", inj(mlp, "--logits", "nope"), 2, `--logits "nope" is not a value`},
+		{"logits of rank 1", inj(rank1), 2, "rank >= 2"},
+		{"logits rank 1 explicit", inj(mlp, "--logits", "fc2.bias"), 2, "rank 1"},
+		{"integer logits", inj(intLogits, "--logits", "y"), 2, "int64"},
+		{"C mismatch", withCounts(counts4), 2, "have 5 classes (dim 1) but the counts give 4"},
+		{"counts empty file", withCounts(bad("c_empty.json", "")), 2, "empty"},
+		{"counts not JSON", withCounts(bad("c_text.json", "cat: 5\n")), 2, "JSON"},
+		{"counts empty array", withCounts(bad("c_emptyarr.json", "[]")), 2, "empty"},
+		{"counts negative", withCounts(bad("c_neg.json", "[5, -1, 7, 40, 3]")), 2, "must be >= 0"},
+		{"counts NaN string", withCounts(bad("c_nan.json", `[5, "NaN", 7, 40, 3]`)), 2, "NaN"},
+		{"counts Inf string", withCounts(bad("c_inf.json", `[5, "Infinity", 7, 40, 3]`)), 2, "Infinity"},
+		{"counts non-numeric", withCounts(bad("c_str.json", `[5, "many", 7, 40, 3]`)), 2, "many"},
+		{"counts wrong ids", withCounts(bad("c_ids.json", `{"0": 5, "1": 6, "2": 7, "3": 8, "7": 9}`)), 2, "7"},
+		{"counts all zero", withCounts(bad("c_zero.json", "[0, 0, 0, 0, 0]")), 2, "zero"},
+		{"counts one zero", withCounts(countsOneZero), 2, "--zero-counts skip"},
+		{"counts one zero skipped", withCounts(countsOneZero, "--zero-counts", "skip"), 0, ""},
+		{"beta 1", inj(mlp, "--beta", "1"), 2, "beta"},
+		{"beta negative", inj(mlp, "--beta", "-0.5"), 2, "beta"},
+		{"gamma negative", inj(mlp, "--gamma", "-1"), 2, "gamma"},
+		{"alpha above 1", inj(mlp, "--alpha", "1.5"), 2, "alpha"},
+		{"label smoothing 1", []string{"inject", "--loss", "weighted_ce", "--counts", counts, "--label-smoothing", "1", "-o", out, mlp}, 2, "label smoothing"},
+		{"label smoothing negative", []string{"inject", "--loss", "weighted_ce", "--counts", counts, "--label-smoothing", "-0.1", "-o", out, mlp}, 2, "label smoothing"},
+		{"labels name collides", inj(mlp, "--labels-name", "x"), 2, `already has a value named "x"`},
+		{"loss name collides", inj(mlp, "--loss-name", "logits"), 2, `already has a value named "logits"`},
+		{"reduction foo", inj(mlp, "--reduction", "foo"), 2, `unknown reduction "foo"`},
+		{"opset 10", inj(opset10), 2, "opset 11 or newer"},
+		{"output dir missing", []string{"inject", "--loss", "focal", "--counts", counts, "-o", filepath.Join(d, "missing", "out.onnx"), mlp}, 2, "does not exist"},
+		{"output is input", []string{"inject", "--loss", "focal", "--counts", counts, "-o", mlp, mlp}, 2, "is the input"},
+		{"second injection", []string{"inject", "--loss", "focal", "--counts", counts, "-o", out, injected}, 2, "--replace"},
+		{"multi-hot with softmax loss", []string{"inject", "--loss", "focal", "--counts", counts, "--targets", "multi-hot", "-o", out, mlp}, 2, "multi-hot targets need a sigmoid loss"},
+		{"targets foo", inj(mlp, "--targets", "foo"), 2, "--targets"},
+		{"labels dtype float", inj(mlp, "--labels-dtype", "float32"), 2, "--labels-dtype"},
+		{"weighting foo", inj(mlp, "--weighting", "foo"), 2, "foo"},
+		{"normalize foo", inj(mlp, "--normalize", "foo"), 2, "--normalize"},
+		{"zero-counts foo", inj(mlp, "--zero-counts", "foo"), 2, "--zero-counts"},
+		{"missing counts flag", []string{"inject", "--loss", "focal", "-o", out, mlp}, 2, "counts"},
+		{"missing output flag", []string{"inject", "--loss", "focal", "--counts", counts, mlp}, 2, "output"},
+		{"two models", []string{"inject", "--loss", "focal", "--counts", counts, "-o", out, mlp, mlp}, 2, "expected one MODEL"},
+		{"unknown flag", inj(mlp, "--bogus"), 2, "bogus"},
+		{"unknown command", []string{"frobnicate"}, 2, "frobnicate"},
+		{"weights bad beta", []string{"weights", "--counts", counts, "--beta", "2"}, 2, "beta"},
+		{"weights missing counts", []string{"weights", "--counts", filepath.Join(d, "nope.json")}, 2, "nope.json"},
+	}
+	inputs := []string{mlp, injected, counts}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			os.Remove(out)
+			before := map[string][32]byte{}
+			for _, p := range inputs {
+				before[p] = fileHash(t, p)
+			}
+			cmd := exec.Command(bin, tc.args...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			cmd.Stdout = new(bytes.Buffer)
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			msg := stderr.String()
+			if code != tc.code {
+				t.Fatalf("exit code %d, want %d; stderr: %s", code, tc.code, msg)
+			}
+			for p, h := range before {
+				if fileHash(t, p) != h {
+					t.Errorf("input %s changed", filepath.Base(p))
+				}
+			}
+			if tc.code == 0 {
+				return
+			}
+			if lines := strings.Count(strings.TrimRight(msg, "\n"), "\n") + 1; lines != 1 || msg == "" {
+				t.Errorf("stderr has %d lines, want exactly one: %q", lines, msg)
+			}
+			if !strings.Contains(msg, tc.want) {
+				t.Errorf("stderr %q does not mention %q", msg, tc.want)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("an output file was written")
+			}
+			leftovers, _ := filepath.Glob(filepath.Join(d, ".*.tmp-*"))
+			if len(leftovers) > 0 {
+				t.Errorf("temporary files left: %v", leftovers)
+			}
+		})
+	}
+}
