@@ -32,6 +32,11 @@ func (m *Model) ExternalTensors() []ExternalRef {
 	return refs
 }
 
+// RelocateExternalData rewrites relative external-data locations so that,
+// read from newDir, they name the same files they named from m.Dir: what
+// Save does before writing, for writers that encode the model themselves.
+func (m *Model) RelocateExternalData(newDir string) error { return m.relocateExternalData(newDir) }
+
 // relocateExternalData rewrites relative external-data locations so that,
 // read from newDir, they name the same files they named from m.Dir.
 func (m *Model) relocateExternalData(newDir string) error {

@@ -8,10 +8,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/inject"
 	"github.com/onnxloss/onnxloss/lossops"
 	"github.com/onnxloss/onnxloss/onnxpb"
+	"github.com/onnxloss/onnxloss/streaming"
 )
 
 // weightFlags are the flags that turn counts into class weights, shared by
@@ -57,6 +57,8 @@ func injectCommand() *cli.Command {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "loss", Usage: "the loss: " + lossList(), Required: true},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the model with the loss to `FILE`", Required: true},
+		&cli.BoolFlag{Name: "no-stream", Usage: "load the whole model into memory (default: models of 64 MiB or more are streamed, tensor data copied unread)"},
+		&cli.BoolFlag{Name: "stream", Usage: "stream the model whatever its size (--no-stream wins)"},
 	}
 	flags = append(flags, weightFlags()...)
 	flags = append(flags,
@@ -102,15 +104,12 @@ func runInject(c *cli.Context) error {
 	if err := checkOutputPath(in, out); err != nil {
 		return badInput(err)
 	}
-	m, err := graphedit.Load(in)
-	if err != nil {
-		return badInput(err)
+	injectFile := streaming.InMemory
+	if streaming.Use(in, c.Bool("stream"), c.Bool("no-stream")) {
+		injectFile = streaming.Inject
 	}
-	res, err := inject.Inject(m, opt)
+	res, err := injectFile(in, out, opt)
 	if err != nil {
-		return badInput(fmt.Errorf("%s: %w", in, err))
-	}
-	if err := m.Save(out); err != nil {
 		return badInput(err)
 	}
 	md := res.Metadata
