@@ -35,6 +35,12 @@ type Options struct {
 	IgnoreIndex    *int64
 	LabelSmoothing float64
 	MultiHot       bool
+	// Tau is τ of logit_adjusted (lossops.DefaultTau on the CLI).
+	Tau float64
+	// MaxMargin is the largest margin of ldam (lossops.DefaultMaxMargin).
+	MaxMargin float64
+	// Scale is s of ldam (lossops.DefaultScale).
+	Scale float64
 	// Logits names the value to attach to; "" picks the model's single
 	// float output of rank ≥ 2.
 	Logits     string
@@ -44,27 +50,35 @@ type Options struct {
 	// Replace allows injecting into a model that already carries an
 	// onnxloss loss; the old one is removed first.
 	Replace bool
+	// KeepLoss keeps the loss a training graph was exported with beside the
+	// new one (which then gets LossName) instead of replacing it.
+	KeepLoss bool
 }
 
 // Metadata is the JSON stored under metadata_props["onnxloss"]: everything
 // needed to recompute the loss.
 type Metadata struct {
-	Tool           string    `json:"tool"`
-	Version        string    `json:"version"`
-	Loss           string    `json:"loss"`
-	Weighting      string    `json:"weighting"`
-	Beta           float64   `json:"beta"`
-	Normalize      bool      `json:"normalize"`
-	ZeroCounts     string    `json:"zero_counts"`
-	Gamma          float64   `json:"gamma"`
-	Alpha          float64   `json:"alpha"`
-	Reduction      string    `json:"reduction"`
-	IgnoreIndex    *int64    `json:"ignore_index"`
-	LabelSmoothing float64   `json:"label_smoothing"`
-	Targets        string    `json:"targets"`
-	Counts         []float64 `json:"counts"`
-	Classes        []string  `json:"classes,omitempty"`
-	Weights        []float64 `json:"weights"`
+	Tool           string  `json:"tool"`
+	Version        string  `json:"version"`
+	Loss           string  `json:"loss"`
+	Weighting      string  `json:"weighting"`
+	Beta           float64 `json:"beta"`
+	Normalize      bool    `json:"normalize"`
+	ZeroCounts     string  `json:"zero_counts"`
+	Gamma          float64 `json:"gamma"`
+	Alpha          float64 `json:"alpha"`
+	Reduction      string  `json:"reduction"`
+	IgnoreIndex    *int64  `json:"ignore_index"`
+	LabelSmoothing float64 `json:"label_smoothing"`
+	Targets        string  `json:"targets"`
+	// Tau, MaxMargin and Scale are recorded for the losses that use them
+	// (logit_adjusted; ldam) and left out otherwise.
+	Tau       float64   `json:"tau,omitempty"`
+	MaxMargin float64   `json:"max_margin,omitempty"`
+	Scale     float64   `json:"scale,omitempty"`
+	Counts    []float64 `json:"counts"`
+	Classes   []string  `json:"classes,omitempty"`
+	Weights   []float64 `json:"weights"`
 	// Weighted is false when the loss carries no class weights at all
 	// (weighting none); Weights then holds ones.
 	Weighted    bool   `json:"weighted"`
@@ -76,6 +90,9 @@ type Metadata struct {
 	LabelsDType string `json:"labels_dtype"`
 	LossOutput  string `json:"loss_output"`
 	Opset       int64  `json:"opset"`
+	// Replaced describes the training graph's own loss that this one
+	// replaced (or kept beside, with KeepLoss); nil for plain injection.
+	Replaced *ExistingLoss `json:"replaced,omitempty"`
 }
 
 // Spec returns the lossops.Spec the metadata describes.
@@ -84,6 +101,7 @@ func (md *Metadata) Spec() lossops.Spec {
 		Loss: lossops.Loss(md.Loss), Gamma: md.Gamma, Alpha: md.Alpha,
 		Reduction: lossops.Reduction(md.Reduction), IgnoreIndex: md.IgnoreIndex,
 		LabelSmoothing: md.LabelSmoothing, MultiHot: md.Targets == "multi-hot",
+		Counts: md.Counts, SkipZero: md.ZeroCounts == "skip", Tau: md.Tau, MaxMargin: md.MaxMargin, Scale: md.Scale,
 	}
 	if md.Weighted {
 		s.Weights = md.Weights
@@ -111,8 +129,12 @@ type Result struct {
 	Notes []string
 }
 
-// Inject attaches the loss described by opt to m in place. On error m may be
-// partly edited and must be discarded.
+// Inject attaches the loss described by opt to m in place. In a training
+// graph (one exported with its own SoftmaxCrossEntropyLoss or LogSoftmax +
+// NegativeLogLikelihoodLoss, and no --logits given) the new loss replaces
+// that one under its output name, taking its scores and labels, and its
+// ignore_index and reduction unless opt sets them. On error m may be partly
+// edited and must be discarded.
 func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 	res := &Result{}
 	if opt.LabelsName == "" {
@@ -142,36 +164,68 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 		res.Notes = append(res.Notes, fmt.Sprintf("replaced the previous %s loss", old.Loss))
 	}
 
+	existing, err := trainingLoss(m, opt)
+	if err != nil {
+		return nil, err
+	}
+	if existing != nil {
+		res.Notes = append(res.Notes, carryOver(existing, &opt)...)
+	}
+	if opt.Reduction == "" {
+		opt.Reduction = lossops.Mean
+	}
+
 	weighting := opt.Weighting
 	if weighting == "" {
 		weighting = lossops.DefaultWeighting(opt.Loss)
+	}
+	spec := lossops.Spec{
+		Loss: opt.Loss, Gamma: opt.Gamma, Alpha: opt.Alpha, Reduction: opt.Reduction,
+		IgnoreIndex: opt.IgnoreIndex, LabelSmoothing: opt.LabelSmoothing, MultiHot: opt.MultiHot,
+	}
+	if opt.Loss.FromCounts() {
+		spec.Counts, spec.SkipZero = opt.Counts.Values, opt.SkipZero
+		spec.Tau, spec.MaxMargin, spec.Scale = opt.Tau, opt.MaxMargin, opt.Scale
+		if opt.Loss != lossops.LogitAdjusted {
+			spec.Tau = 0
+		}
+		if opt.Loss != lossops.LDAM {
+			spec.MaxMargin, spec.Scale = 0, 0
+		}
+		if !opt.Loss.TakesWeights() && weighting != lossops.WeightNone {
+			return nil, fmt.Errorf("%s takes no class weights (the counts enter as logit offsets): drop --weighting %s", opt.Loss, weighting)
+		}
+		// Offsets/margins first, so a zero count is reported as such.
+		if _, err := spec.Adjustments(opt.Counts.Classes); err != nil {
+			return nil, err
+		}
 	}
 	cfg := lossops.WeightConfig{Scheme: weighting, Beta: opt.Beta, Normalize: opt.Normalize, SkipZero: opt.SkipZero}
 	weights, err := lossops.ClassWeightsNamed(opt.Counts.Values, opt.Counts.Classes, cfg)
 	if err != nil {
 		return nil, err
 	}
-	spec := lossops.Spec{
-		Loss: opt.Loss, Gamma: opt.Gamma, Alpha: opt.Alpha, Reduction: opt.Reduction,
-		IgnoreIndex: opt.IgnoreIndex, LabelSmoothing: opt.LabelSmoothing, MultiHot: opt.MultiHot,
-	}
-	if weighting != lossops.WeightNone || opt.SkipZero {
+	if (weighting != lossops.WeightNone || opt.SkipZero) && opt.Loss.TakesWeights() {
 		spec.Weights = weights
 	}
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
 
-	logits, err := findLogits(m, opt.Logits)
-	if err != nil {
-		return nil, err
-	}
-	logits, note, err := beforeActivation(m, logits)
-	if err != nil {
-		return nil, err
-	}
-	if note != "" {
-		res.Notes = append(res.Notes, note)
+	var logits string
+	if existing != nil {
+		logits = existing.Scores
+	} else {
+		if logits, err = findLogits(m, opt.Logits); err != nil {
+			return nil, err
+		}
+		var note string
+		if logits, note, err = beforeActivation(m, logits); err != nil {
+			return nil, err
+		}
+		if note != "" {
+			res.Notes = append(res.Notes, note)
+		}
 	}
 	vt, ok := valueType(m, logits, 0)
 	if !ok {
@@ -187,56 +241,80 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 	if d := vt.Shape[1]; d.Static() && d.Value != int64(C) {
 		return nil, fmt.Errorf("logits %q have %d classes (dim 1) but the counts give %d: pass counts for %d classes", logits, d.Value, C, d.Value)
 	}
-	for _, name := range []string{opt.LabelsName, opt.LossName} {
-		if m.HasName(name) {
-			return nil, fmt.Errorf("the graph already has a value named %q: choose another with --labels-name/--loss-name", name)
-		}
-	}
-	if opt.LabelsName == opt.LossName {
-		return nil, fmt.Errorf("labels and loss are both named %q: give them different names", opt.LossName)
-	}
 
-	// Labels input: logits' shape without the class axis (multi-hot: the
-	// logits' shape), symbolic dims copied.
+	// The labels: the training graph's target input, or a new input with the
+	// logits' shape without the class axis (multi-hot: the logits' shape),
+	// symbolic dims copied.
+	labelsName, lossOutput := opt.LabelsName, opt.LossName
 	labelsType := graphedit.ValueType{Elem: opt.LabelsElem}
-	if opt.MultiHot {
-		labelsType = graphedit.ValueType{Elem: onnxpb.TensorProto_FLOAT, Shape: vt.Shape}
-	} else {
-		if opt.LabelsElem != onnxpb.TensorProto_INT64 && opt.LabelsElem != onnxpb.TensorProto_INT32 {
-			return nil, fmt.Errorf("labels dtype %s is not supported: use int64 or int32", elemName(opt.LabelsElem))
+	if existing != nil {
+		labelsName = existing.Labels
+		lt, ok := m.ValueType(labelsName)
+		if !ok {
+			return nil, fmt.Errorf("the type of the labels %q of %s is not declared", labelsName, existing.Kind)
 		}
-		labelsType.Shape = append([]graphedit.Dim{vt.Shape[0]}, vt.Shape[2:]...)
+		labelsType = lt
+		if !opt.KeepLoss {
+			lossOutput = existing.Output
+			removeLoss(m, *existing)
+		}
+	} else {
+		if opt.MultiHot {
+			labelsType = graphedit.ValueType{Elem: onnxpb.TensorProto_FLOAT, Shape: vt.Shape}
+		} else {
+			if opt.LabelsElem != onnxpb.TensorProto_INT64 && opt.LabelsElem != onnxpb.TensorProto_INT32 {
+				return nil, fmt.Errorf("labels dtype %s is not supported: use int64 or int32", elemName(opt.LabelsElem))
+			}
+			labelsType.Shape = append([]graphedit.Dim{vt.Shape[0]}, vt.Shape[2:]...)
+		}
+		if m.HasName(labelsName) {
+			return nil, fmt.Errorf("the graph already has a value named %q: choose another with --labels-name", labelsName)
+		}
 	}
-	m.AddInput(graphedit.TensorValueInfo(opt.LabelsName, labelsType), -1)
+	replacing := existing != nil && !opt.KeepLoss
+	if !replacing && m.HasName(lossOutput) {
+		return nil, fmt.Errorf("the graph already has a value named %q: choose another with --loss-name", lossOutput)
+	}
+	if labelsName == lossOutput {
+		return nil, fmt.Errorf("labels and loss are both named %q: give them different names", lossOutput)
+	}
+	if existing == nil {
+		m.AddInput(graphedit.TensorValueInfo(labelsName, labelsType), -1)
+	}
 
 	b := graphedit.NewBuilder(m, NamePrefix)
-	site := lossops.Site{Logits: logits, LogitsElem: vt.Elem, Rank: vt.Rank(), C: C, Labels: opt.LabelsName, LabelsElem: labelsType.Elem}
+	site := lossops.Site{Logits: logits, LogitsElem: vt.Elem, Rank: vt.Rank(), C: C, Labels: labelsName, LabelsElem: labelsType.Elem}
 	lossValue, err := lossops.Build(b, spec, site)
 	if err != nil {
 		return nil, err
 	}
-	renameOutput(m, lossValue, opt.LossName)
+	renameOutput(m, lossValue, lossOutput)
 
 	lossType := graphedit.ValueType{Elem: site.ComputeElem(), Shape: []graphedit.Dim{}}
 	if spec.Reduction == lossops.None {
-		lossType.Shape = labelsType.Shape
-		if spec.Loss == lossops.SigmoidFocal || opt.MultiHot {
+		perPosition := append([]graphedit.Dim{vt.Shape[0]}, vt.Shape[2:]...)
+		lossType.Shape = perPosition
+		if spec.Loss == lossops.SigmoidFocal {
 			lossType.Shape = vt.Shape
 		}
-		if opt.MultiHot && spec.Loss != lossops.SigmoidFocal {
-			lossType.Shape = append([]graphedit.Dim{vt.Shape[0]}, vt.Shape[2:]...)
-		}
 	}
-	m.AddOutput(graphedit.TensorValueInfo(opt.LossName, lossType), 0)
+	if replacing {
+		setOutputType(m, lossOutput, lossType)
+		if existing.LogProb != "" && (m.IsGraphOutput(existing.LogProb) || len(m.Consumers(existing.LogProb)) > 0) {
+			renameOutput(m, b.LogSoftmax("log_prob", logits, 1, vt.Rank()), existing.LogProb)
+		}
+	} else {
+		m.AddOutput(graphedit.TensorValueInfo(lossOutput, lossType), 0)
+	}
 
 	md := &Metadata{
 		Tool: "onnxloss", Version: Version, Loss: string(opt.Loss), Weighting: string(weighting),
 		Beta: opt.Beta, Normalize: opt.Normalize, ZeroCounts: "error", Gamma: opt.Gamma, Alpha: opt.Alpha,
 		Reduction: string(opt.Reduction), IgnoreIndex: opt.IgnoreIndex, LabelSmoothing: opt.LabelSmoothing,
-		Targets: "index", Counts: opt.Counts.Values, Classes: opt.Counts.Classes, Weights: weights,
+		Targets: "index", Tau: spec.Tau, MaxMargin: spec.MaxMargin, Scale: spec.Scale, Counts: opt.Counts.Values, Classes: opt.Counts.Classes, Weights: weights,
 		Weighted: spec.Weights != nil, NumClasses: C, Logits: logits, LogitsDType: elemName(vt.Elem),
-		LogitsRank: vt.Rank(), Labels: opt.LabelsName, LabelsDType: elemName(labelsType.Elem),
-		LossOutput: opt.LossName, Opset: opset,
+		LogitsRank: vt.Rank(), Labels: labelsName, LabelsDType: elemName(labelsType.Elem),
+		LossOutput: lossOutput, Opset: opset, Replaced: existing,
 	}
 	if opt.SkipZero {
 		md.ZeroCounts = "skip"
@@ -251,6 +329,83 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 	m.SetMetadata(MetadataKey, string(raw))
 	res.Metadata = md
 	return res, nil
+}
+
+// trainingLoss returns the loss the graph was exported with, nil when it has
+// none or the user chose the logits, or an error when it is ambiguous.
+func trainingLoss(m *graphedit.Model, opt Options) (*ExistingLoss, error) {
+	if opt.Logits != "" {
+		return nil, nil
+	}
+	losses := FindLosses(m)
+	switch len(losses) {
+	case 0:
+		return nil, nil
+	case 1:
+	default:
+		var names []string
+		for _, l := range losses {
+			names = append(names, fmt.Sprintf("%s %q", l.Kind, strings.Join(l.Nodes, "+")))
+		}
+		return nil, fmt.Errorf("the graph has %d loss nodes (%s): pass --logits NAME to choose the scores to attach to", len(losses), strings.Join(names, ", "))
+	}
+	l := losses[0]
+	if opt.MultiHot {
+		return nil, fmt.Errorf("%s %q takes index labels, not multi-hot targets: drop --targets multi-hot, or pass --logits to attach beside it", l.Kind, l.Nodes[len(l.Nodes)-1])
+	}
+	if ls := l.logSoftmax; ls != nil {
+		vt, ok := valueType(m, l.Scores, 0)
+		def := int64(1)
+		if m.DefaultDomainOpset() >= 13 {
+			def = -1
+		}
+		axis := attrInt(ls, "axis", def)
+		if ok && axis < 0 {
+			axis += int64(vt.Rank())
+		}
+		if !ok || axis != 1 || (m.DefaultDomainOpset() < 13 && vt.Rank() != 2) {
+			return nil, fmt.Errorf("the scores %q of %s %q are not class-axis-1 logits (LogSoftmax %q over axis %d): pass --logits NAME", l.Scores, l.Kind, strings.Join(l.Nodes, "+"), ls.GetName(), attrInt(ls, "axis", def))
+		}
+	}
+	if vt, ok := valueType(m, l.Scores, 0); ok && vt.Rank() >= 0 && vt.Rank() < 2 {
+		return nil, fmt.Errorf("the scores %q of %s %q have rank %d, not (N, C, ...) logits: pass --logits NAME", l.Scores, l.Kind, strings.Join(l.Nodes, "+"), vt.Rank())
+	}
+	switch l.Reduction {
+	case "mean", "sum", "none":
+	default:
+		return nil, fmt.Errorf("%s %q has reduction %q: pass --reduction", l.Kind, strings.Join(l.Nodes, "+"), l.Reduction)
+	}
+	return &l, nil
+}
+
+// carryOver fills the reduction and ignore_index the user did not set from
+// the replaced loss and says what it took.
+func carryOver(l *ExistingLoss, opt *Options) []string {
+	notes := []string{"training graph: " + l.String()}
+	if opt.Reduction == "" {
+		opt.Reduction = lossops.Reduction(l.Reduction)
+		notes = append(notes, fmt.Sprintf("reduction %s carried over from %s (--reduction overrides)", l.Reduction, l.Kind))
+	}
+	if opt.IgnoreIndex == nil && l.IgnoreIndex != nil {
+		v := *l.IgnoreIndex
+		opt.IgnoreIndex = &v
+		notes = append(notes, fmt.Sprintf("ignore_index %d carried over from %s (--ignore-index overrides)", v, l.Kind))
+	}
+	if opt.KeepLoss {
+		notes = append(notes, fmt.Sprintf("kept the old loss %q; the new one is %q", l.Output, opt.LossName))
+	} else {
+		notes = append(notes, fmt.Sprintf("replaced it: the new loss is %q, at the old output's place", l.Output))
+	}
+	return notes
+}
+
+// setOutputType replaces the declared type of graph output name.
+func setOutputType(m *graphedit.Model, name string, vt graphedit.ValueType) {
+	for i, o := range m.Graph().GetOutput() {
+		if o.GetName() == name {
+			m.Graph().Output[i] = graphedit.TensorValueInfo(name, vt)
+		}
+	}
 }
 
 func lossName(md *Metadata) string {

@@ -54,47 +54,63 @@ func valueType(m *graphedit.Model, value string, depth int) (graphedit.ValueType
 	if p == nil || len(p.GetInput()) == 0 {
 		return graphedit.ValueType{}, false
 	}
-	in, ok := valueType(m, p.GetInput()[0], depth+1)
-	if !ok {
-		return graphedit.ValueType{}, false
-	}
+	unknown := graphedit.Dim{Value: -1}
 	switch op := p.GetOpType(); {
-	case shapePreserving(op):
-		return in, true
-	case op == "Gemm":
-		vt := graphedit.ValueType{Elem: in.Elem, Shape: []graphedit.Dim{{Value: -1}, {Value: -1}}}
-		if in.Rank() == 2 && attrInt(p, "transA", 0) == 0 {
+	case op == "Gemm" || op == "Flatten":
+		// Rank 2 whatever the input; Gemm's dim 1 from its weight.
+		elem, ok := elemType(m, p.GetInput()[0], depth+1)
+		if !ok {
+			return graphedit.ValueType{}, false
+		}
+		vt := graphedit.ValueType{Elem: elem, Shape: []graphedit.Dim{unknown, unknown}}
+		if in, ok := valueType(m, p.GetInput()[0], depth+1); ok && in.Rank() == 2 && op == "Gemm" && attrInt(p, "transA", 0) == 0 {
 			vt.Shape[0] = in.Shape[0]
 		}
-		if len(p.GetInput()) > 1 {
-			if b := m.Initializer(p.GetInput()[1]); b != nil && len(b.GetDims()) == 2 {
-				if attrInt(p, "transB", 0) == 1 {
-					vt.Shape[1] = graphedit.Dim{Value: b.GetDims()[0]}
-				} else {
-					vt.Shape[1] = graphedit.Dim{Value: b.GetDims()[1]}
-				}
+		if op == "Gemm" && len(p.GetInput()) > 1 {
+			if w := m.Initializer(p.GetInput()[1]); w != nil && len(w.GetDims()) == 2 {
+				vt.Shape[1] = graphedit.Dim{Value: w.GetDims()[1-attrInt(p, "transB", 0)]}
 			}
 		}
 		return vt, true
-	case op == "Conv":
-		if in.Rank() < 0 {
+	case shapePreserving(op):
+		return valueType(m, p.GetInput()[0], depth+1)
+	case op == "Conv" || op == "MaxPool" || op == "AveragePool":
+		in, ok := valueType(m, p.GetInput()[0], depth+1)
+		if !ok || in.Rank() < 0 {
 			return graphedit.ValueType{}, false
 		}
 		vt := graphedit.ValueType{Elem: in.Elem, Shape: make([]graphedit.Dim, in.Rank())}
 		for i := range vt.Shape {
-			vt.Shape[i] = graphedit.Dim{Value: -1}
+			vt.Shape[i] = unknown
 		}
 		vt.Shape[0] = in.Shape[0]
-		if len(p.GetInput()) > 1 {
+		if op != "Conv" {
+			vt.Shape[1] = in.Shape[1]
+		} else if len(p.GetInput()) > 1 {
 			if w := m.Initializer(p.GetInput()[1]); w != nil && len(w.GetDims()) > 0 {
 				vt.Shape[1] = graphedit.Dim{Value: w.GetDims()[0]}
 			}
 		}
 		return vt, true
-	case op == "Flatten":
-		return graphedit.ValueType{Elem: in.Elem, Shape: []graphedit.Dim{{Value: -1}, {Value: -1}}}, true
 	}
 	return graphedit.ValueType{}, false
+}
+
+// elemType finds the element type of value, following first inputs back
+// through ops that keep it (all the ops valueType knows) to a declaration.
+func elemType(m *graphedit.Model, value string, depth int) (onnxpb.TensorProto_DataType, bool) {
+	if vt, ok := m.ValueType(value); ok {
+		return vt.Elem, true
+	}
+	p := m.Producer(value)
+	if depth > 64 || p == nil || len(p.GetInput()) == 0 {
+		return 0, false
+	}
+	switch op := p.GetOpType(); {
+	case shapePreserving(op), op == "Gemm", op == "Flatten", op == "Conv", op == "MaxPool", op == "AveragePool", op == "MatMul", op == "Reshape":
+		return elemType(m, p.GetInput()[0], depth+1)
+	}
+	return 0, false
 }
 
 func shapePreserving(op string) bool {

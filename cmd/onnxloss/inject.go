@@ -64,7 +64,10 @@ func injectCommand() *cli.Command {
 	flags = append(flags,
 		&cli.Float64Flag{Name: "gamma", Value: 2, Usage: "focusing parameter γ >= 0 (focal, sigmoid_focal, cb_focal)"},
 		&cli.Float64Flag{Name: "alpha", Value: 0.25, Usage: "α <= 1 of sigmoid_focal; negative disables it"},
-		&cli.StringFlag{Name: "reduction", Value: "mean", Usage: "mean, sum or none"},
+		&cli.Float64Flag{Name: "tau", Value: lossops.DefaultTau, Usage: "τ of logit_adjusted: logits + τ·log(prior)"},
+		&cli.Float64Flag{Name: "max-margin", Value: lossops.DefaultMaxMargin, Usage: "largest margin (rarest class) of ldam, > 0"},
+		&cli.Float64Flag{Name: "scale", Value: lossops.DefaultScale, Usage: "logit scale s of ldam, > 0"},
+		&cli.StringFlag{Name: "reduction", Usage: "mean, sum or none (default: mean, or the replaced loss's)"},
 		&cli.Int64Flag{Name: "ignore-index", Usage: "label value excluded from the loss (e.g. -100)"},
 		&cli.Float64Flag{Name: "label-smoothing", Usage: "ε in [0, 1) (weighted_ce)"},
 		&cli.StringFlag{Name: "targets", Value: "index", Usage: "index labels, or multi-hot float targets (sigmoid losses)"},
@@ -73,6 +76,7 @@ func injectCommand() *cli.Command {
 		&cli.StringFlag{Name: "labels-dtype", Value: "int64", Usage: "int64 or int32 labels"},
 		&cli.StringFlag{Name: "loss-name", Value: "loss", Usage: "name of the new loss output"},
 		&cli.BoolFlag{Name: "replace", Usage: "replace a loss onnxloss injected before"},
+		&cli.BoolFlag{Name: "keep-loss", Usage: "in a training graph, keep the exported loss beside the new one (named by --loss-name)"},
 	)
 	return &cli.Command{
 		Name:      "inject",
@@ -158,14 +162,17 @@ func injectOptions(c *cli.Context) (inject.Options, error) {
 	if err != nil {
 		return opt, err
 	}
-	red, err := lossops.ParseReduction(c.String("reduction"))
-	if err != nil {
-		return opt, err
+	var red lossops.Reduction // "": mean, or carried over from a training graph's loss
+	if c.IsSet("reduction") {
+		if red, err = lossops.ParseReduction(c.String("reduction")); err != nil {
+			return opt, err
+		}
 	}
 	opt = inject.Options{
 		Loss: loss, Counts: counts, Weighting: cfg.Scheme, Beta: cfg.Beta, Normalize: cfg.Normalize, SkipZero: cfg.SkipZero,
 		Gamma: c.Float64("gamma"), Alpha: c.Float64("alpha"), Reduction: red, LabelSmoothing: c.Float64("label-smoothing"),
-		Logits: c.String("logits"), LabelsName: c.String("labels-name"), LossName: c.String("loss-name"), Replace: c.Bool("replace"),
+		Tau: c.Float64("tau"), MaxMargin: c.Float64("max-margin"), Scale: c.Float64("scale"),
+		Logits: c.String("logits"), LabelsName: c.String("labels-name"), LossName: c.String("loss-name"), Replace: c.Bool("replace"), KeepLoss: c.Bool("keep-loss"),
 	}
 	if c.IsSet("ignore-index") {
 		v := c.Int64("ignore-index")
