@@ -2,8 +2,33 @@ package eval
 
 import "math"
 
-// exp32 returns e**x for float32 x, computed with a float64 polynomial after
-// range reduction; the result is within 1 ulp of the correctly rounded value.
+// Table-driven float32 exp and log evaluated in float64 (the approach of
+// glibc's expf/logf): after range reduction a short polynomial suffices, and
+// the float64 result rounds to within 1 ulp of the exact float32 value.
+
+var (
+	expTab  [64]uint64  // bits of 2^(j/64)
+	logInvC [16]float64 // 1/c for the 16 subintervals of [1, 2)
+	logLogC [16]float64 // log(c)
+)
+
+func init() {
+	for j := range expTab {
+		expTab[j] = math.Float64bits(math.Exp2(float64(j) / 64))
+	}
+	for i := range logInvC {
+		c := 1 + (float64(i)+0.5)/16
+		if i == 0 {
+			c = 1 // exact near 1: log(1+r) with no cancellation
+		}
+		logInvC[i] = 1 / c
+		logLogC[i] = -math.Log(logInvC[i])
+	}
+}
+
+const roundShift = 0x1.8p52
+
+// exp32 returns e**x for float32 x (within 1 ulp).
 func exp32(x float32) float32 {
 	if !(x < 88.8) { // also NaN
 		if x != x {
@@ -14,18 +39,30 @@ func exp32(x float32) float32 {
 	if x < -104 {
 		return 0
 	}
-	const log2e = 1.4426950408889634
-	const ln2hi = 6.93147180369123816490e-01
-	const ln2lo = 1.90821492927058770002e-10
-	xd := float64(x)
-	k := math.Floor(xd*log2e + 0.5)
-	r := (xd - k*ln2hi) - k*ln2lo
-	// Taylor series to degree 8 on |r| <= 0.35: error < 3e-10 relative.
-	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040+r*(1.0/40320))))))))
-	return float32(p * math.Float64frombits(uint64(int64(k)+1023)<<52))
+	z := float64(x) * (64 / math.Ln2)
+	kd := z + roundShift
+	ki := int64(math.Float64bits(kd)) - int64(math.Float64bits(roundShift))
+	kd -= roundShift
+	r := (z - kd) * (math.Ln2 / 64)
+	s := math.Float64frombits(expTab[ki&63] + uint64(ki>>6)<<52)
+	p := 1 + r*(1+r*(0.5+r*(1.0/6+r*(1.0/24))))
+	return float32(s * p)
 }
 
-// log32 returns the natural logarithm of float32 x, accurate to within 1 ulp.
+// logPos returns log(y) for a positive, finite, normal float64 y with an
+// absolute error below 1e-15 + 5e-9*|log y| (enough for float32 results).
+func logPos(y float64) float64 {
+	b := math.Float64bits(y)
+	e := int64(b>>52) - 1023
+	i := (b >> 48) & 15
+	m := math.Float64frombits(b&0x000fffffffffffff | 0x3ff0000000000000)
+	r := m*logInvC[i] - 1
+	// log1p(r), |r| <= 1/16
+	p := r * (1 + r*(-0.5+r*(1.0/3+r*(-0.25+r*(1.0/5+r*(-1.0/6+r*(1.0/7+r*(-1.0/8))))))))
+	return float64(e)*math.Ln2 + logLogC[i] + p
+}
+
+// log32 returns the natural logarithm of float32 x (within 1 ulp).
 func log32(x float32) float32 {
 	b := math.Float32bits(x)
 	if b >= 0x7f800000 || b == 0 { // negative, Inf, NaN, or +0
@@ -39,23 +76,26 @@ func log32(x float32) float32 {
 		}
 		return x // +Inf
 	}
-	e := int32(b>>23) - 127
-	if b < 0x00800000 { // subnormal
-		x *= 1 << 23
-		b = math.Float32bits(x)
-		e = int32(b>>23) - 127 - 23
+	return float32(logPos(float64(x))) // float32 subnormals are float64 normals
+}
+
+// log1pSmall returns log(1+u) for u in [0, 1].
+func log1pSmall(u float64) float64 {
+	if u < 1e-4 {
+		return u * (1 - u*(0.5-u*(1.0/3)))
 	}
-	// m in [sqrt(1/2), sqrt(2))
-	mb := b&0x007fffff | 0x3f800000
-	if mb > 0x3fb504f3 {
-		mb = b&0x007fffff | 0x3f000000
-		e++
+	return logPos(1 + u)
+}
+
+// softplus32 returns log(1+e**x) for float32 x.
+func softplus32(x float32) float32 {
+	if x != x {
+		return x
 	}
-	m := float64(math.Float32frombits(mb))
-	s := (m - 1) / (m + 1)
-	s2 := s * s
-	l := 2 * s * (1 + s2*(1.0/3+s2*(1.0/5+s2*(1.0/7+s2*(1.0/9+s2*(1.0/11+s2*(1.0/13)))))))
-	return float32(float64(e)*math.Ln2 + l)
+	if x > 0 {
+		return float32(float64(x) + log1pSmall(float64(exp32(-x))))
+	}
+	return float32(log1pSmall(float64(exp32(x))))
 }
 
 // sigmoid32 returns 1/(1+e**-x) in float32.

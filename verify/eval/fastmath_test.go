@@ -52,3 +52,14 @@ func TestExp32Log32Accuracy(t *testing.T) {
 		t.Errorf("log32(1) = %v", v)
 	}
 }
+
+func TestSoftplus32(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for i := 0; i < 1_000_000; i++ {
+		x := float32(r.Float64()*200 - 100)
+		want := float32(softplus(float64(x)))
+		if d := ulpDiff(softplus32(x), want); d > 2 {
+			t.Fatalf("softplus32(%v) = %v, want %v (%d ulp)", x, softplus32(x), want, d)
+		}
+	}
+}

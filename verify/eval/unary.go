@@ -118,7 +118,7 @@ func init() {
 		"Softsign": {f: plain(func(x float64) float64 { return x / (1 + math.Abs(x)) })},
 		"Softplus": {f: plain(softplus), f32: func(o, x []float32) {
 			for i := range o {
-				o[i] = float32(softplus(float64(x[i])))
+				o[i] = softplus32(x[i])
 			}
 		}},
 		"Mish": {f: plain(func(x float64) float64 { return x * math.Tanh(softplus(x)) })},

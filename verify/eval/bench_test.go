@@ -1,0 +1,190 @@
+package eval
+
+import (
+	"math/rand"
+	"testing"
+
+	"github.com/onnxloss/onnxloss/onnxpb"
+	"google.golang.org/protobuf/proto"
+)
+
+const benchN, benchC = 65536, 1000
+
+// node builds a NodeProto.
+func node(op string, in, out []string, attrs ...*onnxpb.AttributeProto) *onnxpb.NodeProto {
+	return &onnxpb.NodeProto{OpType: proto.String(op), Name: proto.String(op + "_" + out[0]), Input: in, Output: out, Attribute: attrs}
+}
+
+func attrInt(name string, v int64) *onnxpb.AttributeProto {
+	t := onnxpb.AttributeProto_INT
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: &t, I: proto.Int64(v)}
+}
+
+func attrInts(name string, v ...int64) *onnxpb.AttributeProto {
+	t := onnxpb.AttributeProto_INTS
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: &t, Ints: v}
+}
+
+func attrFloat(name string, v float32) *onnxpb.AttributeProto {
+	t := onnxpb.AttributeProto_FLOAT
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: &t, F: proto.Float32(v)}
+}
+
+// model builds a model of the given opset; inputs and outputs are value names
+// (types are not needed by the evaluator).
+func model(opset int64, inputs, outputs []string, inits []*onnxpb.TensorProto, nodes ...*onnxpb.NodeProto) *onnxpb.ModelProto {
+	g := &onnxpb.GraphProto{Name: proto.String("g"), Node: nodes, Initializer: inits}
+	for _, n := range inputs {
+		g.Input = append(g.Input, &onnxpb.ValueInfoProto{Name: proto.String(n)})
+	}
+	for _, n := range outputs {
+		g.Output = append(g.Output, &onnxpb.ValueInfoProto{Name: proto.String(n)})
+	}
+	return &onnxpb.ModelProto{IrVersion: proto.Int64(8), Graph: g,
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(opset)}}}
+}
+
+var benchLogits *Tensor
+
+func logits(b *testing.B) *Tensor {
+	if benchLogits == nil {
+		r := rand.New(rand.NewSource(1))
+		d := make([]float32, benchN*benchC)
+		for i := range d {
+			d[i] = float32(r.NormFloat64() * 3)
+		}
+		benchLogits = NewFloat32([]int64{benchN, benchC}, d)
+	}
+	return benchLogits
+}
+
+func benchModel(b *testing.B, m *onnxpb.ModelProto, feeds map[string]*Tensor) {
+	s, err := NewSession(m, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(benchN * benchC * 4))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Run(feeds, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkExp(b *testing.B) {
+	benchModel(b, model(17, []string{"x"}, []string{"y"}, nil, node("Exp", []string{"x"}, []string{"y"})),
+		map[string]*Tensor{"x": logits(b)})
+}
+
+func BenchmarkLog(b *testing.B) {
+	x := logits(b)
+	a := make([]float32, x.Len())
+	for i, v := range x.Float32s() {
+		if v < 0 {
+			v = -v
+		}
+		a[i] = v + 1e-3
+	}
+	benchModel(b, model(17, []string{"x"}, []string{"y"}, nil, node("Log", []string{"x"}, []string{"y"})),
+		map[string]*Tensor{"x": NewFloat32(x.Shape(), a)})
+}
+
+func BenchmarkSigmoid(b *testing.B) {
+	benchModel(b, model(17, []string{"x"}, []string{"y"}, nil, node("Sigmoid", []string{"x"}, []string{"y"})),
+		map[string]*Tensor{"x": logits(b)})
+}
+
+func BenchmarkAddSameShape(b *testing.B) {
+	benchModel(b, model(17, []string{"x"}, []string{"y"}, nil, node("Add", []string{"x", "x"}, []string{"y"})),
+		map[string]*Tensor{"x": logits(b)})
+}
+
+func BenchmarkMulRowBroadcast(b *testing.B) {
+	w := make([]float32, benchC)
+	for i := range w {
+		w[i] = float32(i)
+	}
+	benchModel(b, model(17, []string{"x", "w"}, []string{"y"}, nil, node("Mul", []string{"x", "w"}, []string{"y"})),
+		map[string]*Tensor{"x": logits(b), "w": NewFloat32([]int64{benchC}, w)})
+}
+
+func BenchmarkLogSoftmaxAxis1(b *testing.B) {
+	benchModel(b, model(17, []string{"x"}, []string{"y"}, nil, node("LogSoftmax", []string{"x"}, []string{"y"}, attrInt("axis", 1))),
+		map[string]*Tensor{"x": logits(b)})
+}
+
+func BenchmarkReduceSumAxis1(b *testing.B) {
+	axes := NewInt64([]int64{1}, []int64{1}).Proto("axes")
+	benchModel(b, model(17, []string{"x"}, []string{"y"}, []*onnxpb.TensorProto{axes},
+		node("ReduceSum", []string{"x", "axes"}, []string{"y"}, attrInt("keepdims", 0))),
+		map[string]*Tensor{"x": logits(b)})
+}
+
+func labels(n, c int) *Tensor {
+	r := rand.New(rand.NewSource(2))
+	l := make([]int64, n)
+	for i := range l {
+		l[i] = int64(r.Intn(c))
+	}
+	return NewInt64([]int64{int64(n)}, l)
+}
+
+// cbFocalModel is the shape of the subgraph inject emits for cb_focal (opset 17):
+// t = OneHot(y); bce = softplus(x) - x*t; mod = exp(-γ(t·x + softplus(-x)));
+// loss = Σ_p w_y · Σ_c mod·bce / N.
+func cbFocalModel(c int) *onnxpb.ModelProto {
+	w := make([]float32, c)
+	for i := range w {
+		w[i] = 1 + float32(i%7)/7
+	}
+	inits := []*onnxpb.TensorProto{
+		NewFloat32([]int64{int64(c)}, w).Proto("cw"),
+		NewInt64([]int64{}, []int64{int64(c)}).Proto("depth"),
+		NewFloat32([]int64{2}, []float32{0, 1}).Proto("onoff"),
+		NewFloat32([]int64{}, []float32{-2}).Proto("neg_gamma"),
+		NewInt64([]int64{1}, []int64{1}).Proto("ax1"),
+	}
+	return model(17, []string{"x", "y"}, []string{"loss"}, inits,
+		node("OneHot", []string{"y", "depth", "onoff"}, []string{"t"}, attrInt("axis", -1)),
+		node("Softplus", []string{"x"}, []string{"sp"}),
+		node("Mul", []string{"x", "t"}, []string{"xt"}),
+		node("Sub", []string{"sp", "xt"}, []string{"bce"}),
+		node("Neg", []string{"x"}, []string{"nx"}),
+		node("Softplus", []string{"nx"}, []string{"spn"}),
+		node("Add", []string{"xt", "spn"}, []string{"z"}),
+		node("Mul", []string{"z", "neg_gamma"}, []string{"gz"}),
+		node("Exp", []string{"gz"}, []string{"mod"}),
+		node("Mul", []string{"mod", "bce"}, []string{"fl"}),
+		node("ReduceSum", []string{"fl", "ax1"}, []string{"rowsum"}, attrInt("keepdims", 0)),
+		node("Gather", []string{"cw", "y"}, []string{"wy"}),
+		node("Mul", []string{"rowsum", "wy"}, []string{"lp"}),
+		node("ReduceMean", []string{"lp"}, []string{"loss"}, attrInt("keepdims", 0)),
+	)
+}
+
+func BenchmarkCBFocal(b *testing.B) {
+	benchModel(b, cbFocalModel(benchC), map[string]*Tensor{"x": logits(b), "y": labels(benchN, benchC)})
+}
+
+// BenchmarkSoftmaxCE is a weighted cross-entropy subgraph: LogSoftmax, GatherElements, weights.
+func BenchmarkSoftmaxCE(b *testing.B) {
+	w := make([]float32, benchC)
+	for i := range w {
+		w[i] = 1
+	}
+	inits := []*onnxpb.TensorProto{NewFloat32([]int64{benchC}, w).Proto("cw"), NewInt64([]int64{1}, []int64{1}).Proto("ax1")}
+	m := model(17, []string{"x", "y"}, []string{"loss"}, inits,
+		node("LogSoftmax", []string{"x"}, []string{"lp"}, attrInt("axis", 1)),
+		node("Unsqueeze", []string{"y", "ax1"}, []string{"y1"}),
+		node("GatherElements", []string{"lp", "y1"}, []string{"lpy"}, attrInt("axis", 1)),
+		node("Squeeze", []string{"lpy", "ax1"}, []string{"lpy0"}),
+		node("Gather", []string{"cw", "y"}, []string{"wy"}),
+		node("Mul", []string{"lpy0", "wy"}, []string{"wl"}),
+		node("Neg", []string{"wl"}, []string{"nl"}),
+		node("ReduceSum", []string{"nl"}, []string{"s"}, attrInt("keepdims", 0)),
+		node("ReduceSum", []string{"wy"}, []string{"ws"}, attrInt("keepdims", 0)),
+		node("Div", []string{"s", "ws"}, []string{"loss"}),
+	)
+	benchModel(b, m, map[string]*Tensor{"x": logits(b), "y": labels(benchN, benchC)})
+}
