@@ -86,3 +86,23 @@ func stridedT[T any](d, s []T, shape, str []int64, off int64) {
 		}
 	})
 }
+
+// fillBytes repeats the es-byte value v over b.
+func fillBytes(b, v []byte, es int) {
+	switch es {
+	case 4:
+		d, x := viewAs[uint32](b), viewAs[uint32](v)[0]
+		for i := range d {
+			d[i] = x
+		}
+	case 8:
+		d, x := viewAs[uint64](b), viewAs[uint64](v)[0]
+		for i := range d {
+			d[i] = x
+		}
+	default:
+		for i := 0; i+es <= len(b); i += es {
+			copy(b[i:i+es], v)
+		}
+	}
+}

@@ -588,31 +588,50 @@ func opWhere(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	full := func(t *Tensor) *Tensor {
+		if t.Len() == 1 || shapeEq(t.shape, shape) {
+			return t
+		}
+		return broadcastTo(t, shape)
+	}
+	cond, x, y = full(cond), full(x), full(y)
 	o := mustNew(x.dtype, shape)
 	n := o.Len()
-	ci, xi, yi := make([]int, n), make([]int, n), make([]int, n)
-	bcIndexer(shape, cond.shape)(func(o, i int) { ci[o] = i })
-	bcIndexer(shape, x.shape)(func(o, i int) { xi[o] = i })
-	bcIndexer(shape, y.shape)(func(o, i int) { yi[o] = i })
 	cd := cond.data.([]bool)
+	cs, xs1, ys1 := cond.Len() == 1, x.Len() == 1, y.Len() == 1
+	pick := func(k int) (bool, int, int) {
+		ci, xi, yi := k, k, k
+		if cs {
+			ci = 0
+		}
+		if xs1 {
+			xi = 0
+		}
+		if ys1 {
+			yi = 0
+		}
+		return cd[ci], xi, yi
+	}
 	if xf, ok := x.data.([]float32); ok {
 		yf, of := y.data.([]float32), o.data.([]float32)
-		for k := 0; k < n; k++ {
-			if cd[ci[k]] {
-				of[k] = xf[xi[k]]
-			} else {
-				of[k] = yf[yi[k]]
+		parallelFor(n, 2, func(lo, hi int) {
+			for k := lo; k < hi; k++ {
+				if c, xi, yi := pick(k); c {
+					of[k] = xf[xi]
+				} else {
+					of[k] = yf[yi]
+				}
 			}
-		}
+		})
 		return []*Tensor{o}, nil
 	}
 	es := x.dtype.Size()
 	ob, xb, yb := o.bytes(), x.bytes(), y.bytes()
 	for k := 0; k < n; k++ {
-		if cd[ci[k]] {
-			copy(ob[k*es:(k+1)*es], xb[xi[k]*es:])
+		if c, xi, yi := pick(k); c {
+			copy(ob[k*es:(k+1)*es], xb[xi*es:])
 		} else {
-			copy(ob[k*es:(k+1)*es], yb[yi[k]*es:])
+			copy(ob[k*es:(k+1)*es], yb[yi*es:])
 		}
 	}
 	return []*Tensor{o}, nil

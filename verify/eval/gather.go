@@ -153,9 +153,7 @@ func opOneHot(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	es := vals.dtype.Size()
 	ob, vb := o.bytes(), vals.bytes()
 	off, on := vb[:es], vb[es:2*es]
-	for i := 0; i < len(ob); i += es {
-		copy(ob[i:i+es], off)
-	}
+	fillBytes(ob, off, es)
 	outer := int(NumElements(idx.shape[:axis]))
 	inner := int(NumElements(idx.shape[axis:]))
 	for i := 0; i < outer; i++ {

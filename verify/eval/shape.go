@@ -553,9 +553,7 @@ func opConstantOfShape(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	}
 	es := val.dtype.Size()
 	ob, vb := o.bytes(), val.bytes()
-	for i := 0; i < len(ob); i += es {
-		copy(ob[i:i+es], vb)
-	}
+	fillBytes(ob, vb, es)
 	return []*Tensor{o}, nil
 }
 
