@@ -7,21 +7,13 @@ import (
 	"testing"
 
 	"github.com/onnxloss/onnxloss/graphedit"
-	"github.com/onnxloss/onnxloss/inject"
 	"github.com/onnxloss/onnxloss/internal/goldens"
 	"github.com/onnxloss/onnxloss/internal/refs"
 )
 
-// injected is one golden case injected into its host model and saved.
-type injected struct {
-	c    goldens.Case
-	path string
-	md   *inject.Metadata
-}
-
 // injectGoldens injects every PyTorch golden case into a host model built
 // with graphedit at the case's opset and saves it under dir.
-func injectGoldens(t *testing.T, dir string) []injected {
+func injectGoldens(t *testing.T, dir string) []goldens.Injected {
 	t.Helper()
 	root, err := refs.RepoRoot()
 	if err != nil {
@@ -34,59 +26,11 @@ func injectGoldens(t *testing.T, dir string) []injected {
 	if len(cases) < 60 {
 		t.Fatalf("%d golden cases, want >= 60", len(cases))
 	}
-	var out []injected
-	for i, c := range cases {
-		m, err := c.HostModel()
-		if err != nil {
-			t.Fatalf("%s: %v", c.Name, err)
-		}
-		opt, err := c.Options()
-		if err != nil {
-			t.Fatalf("%s: %v", c.Name, err)
-		}
-		res, err := inject.Inject(m, opt)
-		if err != nil {
-			t.Fatalf("%s: inject: %v", c.Name, err)
-		}
-		if c.LogitsDtype == "bfloat16" {
-			// ONNX Runtime's Node.js binding cannot create a session whose
-			// graph outputs include bfloat16, so keep only the loss.
-			m.Graph().Output = m.Graph().Output[:1]
-		}
-		path := filepath.Join(dir, fmt.Sprintf("case%03d.onnx", i))
-		if err := m.Save(path); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, injected{c: c, path: path, md: res.Metadata})
+	out, err := goldens.InjectAll(cases, dir)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
-}
-
-// feeds returns the ONNX Runtime inputs of a golden case.
-func feeds(c goldens.Case) map[string]refs.Tensor {
-	in := map[string]refs.Tensor{}
-	switch c.LogitsDtype {
-	case "float16":
-		bits := make([]int64, len(c.Logits.Data))
-		for i, v := range c.Logits.Data {
-			bits[i] = int64(goldens.Float16Bits(v))
-		}
-		in["scores"] = refs.IntTensor(c.LogitsDtype, c.Logits.Shape, bits)
-	case "bfloat16": // the host model casts float32 scores to bfloat16
-		in["scores"] = refs.FloatTensor("float32", c.Logits.Shape, c.Logits.Data)
-	default:
-		in["scores"] = refs.FloatTensor(c.LogitsDtype, c.Logits.Shape, c.Logits.Data)
-	}
-	if c.MultiHot() {
-		in["labels"] = refs.FloatTensor("float32", c.Labels.Shape, c.Labels.Data)
-	} else {
-		ints := make([]int64, len(c.Labels.Data))
-		for i, v := range c.Labels.Data {
-			ints[i] = int64(v)
-		}
-		in["labels"] = refs.IntTensor(c.LabelsDtype, c.Labels.Shape, ints)
-	}
-	return in
 }
 
 // closeTo applies the acceptance tolerance |got − want| ≤ atol + rtol·|want|.
@@ -106,11 +50,11 @@ func TestInjectedLossMatchesPyTorchInORT(t *testing.T) {
 	cases := injectGoldens(t, t.TempDir())
 	jobs := make([]refs.Job, len(cases))
 	for i, ic := range cases {
-		jobs[i] = refs.Job{Model: ic.path, Inputs: feeds(ic.c), Outputs: []string{"loss"}}
+		jobs[i] = refs.Job{Model: ic.Path, Inputs: ic.Case.ORTFeeds(), Outputs: []string{"loss"}}
 	}
 	results := refs.RunORT(t, jobs)
 	for i, ic := range cases {
-		c := ic.c
+		c := ic.Case
 		t.Run(c.Name, func(t *testing.T) {
 			r := results[i]
 			if r.Error != "" {
@@ -133,8 +77,8 @@ func TestInjectedLossMatchesPyTorchInORT(t *testing.T) {
 				}
 			}
 			for j, w := range c.Weights {
-				if !closeTo(ic.md.Weights[j], w, 1e-12, 0) {
-					t.Errorf("weight[%d] = %.17g, PyTorch %.17g", j, ic.md.Weights[j], w)
+				if !closeTo(ic.Meta.Weights[j], w, 1e-12, 0) {
+					t.Errorf("weight[%d] = %.17g, PyTorch %.17g", j, ic.Meta.Weights[j], w)
 				}
 			}
 		})
@@ -147,8 +91,8 @@ func TestInjectedModelsPassChecker(t *testing.T) {
 	cases := injectGoldens(t, t.TempDir())
 	var paths []string
 	for _, ic := range cases {
-		if ic.c.Opset <= 17 {
-			paths = append(paths, ic.path)
+		if ic.Case.Opset <= 17 {
+			paths = append(paths, ic.Path)
 		}
 	}
 	if len(paths) < 40 {
@@ -165,18 +109,18 @@ func TestInjectIsDeterministic(t *testing.T) {
 	a := injectGoldens(t, t.TempDir())
 	b := injectGoldens(t, t.TempDir())
 	for i := range a {
-		ma, err := graphedit.Load(a[i].path)
+		ma, err := graphedit.Load(a[i].Path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		mb, err := graphedit.Load(b[i].path)
+		mb, err := graphedit.Load(b[i].Path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ba, _ := ma.Marshal()
 		bb, _ := mb.Marshal()
 		if string(ba) != string(bb) {
-			t.Errorf("%s: two injections differ", a[i].c.Name)
+			t.Errorf("%s: two injections differ", a[i].Case.Name)
 		}
 	}
 }

@@ -30,28 +30,28 @@ func setOf(s string) map[string]bool {
 func TestEmittedOpsHaveGradients(t *testing.T) {
 	seen := map[string]bool{}
 	for _, ic := range injectGoldens(t, t.TempDir()) {
-		m, err := graphedit.Load(ic.path)
+		m, err := graphedit.Load(ic.Path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		onPath := logitsToLoss(m, ic.md.Logits, ic.md.LossOutput)
+		onPath := logitsToLoss(m, ic.Meta.Logits, ic.Meta.LossOutput)
 		if len(onPath) == 0 {
-			t.Fatalf("%s: no path from %s to %s", ic.c.Name, ic.md.Logits, ic.md.LossOutput)
+			t.Fatalf("%s: no path from %s to %s", ic.Case.Name, ic.Meta.Logits, ic.Meta.LossOutput)
 		}
 		for _, n := range m.Graph().GetNode() {
 			if !strings.HasPrefix(n.GetName(), "onnxloss/") {
 				continue
 			}
 			if d := n.GetDomain(); d != "" && d != "ai.onnx" {
-				t.Errorf("%s: node %s in domain %q", ic.c.Name, n.GetName(), d)
+				t.Errorf("%s: node %s in domain %q", ic.Case.Name, n.GetName(), d)
 			}
 			op := n.GetOpType()
 			seen[op] = true
 			if onPath[n] && !gradientOps[op] {
-				t.Errorf("%s: %s (%s) is on the logits→loss path but has no ONNX Runtime gradient", ic.c.Name, n.GetName(), op)
+				t.Errorf("%s: %s (%s) is on the logits→loss path but has no ONNX Runtime gradient", ic.Case.Name, n.GetName(), op)
 			}
 			if !onPath[n] && !gradientOps[op] && !labelOps[op] {
-				t.Errorf("%s: %s (%s) is not an allowed op", ic.c.Name, n.GetName(), op)
+				t.Errorf("%s: %s (%s) is not an allowed op", ic.Case.Name, n.GetName(), op)
 			}
 		}
 	}

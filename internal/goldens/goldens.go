@@ -5,14 +5,15 @@ package goldens
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 
 	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/inject"
+	"github.com/onnxloss/onnxloss/internal/refs"
 	"github.com/onnxloss/onnxloss/lossops"
 	"github.com/onnxloss/onnxloss/onnxpb"
+	"github.com/onnxloss/onnxloss/tensorfile"
 )
 
 // Tensor is a golden tensor: row-major data and its shape.
@@ -40,7 +41,12 @@ type Case struct {
 	Targets        string    `json:"targets"`
 	LogitsDtype    string    `json:"logits_dtype"`
 	LabelsDtype    string    `json:"labels_dtype"`
-	Logits         Tensor    `json:"logits"`
+	// Tau (logit_adjusted), MaxMargin and Scale (ldam) are 0 for the
+	// losses without them.
+	Tau       float64 `json:"tau"`
+	MaxMargin float64 `json:"max_margin"`
+	Scale     float64 `json:"scale"`
+	Logits    Tensor  `json:"logits"`
 	// Labels holds index labels, or the float targets of multi-hot cases.
 	Labels   Tensor    `json:"labels"`
 	Weights  []float64 `json:"weights"`
@@ -88,6 +94,7 @@ func (c *Case) Options() (inject.Options, error) {
 		Gamma: c.Gamma, Alpha: c.Alpha, Reduction: lossops.Reduction(c.Reduction),
 		IgnoreIndex: c.IgnoreIndex, LabelSmoothing: c.LabelSmoothing, MultiHot: c.MultiHot(),
 		LabelsElem: onnxpb.TensorProto_INT64,
+		Tau:        c.Tau, MaxMargin: c.MaxMargin, Scale: c.Scale,
 	}
 	if c.LabelsDtype == "int32" {
 		opt.LabelsElem = onnxpb.TensorProto_INT32
@@ -166,22 +173,67 @@ func (c *Case) HostModel() (*graphedit.Model, error) {
 
 func ptr[T any](v T) *T { return &v }
 
-// Float16Bits returns the IEEE half-precision bits of v, which must be
-// exactly representable (golden float16 logits are).
-func Float16Bits(v float64) uint16 {
-	f := float32(v)
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int((b>>23)&0xff) - 127 + 15
-	mant := b & 0x7fffff
-	switch {
-	case f == 0:
-		return sign
-	case exp >= 31:
-		return sign | 0x7c00
-	case exp <= 0: // subnormal half
-		mant |= 0x800000
-		return sign | uint16(mant>>uint(14-exp))
+// Injected is a golden case injected into its host model and saved.
+type Injected struct {
+	Case Case
+	Path string
+	Meta *inject.Metadata
+}
+
+// InjectAll injects every case into its host model and saves the models
+// under dir as case000.onnx, case001.onnx, …
+func InjectAll(cases []Case, dir string) ([]Injected, error) {
+	out := make([]Injected, 0, len(cases))
+	for i, c := range cases {
+		m, err := c.HostModel()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Name, err)
+		}
+		opt, err := c.Options()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Name, err)
+		}
+		res, err := inject.Inject(m, opt)
+		if err != nil {
+			return nil, fmt.Errorf("%s: inject: %w", c.Name, err)
+		}
+		if c.LogitsDtype == "bfloat16" {
+			// ONNX Runtime's Node.js binding cannot create a session whose
+			// graph outputs include bfloat16, so keep only the loss.
+			m.Graph().Output = m.Graph().Output[:1]
+		}
+		path := filepath.Join(dir, fmt.Sprintf("case%03d.onnx", i))
+		if err := m.Save(path); err != nil {
+			return nil, err
+		}
+		out = append(out, Injected{Case: c, Path: path, Meta: res.Metadata})
 	}
-	return sign | uint16(exp)<<10 | uint16(mant>>13)
+	return out, nil
+}
+
+// ORTFeeds returns the case's inputs for the ONNX Runtime harness.
+func (c *Case) ORTFeeds() map[string]refs.Tensor {
+	in := map[string]refs.Tensor{}
+	switch c.LogitsDtype {
+	case "float16":
+		bits := make([]int64, len(c.Logits.Data))
+		for i, v := range c.Logits.Data {
+			bits[i] = int64(tensorfile.Float16FromFloat32(float32(v)))
+		}
+		in["scores"] = refs.IntTensor(c.LogitsDtype, c.Logits.Shape, bits)
+	case "bfloat16": // the host model casts float32 scores to bfloat16
+		in["scores"] = refs.FloatTensor("float32", c.Logits.Shape, c.Logits.Data)
+	default:
+		in["scores"] = refs.FloatTensor(c.LogitsDtype, c.Logits.Shape, c.Logits.Data)
+	}
+	if c.MultiHot() {
+		in["labels"] = refs.FloatTensor("float32", c.Labels.Shape, c.Labels.Data)
+	} else {
+		ints := make([]int64, len(c.Labels.Data))
+		for i, v := range c.Labels.Data {
+			ints[i] = int64(v)
+		}
+		in["labels"] = refs.IntTensor(c.LabelsDtype, c.Labels.Shape, ints)
+	}
+	return in
 }

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/onnxloss/onnxloss/graphedit"
+	"github.com/onnxloss/onnxloss/onnxpb"
+	"github.com/onnxloss/onnxloss/tensorfile"
+	"github.com/onnxloss/onnxloss/verify"
+)
+
+func verifyCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "verify",
+		Usage:     "check a model's numbers with the pure-Go evaluator (exit 0 pass, 1 mismatch, 2 bad input)",
+		ArgsUsage: "MODEL",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "inputs", Usage: "run the whole model on these inputs (`FILE`: .npz, .npy, .pb, .json)"},
+			&cli.StringFlag{Name: "expect", Usage: "compare the outputs with these tensors another runtime produced (`FILE`; needs --inputs)"},
+			&cli.Float64Flag{Name: "rtol", Value: verify.DefaultTolerance.RTol, Usage: "relative tolerance"},
+			&cli.Float64Flag{Name: "atol", Value: verify.DefaultTolerance.ATol, Usage: "absolute tolerance"},
+			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the synthetic check's random logits and labels"},
+			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
+		},
+		Action: runVerify,
+	}
+}
+
+func runVerify(c *cli.Context) error {
+	path, err := oneArg(c, "MODEL")
+	if err != nil {
+		return err
+	}
+	tol := verify.Tolerance{RTol: c.Float64("rtol"), ATol: c.Float64("atol")}
+	if !(tol.RTol >= 0) || !(tol.ATol >= 0) || math.IsInf(tol.RTol, 0) || math.IsInf(tol.ATol, 0) {
+		return badInput(fmt.Errorf("--rtol %v / --atol %v are invalid: use finite values >= 0", tol.RTol, tol.ATol))
+	}
+	if c.IsSet("expect") && !c.IsSet("inputs") {
+		return badInput(fmt.Errorf("--expect needs --inputs: give the inputs the other runtime was run on"))
+	}
+	m, err := graphedit.Load(path)
+	if err != nil {
+		return badInput(err)
+	}
+	var rep *verify.Report
+	if c.IsSet("inputs") {
+		inputs, err := tensorfile.ReadFile(c.String("inputs"))
+		if err != nil {
+			return badInput(err)
+		}
+		var expect []*onnxpb.TensorProto
+		if c.IsSet("expect") {
+			if expect, err = tensorfile.ReadFile(c.String("expect")); err != nil {
+				return badInput(err)
+			}
+		}
+		rep, err = verify.FromInputs(m, path, inputs, expect, verify.RunOptions{Tolerance: tol})
+		if err != nil {
+			return badInput(err)
+		}
+	} else {
+		rep, err = verify.Synthetic(m, path, verify.SyntheticOptions{Tolerance: tol, Seed: c.Int64("seed")})
+		if err != nil {
+			return badInput(err)
+		}
+	}
+	if c.Bool("json") {
+		err = rep.WriteJSON(c.App.Writer)
+	} else {
+		err = rep.WriteText(c.App.Writer)
+	}
+	if err != nil {
+		return err
+	}
+	if !rep.Pass {
+		return cli.Exit("", exitMismatch)
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+package verify
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/onnxloss/onnxloss/graphedit"
+	"github.com/onnxloss/onnxloss/inject"
+	"github.com/onnxloss/onnxloss/lossops"
+	"github.com/onnxloss/onnxloss/onnxpb"
+	"github.com/onnxloss/onnxloss/verify/eval"
+)
+
+// RunOptions controls a verification from real inputs.
+type RunOptions struct {
+	Tolerance Tolerance
+}
+
+// FromInputs runs the whole model in the evaluator on inputs (tensors named
+// after the graph inputs). With expect (tensors named after graph outputs,
+// e.g. what ONNX Runtime produced) it compares every expected output. With
+// onnxloss metadata it also compares the loss with the float64 closed form
+// evaluated on the logits the evaluator computed.
+func FromInputs(m *graphedit.Model, path string, inputs, expect []*onnxpb.TensorProto, opt RunOptions) (*Report, error) {
+	md, hasMeta, err := inject.ReadMetadata(m)
+	if err != nil {
+		return nil, err
+	}
+	if !hasMeta && len(expect) == 0 {
+		return nil, fmt.Errorf("%s has no onnxloss metadata, so there is nothing to compare the outputs with: pass --expect FILE", path)
+	}
+	sess, err := eval.NewSession(m.Proto, m.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("preparing the evaluator: %w", err)
+	}
+	feeds, err := feedsFor(sess, inputs)
+	if err != nil {
+		return nil, err
+	}
+	outputs := sess.Outputs()
+	graphOutputs := map[string]bool{}
+	for _, o := range outputs {
+		graphOutputs[o] = true
+	}
+	for _, e := range expect {
+		if !graphOutputs[e.GetName()] {
+			return nil, fmt.Errorf("expected tensor %q is not a graph output (outputs: %s): name the tensors after the outputs", e.GetName(), strings.Join(outputs, ", "))
+		}
+	}
+	withLoss := hasMeta && feeds[md.Labels] != nil
+	if withLoss && !graphOutputs[md.Logits] {
+		outputs = append(outputs, md.Logits)
+	}
+	got, err := sess.Run(feeds, outputs)
+	if err != nil {
+		return nil, fmt.Errorf("evaluating %s: %w", path, err)
+	}
+	rep := &Report{Model: path, Mode: "inputs", Tolerance: opt.Tolerance, Pass: true}
+	if len(expect) > 0 {
+		rep.Mode = "expect"
+	}
+	for _, e := range expect {
+		want, err := eval.FromProto(e, "")
+		if err != nil {
+			return nil, fmt.Errorf("expected tensor %q: %w", e.GetName(), err)
+		}
+		g := got[e.GetName()]
+		c := compareValues("vs expected", e.GetName(), g.AsFloat64(), want.AsFloat64(), opt.Tolerance)
+		if !sameShape(g.Shape(), want.Shape()) {
+			c.Pass, c.Problem = false, fmt.Sprintf("shape %v, expected %v", g.Shape(), want.Shape())
+		}
+		rep.add(c)
+	}
+	if withLoss {
+		logits := got[md.Logits]
+		shape := make([]int, logits.Rank())
+		for i, d := range logits.Shape() {
+			shape[i] = int(d)
+		}
+		var labels []int64
+		var targets []float64
+		if md.Targets == "multi-hot" {
+			targets = feeds[md.Labels].AsFloat64()
+		} else {
+			for _, v := range feeds[md.Labels].AsFloat64() {
+				labels = append(labels, int64(v))
+			}
+		}
+		want, _, err := lossops.Reference(md.Spec(), logits.AsFloat64(), shape, labels, targets)
+		if err != nil {
+			return nil, fmt.Errorf("closed form of the loss: %w", err)
+		}
+		rep.add(compareValues("vs closed form", md.LossOutput, got[md.LossOutput].AsFloat64(), want, opt.Tolerance))
+	}
+	return rep, nil
+}
+
+// feedsFor converts input tensors and checks they are exactly the graph's
+// inputs.
+func feedsFor(sess *eval.Session, inputs []*onnxpb.TensorProto) (map[string]*eval.Tensor, error) {
+	want := sess.Inputs()
+	isInput := map[string]bool{}
+	for _, n := range want {
+		isInput[n] = true
+	}
+	feeds := map[string]*eval.Tensor{}
+	for _, tp := range inputs {
+		if !isInput[tp.GetName()] {
+			return nil, fmt.Errorf("input tensor %q is not a graph input (inputs: %s)", tp.GetName(), strings.Join(want, ", "))
+		}
+		t, err := eval.FromProto(tp, "")
+		if err != nil {
+			return nil, fmt.Errorf("input %q: %w", tp.GetName(), err)
+		}
+		feeds[tp.GetName()] = t
+	}
+	var missing []string
+	for _, n := range want {
+		if feeds[n] == nil {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, fmt.Errorf("the inputs file lacks graph input(s) %s: give a tensor for every input", strings.Join(missing, ", "))
+	}
+	return feeds, nil
+}
+
+func sameShape(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,183 @@
+package verify
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+
+	"github.com/onnxloss/onnxloss/graphedit"
+	"github.com/onnxloss/onnxloss/inject"
+	"github.com/onnxloss/onnxloss/lossops"
+	"github.com/onnxloss/onnxloss/tensorfile"
+	"github.com/onnxloss/onnxloss/verify/eval"
+)
+
+// Report is the outcome of a verification: one Check per output and case.
+type Report struct {
+	Model string `json:"model"`
+	// Mode is "synthetic", "inputs" or "expect".
+	Mode      string    `json:"mode"`
+	Tolerance Tolerance `json:"tolerance"`
+	Checks    []Check   `json:"checks"`
+	Pass      bool      `json:"pass"`
+}
+
+func (r *Report) add(c Check) {
+	r.Checks = append(r.Checks, c)
+	r.Pass = r.Pass && c.Pass
+}
+
+// SyntheticOptions controls the metadata-driven check.
+type SyntheticOptions struct {
+	Tolerance Tolerance
+	// Seed makes the random logits and labels reproducible.
+	Seed int64
+}
+
+// syntheticShape is one batch shape the synthetic check draws: the batch
+// size and the extra dims (used when the logits have rank > 2).
+type syntheticShape struct {
+	batch   int64
+	spatial []int64
+}
+
+var syntheticShapes = []syntheticShape{
+	{1, []int64{1, 1, 1}},
+	{4, []int64{3, 2, 2}},
+	{17, []int64{5, 3, 1}},
+	{64, []int64{2, 4, 3}},
+}
+
+// Synthetic reads the model's onnxloss metadata, draws seeded random logits
+// and labels for several batch shapes (with ignored positions when the loss
+// has an ignore_index), runs the loss subgraph in the evaluator with the
+// logits fed in directly, and compares its loss with lossops' float64 closed
+// form on the same (rounded) logits.
+func Synthetic(m *graphedit.Model, path string, opt SyntheticOptions) (*Report, error) {
+	md, ok, err := inject.ReadMetadata(m)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s has no onnxloss metadata: run `onnxloss inject` first, or compare outputs with --inputs/--expect", path)
+	}
+	sess, err := eval.NewSession(m.Proto, m.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("preparing the evaluator: %w", err)
+	}
+	rep := &Report{Model: path, Mode: "synthetic", Tolerance: opt.Tolerance, Pass: true}
+	rng := rand.New(rand.NewSource(opt.Seed))
+	spec := md.Spec()
+	for _, sh := range syntheticShapes {
+		shape := []int64{sh.batch, int64(md.NumClasses)}
+		if md.LogitsRank > 2 {
+			shape = append(shape, sh.spatial[:md.LogitsRank-2]...)
+			if md.LogitsRank-2 > len(sh.spatial) {
+				return nil, fmt.Errorf("logits of rank %d are not supported by the synthetic check", md.LogitsRank)
+			}
+		}
+		name := fmt.Sprintf("synthetic, logits %v", shape)
+		logits, logits64, err := randomLogits(rng, md.LogitsDType, shape)
+		if err != nil {
+			return nil, err
+		}
+		labels, labels64, targets, err := randomLabels(rng, md, shape)
+		if err != nil {
+			return nil, err
+		}
+		intShape := make([]int, len(shape))
+		for i, d := range shape {
+			intShape[i] = int(d)
+		}
+		want, _, err := lossops.Reference(spec, logits64, intShape, labels64, targets)
+		if err != nil {
+			return nil, fmt.Errorf("closed form: %w", err)
+		}
+		out, err := sess.Run(map[string]*eval.Tensor{md.Logits: logits, md.Labels: labels}, []string{md.LossOutput})
+		if err != nil {
+			rep.add(Check{Name: name, Output: md.LossOutput, Problem: "evaluator: " + err.Error()})
+			continue
+		}
+		rep.add(compareValues(name, md.LossOutput, out[md.LossOutput].AsFloat64(), want, opt.Tolerance))
+	}
+	return rep, nil
+}
+
+// randomLogits draws N(0, 3²) logits in the given dtype and returns them
+// with their exact float64 values.
+func randomLogits(rng *rand.Rand, dtype string, shape []int64) (*eval.Tensor, []float64, error) {
+	n := eval.NumElements(shape)
+	v64 := make([]float64, n)
+	for i := range v64 {
+		v64[i] = 3 * rng.NormFloat64()
+	}
+	switch dtype {
+	case "float64":
+		return eval.NewFloat64(shape, v64), v64, nil
+	case "float32":
+		f := make([]float32, n)
+		for i, v := range v64 {
+			f[i] = float32(v)
+			v64[i] = float64(f[i])
+		}
+		return eval.NewFloat32(shape, f), v64, nil
+	case "float16":
+		bits := make([]uint16, n)
+		for i, v := range v64 {
+			h := tensorfile.Float16FromFloat32(float32(v))
+			bits[i] = uint16(h)
+			v64[i] = float64(h.Float32())
+		}
+		return eval.NewFloat16(shape, bits), v64, nil
+	case "bfloat16":
+		bits := make([]uint16, n)
+		for i, v := range v64 {
+			bits[i] = uint16(math.Float32bits(float32(v)) >> 16)
+			v64[i] = float64(math.Float32frombits(uint32(bits[i]) << 16))
+		}
+		t, err := eval.New(eval.BFloat16, shape)
+		if err != nil {
+			return nil, nil, err
+		}
+		copy(t.Data().([]uint16), bits)
+		return t, v64, nil
+	}
+	return nil, nil, fmt.Errorf("logits dtype %q is not supported by the synthetic check", dtype)
+}
+
+// randomLabels draws labels (about a fifth ignored when the loss has an
+// ignore_index) or 0/1 multi-hot targets for logits of the given shape.
+func randomLabels(rng *rand.Rand, md *inject.Metadata, shape []int64) (*eval.Tensor, []int64, []float64, error) {
+	C := shape[1]
+	if md.Targets == "multi-hot" {
+		n := eval.NumElements(shape)
+		t := make([]float32, n)
+		t64 := make([]float64, n)
+		for i := range t {
+			if rng.Intn(3) == 0 {
+				t[i], t64[i] = 1, 1
+			}
+		}
+		return eval.NewFloat32(shape, t), nil, t64, nil
+	}
+	lshape := append([]int64{shape[0]}, shape[2:]...)
+	n := eval.NumElements(lshape)
+	labels := make([]int64, n)
+	for i := range labels {
+		labels[i] = rng.Int63n(C)
+		if md.IgnoreIndex != nil && rng.Intn(5) == 0 {
+			labels[i] = *md.IgnoreIndex
+		}
+	}
+	switch md.LabelsDType {
+	case "int64":
+		return eval.NewInt64(lshape, labels), labels, nil, nil
+	case "int32":
+		l32 := make([]int32, n)
+		for i, v := range labels {
+			l32[i] = int32(v)
+		}
+		return eval.NewInt32(lshape, l32), labels, nil, nil
+	}
+	return nil, nil, nil, fmt.Errorf("labels dtype %q is not supported", md.LabelsDType)
+}
