@@ -52,6 +52,9 @@ func Build(b *graphedit.Builder, spec Spec, site Site) (string, error) {
 	if spec.Weights != nil && len(spec.Weights) != site.C {
 		return "", fmt.Errorf("%d class weights for %d classes", len(spec.Weights), site.C)
 	}
+	if spec.Loss.FromCounts() && len(spec.Counts) != site.C {
+		return "", fmt.Errorf("%d class counts for %d classes: give one count per class", len(spec.Counts), site.C)
+	}
 	if b.Opset < 11 {
 		return "", fmt.Errorf("the model's opset is %d: onnxloss needs opset 11 or newer (re-export with opset_version >= 11)", b.Opset)
 	}
@@ -79,6 +82,8 @@ func Build(b *graphedit.Builder, spec Spec, site Site) (string, error) {
 		return g.sigmoidFocal(), nil
 	case CBSigmoid, CBFocal:
 		return g.cbSigmoidLoss(), nil
+	case LogitAdjusted, BalancedSoftmax, LDAM:
+		return g.adjustedLoss()
 	}
 	return "", fmt.Errorf("unknown loss %q", spec.Loss)
 }
@@ -109,14 +114,19 @@ func (g *lossGraph) classShape() []int64 {
 }
 
 func (g *lossGraph) weights(dims []int64) string {
+	return g.classVector("class_weights", dims, g.spec.Weights)
+}
+
+// classVector adds a per-class initializer of the compute type with shape dims.
+func (g *lossGraph) classVector(what string, dims []int64, data []float64) string {
 	if g.elem == onnxpb.TensorProto_DOUBLE {
-		return g.b.Float64("class_weights", dims, g.spec.Weights)
+		return g.b.Float64(what, dims, data)
 	}
-	w := make([]float32, len(g.spec.Weights))
-	for i, v := range g.spec.Weights {
+	w := make([]float32, len(data))
+	for i, v := range data {
 		w[i] = float32(v)
 	}
-	return g.b.Float32("class_weights", dims, w)
+	return g.b.Float32(what, dims, w)
 }
 
 // prepareLabels builds the label-side values: int64 labels safe to index
@@ -148,7 +158,10 @@ func (g *lossGraph) prepareLabels() error {
 		g.mask = b.Cast("valid", b.Op("Not", "valid_bool", []string{ignored}), g.elem)
 	}
 	g.y = y
-	if g.spec.Loss.IsSigmoid() {
+	if g.spec.Loss.FromCounts() {
+		g.skipZeroClasses()
+	}
+	if g.spec.Loss.IsSigmoid() || g.spec.Loss == LDAM {
 		// One-hot as Equal(label, class id) rather than OneHot: ONNX Runtime
 		// has no OneHot kernel with double values.
 		ids := make([]int64, g.site.C)
@@ -165,9 +178,7 @@ func (g *lossGraph) prepareLabels() error {
 // softmaxLoss builds weighted_ce, focal and cb_softmax.
 func (g *lossGraph) softmaxLoss() string {
 	b, spec := g.b, g.spec
-	logp := b.LogSoftmax("logp", g.x, 1, g.site.Rank)
-	idx := b.Unsqueeze("label_index", g.y, []int64{1})
-	logpY := b.Squeeze("logp_y", b.Op("GatherElements", "logp_y_keep", []string{logp, idx}, graphedit.AttrInt("axis", 1)), []int64{1})
+	logp, logpY := g.logSoftmaxAtLabel(g.x)
 
 	var wy string // w_y per position, "" when unweighted
 	if spec.Weights != nil {
@@ -202,6 +213,16 @@ func (g *lossGraph) softmaxLoss() string {
 		den = wy
 	}
 	return g.reduce(loss, den)
+}
+
+// logSoftmaxAtLabel returns LogSoftmax(z) over the class axis and its value
+// at each position's label, shape (N, d1…dk).
+func (g *lossGraph) logSoftmaxAtLabel(z string) (logp, logpY string) {
+	b := g.b
+	logp = b.LogSoftmax("logp", z, 1, g.site.Rank)
+	idx := b.Unsqueeze("label_index", g.y, []int64{1})
+	logpY = b.Squeeze("logp_y", b.Op("GatherElements", "logp_y_keep", []string{logp, idx}, graphedit.AttrInt("axis", 1)), []int64{1})
+	return logp, logpY
 }
 
 // bce returns softplus(x) − x·t and log(1 + exp(−|x|)), the stable pieces

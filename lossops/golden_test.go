@@ -33,6 +33,9 @@ type goldenCase struct {
 	IgnoreIndex    *int64       `json:"ignore_index"`
 	LabelSmoothing float64      `json:"label_smoothing"`
 	Targets        string       `json:"targets"`
+	Tau            float64      `json:"tau"`
+	MaxMargin      float64      `json:"max_margin"`
+	Scale          float64      `json:"scale"`
 	LogitsDtype    string       `json:"logits_dtype"`
 	LabelsDtype    string       `json:"labels_dtype"`
 	Logits         goldenTensor `json:"logits"`
@@ -80,6 +83,10 @@ func (g goldenCase) spec(t *testing.T) (Spec, []int64, []float64) {
 		IgnoreIndex:    g.IgnoreIndex,
 		LabelSmoothing: g.LabelSmoothing,
 		MultiHot:       g.Targets == "multi-hot",
+	}
+	if loss.FromCounts() {
+		s.Counts, s.SkipZero = g.Counts, g.ZeroCounts == "skip"
+		s.Tau, s.MaxMargin, s.Scale = g.Tau, g.MaxMargin, g.Scale
 	}
 	if s.MultiHot {
 		return s, nil, g.Labels.Data
@@ -153,6 +160,9 @@ func TestClassWeightsGoldens(t *testing.T) {
 				want = make([]float64, len(g.Counts))
 				for i := range want {
 					want[i] = 1
+					if g.Counts[i] == 0 && cfg.SkipZero { // skipped class: weight 0
+						want[i] = 0
+					}
 				}
 			}
 			if len(got) != len(want) {

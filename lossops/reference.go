@@ -17,14 +17,17 @@ import (
 // spec.Weights nil means every class weight is 1 (for sigmoid_focal: no
 // weight factor at all, which is the same thing). Positions whose label
 // equals *spec.IgnoreIndex have loss 0 and are left out of every reduction;
-// other labels outside [0, C) are an error.
+// other labels outside [0, C) are an error. For the count-derived losses
+// with spec.SkipZero, positions labelled with a class of count 0 are
+// treated as ignored too (see Spec.SkipZero).
 //
 // The result has lossShape [] (a scalar, loss has one element) for mean and
 // sum; for none it has the labels' shape, except sigmoid_focal, whose loss is
 // per element and so has the logits' shape.
 //
 // mean divides the sum of the losses by: Σ_{p∈V} w_{y_p} for weighted_ce
-// (as torch does); |V| for focal, cb_softmax, cb_sigmoid and cb_focal (the
+// and ldam (as torch does; |V| without weights); |V| for logit_adjusted and
+// balanced_softmax; |V| for focal, cb_softmax, cb_sigmoid and cb_focal (the
 // number of positions, all of them with multi-hot targets); |V|·C for
 // sigmoid_focal (every element). When that denominator is 0 — every position
 // ignored, no positions at all, or only classes of weight 0 — mean returns 0,
@@ -112,6 +115,10 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 	} else {
 		out = make([]float64, npos)
 	}
+	adj, err := newRefAdjusted(spec, nc)
+	if err != nil {
+		return nil, nil, err
+	}
 	var denom compSum // the mean's denominator
 	x := make([]float64, nc)
 	t := make([]float64, nc)
@@ -132,6 +139,9 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 					continue // loss 0, not in V
 				}
 				y = int(labels[p])
+				if adj != nil && adj.skip[y] {
+					continue // a class of count 0 with SkipZero: ignored
+				}
 				for c := range t {
 					t[c] = 0
 				}
@@ -177,6 +187,9 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 					out[p] = w(y) * s.sum()
 				}
 				denom.add(1)
+			case LogitAdjusted, BalancedSoftmax, LDAM:
+				out[p] = w(y) * adj.loss(x, y, logp)
+				denom.add(w(y))
 			case SigmoidFocal:
 				for c := 0; c < nc; c++ {
 					// 1 - p_t = σ(x)(1-t) + σ(-x)t, σ(-x) computed directly.

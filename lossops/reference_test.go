@@ -10,6 +10,24 @@ import (
 
 // randomProblem draws seeded logits of shape (n, c, inner) scaled by scale,
 // labels, and weights.
+// withCounts gives a count-derived loss long-tailed counts for c classes and
+// its default parameters, and drops the class weights of the losses that take
+// none; other specs are returned as they are.
+func withCounts(s Spec, c int) Spec {
+	if !s.Loss.FromCounts() {
+		return s
+	}
+	s.Counts = make([]float64, c)
+	for i := range s.Counts {
+		s.Counts[i] = math.Round(1000 * math.Pow(0.1, float64(i)/float64(max(c-1, 1))))
+	}
+	s.Tau, s.MaxMargin, s.Scale = DefaultTau, DefaultMaxMargin, DefaultScale
+	if !s.Loss.TakesWeights() {
+		s.Weights = nil
+	}
+	return s
+}
+
 func randomProblem(seed uint64, n, c, inner int, scale float64) (logits []float64, shape []int, labels []int64, weights []float64) {
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
 	shape = []int{n, c}
@@ -138,7 +156,7 @@ func TestAllIgnored(t *testing.T) {
 	labels := []int64{-100, -100, -100, -100, -100, -100}
 	for _, loss := range Losses {
 		for _, red := range []Reduction{Mean, Sum, None} {
-			l, _ := mustReference(t, Spec{Loss: loss, Weights: w, Gamma: 2, Alpha: 0.25, Reduction: red, IgnoreIndex: &ig}, logits, shape, labels, nil)
+			l, _ := mustReference(t, withCounts(Spec{Loss: loss, Weights: w, Gamma: 2, Alpha: 0.25, Reduction: red, IgnoreIndex: &ig}, shape[1]), logits, shape, labels, nil)
 			for i, v := range l {
 				if v != 0 {
 					t.Errorf("%s %s [%d] = %v, want 0", loss, red, i, v)
@@ -166,7 +184,7 @@ func TestIgnoreSome(t *testing.T) {
 		}
 	}
 	for _, loss := range Losses {
-		spec := Spec{Loss: loss, Weights: w, Gamma: 2, Alpha: 0.25, Reduction: None, IgnoreIndex: &ig}
+		spec := withCounts(Spec{Loss: loss, Weights: w, Gamma: 2, Alpha: 0.25, Reduction: None, IgnoreIndex: &ig}, shape[1])
 		full, _ := mustReference(t, spec, logits, shape, labels, nil)
 		part, _ := mustReference(t, spec, logits, shape, masked, nil)
 		per := len(part) / len(labels) // 1, or C for sigmoid_focal
@@ -184,7 +202,7 @@ func TestIgnoreSome(t *testing.T) {
 		}
 		for i, k := range keep {
 			if k {
-				if loss == WeightedCE {
+				if loss == WeightedCE || loss == LDAM {
 					den += w[labels[i]]
 				} else {
 					den += float64(per)
@@ -217,7 +235,7 @@ func TestExtremeLogitsFinite(t *testing.T) {
 		for _, loss := range Losses {
 			for _, red := range []Reduction{Mean, Sum, None} {
 				for _, gamma := range []float64{0, 2, 5} {
-					spec := Spec{Loss: loss, Weights: w, Gamma: gamma, Alpha: 0.25, Reduction: red, LabelSmoothing: 0}
+					spec := withCounts(Spec{Loss: loss, Weights: w, Gamma: gamma, Alpha: 0.25, Reduction: red, LabelSmoothing: 0}, 5)
 					if loss == WeightedCE {
 						spec.LabelSmoothing = 0.1
 					}
@@ -291,7 +309,7 @@ func TestReferenceShapes(t *testing.T) {
 	logits, shape, labels, _ := randomProblem(9, 2, 3, 4, 1)
 	for _, loss := range Losses {
 		for _, red := range []Reduction{Mean, Sum, None} {
-			l, s := mustReference(t, Spec{Loss: loss, Gamma: 2, Alpha: 0.25, Reduction: red}, logits, shape, labels, nil)
+			l, s := mustReference(t, withCounts(Spec{Loss: loss, Gamma: 2, Alpha: 0.25, Reduction: red}, shape[1]), logits, shape, labels, nil)
 			want := []int{}
 			switch {
 			case red != None:

@@ -16,10 +16,23 @@ const (
 	CBSoftmax    Loss = "cb_softmax"
 	CBSigmoid    Loss = "cb_sigmoid"
 	CBFocal      Loss = "cb_focal"
+	// LogitAdjusted is Menon et al. 2021: CE(x + τ·log π, y), π_c = n_c/Σn.
+	LogitAdjusted Loss = "logit_adjusted"
+	// BalancedSoftmax is Ren et al. 2020: CE(x + log n, y).
+	BalancedSoftmax Loss = "balanced_softmax"
+	// LDAM is Cao et al. 2019: CE(s·(x − m_y·onehot(y)), y, w), m_c ∝ n_c^(−1/4).
+	LDAM Loss = "ldam"
 )
 
 // Losses lists the catalogue in the order the README documents it.
-var Losses = []Loss{WeightedCE, Focal, SigmoidFocal, CBSoftmax, CBSigmoid, CBFocal}
+var Losses = []Loss{WeightedCE, Focal, SigmoidFocal, CBSoftmax, CBSigmoid, CBFocal, LogitAdjusted, BalancedSoftmax, LDAM}
+
+// Defaults of the count-derived losses' parameters (--tau, --max-margin, --scale).
+const (
+	DefaultTau       = 1.0
+	DefaultMaxMargin = 0.5
+	DefaultScale     = 30.0
+)
 
 // Reduction says how per-position losses are combined.
 type Reduction string
@@ -51,12 +64,42 @@ type Spec struct {
 	// MultiHot says the targets are a float tensor of the logits' shape
 	// (sigmoid losses only) instead of index labels.
 	MultiHot bool
+
+	// Counts are the per-class sample counts the count-derived losses
+	// (logit_adjusted, balanced_softmax, ldam; see Loss.FromCounts) turn
+	// into logit offsets or margins; the other losses ignore them.
+	Counts []float64
+	// SkipZero (--zero-counts skip) lets Counts hold zeros for the
+	// count-derived losses: such a class is left out of the loss. Positions
+	// labelled with it count as ignored (loss 0, not in the mean); for
+	// logit_adjusted and balanced_softmax its offset is −∞, which removes it
+	// from the softmax (probability 0, no gradient); for ldam its margin is 0
+	// and it does not take part in the margins' rescaling.
+	SkipZero bool
+	// Tau is τ of logit_adjusted, finite (0 gives plain cross-entropy).
+	Tau float64
+	// MaxMargin is the largest LDAM margin (that of the rarest class), > 0.
+	MaxMargin float64
+	// Scale is s of ldam, > 0.
+	Scale float64
 }
 
 // IsSigmoid reports whether the loss scores each class independently with a
 // sigmoid (and so accepts multi-hot targets).
 func (l Loss) IsSigmoid() bool {
 	return l == SigmoidFocal || l == CBSigmoid || l == CBFocal
+}
+
+// FromCounts reports whether the loss derives per-class logit offsets or
+// margins from the counts (logit_adjusted, balanced_softmax, ldam).
+func (l Loss) FromCounts() bool {
+	return l == LogitAdjusted || l == BalancedSoftmax || l == LDAM
+}
+
+// TakesWeights reports whether the loss accepts class weights. The logit
+// adjustment losses do not: the counts already enter as logit offsets.
+func (l Loss) TakesWeights() bool {
+	return l != LogitAdjusted && l != BalancedSoftmax
 }
 
 // ParseLoss returns the Loss named s, or an error listing the valid names.
@@ -79,7 +122,10 @@ func ParseReduction(s string) (Reduction, error) {
 }
 
 // Validate checks the options against the loss: γ ≥ 0, α ≤ 1, ε ∈ [0, 1)
-// and only on weighted_ce, multi-hot only on sigmoid losses, finite weights.
+// and only on weighted_ce, multi-hot only on sigmoid losses, finite weights;
+// for the count-derived losses also τ finite, max margin > 0, scale > 0,
+// counts finite and ≥ 0 (zeros only with SkipZero), and no class weights on
+// logit_adjusted and balanced_softmax.
 func (s Spec) Validate() error {
 	if _, err := ParseLoss(string(s.Loss)); err != nil {
 		return err
@@ -108,6 +154,14 @@ func (s Spec) Validate() error {
 	for c, w := range s.Weights {
 		if math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
 			return fmt.Errorf("class weight %d is %v: weights must be finite and >= 0", c, w)
+		}
+	}
+	if s.Loss.FromCounts() {
+		if s.Weights != nil && !s.Loss.TakesWeights() {
+			return fmt.Errorf("%s takes no class weights (the counts enter as logit offsets): use weighting none", s.Loss)
+		}
+		if _, err := s.Adjustments(nil); err != nil {
+			return err
 		}
 	}
 	return nil

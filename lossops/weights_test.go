@@ -135,6 +135,7 @@ func TestParseWeightingAndDefaults(t *testing.T) {
 	want := map[Loss]Weighting{
 		WeightedCE: WeightInverse, Focal: WeightInverse, SigmoidFocal: WeightNone,
 		CBSoftmax: WeightEffective, CBSigmoid: WeightEffective, CBFocal: WeightEffective,
+		LogitAdjusted: WeightNone, BalancedSoftmax: WeightNone, LDAM: WeightNone,
 	}
 	for _, l := range Losses {
 		if got := DefaultWeighting(l); got != want[l] {

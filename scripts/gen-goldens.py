@@ -14,6 +14,13 @@ torch.nn.functional.cross_entropy, sigmoid_focal is
 torchvision.ops.sigmoid_focal_loss, and focal / cb_softmax / cb_sigmoid /
 cb_focal are torch re-implementations written from the papers (Lin et al.
 2017 eq. 5 in softmax form; Cui et al. 2019 and their reference code).
+logit_adjusted (Menon et al. 2021, eq. 10: CE(x + tau*log(prior))) and
+balanced_softmax (Ren et al. 2020: CE(x + log n), as their
+balanced_softmax_loss) are F.cross_entropy of shifted logits; ldam is the
+authors' LDAMLoss (Cao et al. 2019, github.com/kaidic/LDAM-DRW, copied below
+with .cuda() removed and float64 margins), generalised to ignore_index, N-D
+logits and the other reductions, and checked against the verbatim class on
+every case the class itself can run (2-D, no ignore_index, mean).
 
 Logits are drawn at random with fixed seeds, rounded to the case's
 logits_dtype, and the expected values are computed in float64 from the
@@ -25,7 +32,10 @@ Case format (one object per case, in "cases"):
   ignore_index (null|int), label_smoothing, targets ("index"|"multi-hot"),
   logits_dtype, labels_dtype, logits {shape, data}, labels {shape, data},
   weights (null when weighting is "none": no class weights), expected
-  {shape, data} ([] and one value for mean/sum), note (optional).
+  {shape, data} ([] and one value for mean/sum), note (optional);
+  the count-derived losses also have tau (logit_adjusted), max_margin and
+  scale (ldam). With zero_counts "skip" a class of count 0 is left out of
+  them: offset -inf (or margin 0), its positions count as ignored.
 "labels" holds what is fed to the graph's labels input: integer class ids
 (index targets, labels_dtype int64|int32) or, for targets "multi-hot", the
 float targets of the logits' shape (labels_dtype float32).
@@ -37,7 +47,9 @@ import os
 import sys
 from decimal import Decimal, getcontext
 
+import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 from torchvision.ops import sigmoid_focal_loss
@@ -57,7 +69,11 @@ DEFAULT_WEIGHTING = {
     "cb_softmax": "effective",
     "cb_sigmoid": "effective",
     "cb_focal": "effective",
+    "logit_adjusted": "none",
+    "balanced_softmax": "none",
+    "ldam": "none",
 }
+ADJUSTED = ("logit_adjusted", "balanced_softmax", "ldam")
 
 getcontext().prec = 80
 
@@ -190,6 +206,9 @@ def compute(case, x, y, t, w):
         l = torch.where(valid, l, torch.zeros_like(l))
         return reduce_positions(l, valid, red, nvalid), note
 
+    if loss in ADJUSTED:
+        return adjusted_loss(case, x, y, wt), note
+
     if loss == "sigmoid_focal":
         if wt is None and ii is None:
             return sigmoid_focal_loss(x, t1, alpha=alpha, gamma=gamma, reduction=red), note
@@ -200,6 +219,85 @@ def compute(case, x, y, t, w):
         return reduce_positions(l, valid, red, nvalid * C), note
 
     raise ValueError(loss)
+
+
+class LDAMLoss(nn.Module):
+    """The authors' LDAMLoss (github.com/kaidic/LDAM-DRW, losses.py), verbatim
+    but for the device: torch.cuda.FloatTensor -> float64 CPU tensors, and the
+    uint8 index as bool (torch.where needs a bool condition)."""
+
+    def __init__(self, cls_num_list, max_m=0.5, weight=None, s=30):
+        super(LDAMLoss, self).__init__()
+        m_list = 1.0 / np.sqrt(np.sqrt(cls_num_list))
+        m_list = m_list * (max_m / np.max(m_list))
+        m_list = torch.tensor(m_list, dtype=F64)
+        self.m_list = m_list
+        assert s > 0
+        self.s = s
+        self.weight = weight
+
+    def forward(self, x, target):
+        index = torch.zeros_like(x, dtype=torch.bool)
+        index.scatter_(1, target.data.view(-1, 1), 1)
+        index_float = index.type(F64)
+        batch_m = torch.matmul(self.m_list[None, :], index_float.transpose(0, 1))
+        batch_m = batch_m.view((-1, 1))
+        x_m = x - batch_m
+        output = torch.where(index, x_m, x)
+        return F.cross_entropy(self.s * output, target, weight=self.weight)
+
+
+def ldam_margins(counts, max_m):
+    """The authors' margins; a class of count 0 (zero_counts skip) gets 0 and
+    takes no part in the maximum."""
+    n = np.array(counts, dtype=np.float64)
+    m = np.zeros_like(n)
+    nz = n > 0
+    m[nz] = 1.0 / np.sqrt(np.sqrt(n[nz]))
+    m = m * (max_m / np.max(m))
+    return torch.tensor(m, dtype=F64)
+
+
+def adjusted_loss(case, x, y, wt):
+    """logit_adjusted, balanced_softmax and ldam (index labels)."""
+    loss, red = case["loss"], case["reduction"]
+    C = x.shape[1]
+    n = torch.tensor(case["counts"], dtype=F64)
+    skip = n == 0
+    if skip.any():
+        assert case["zero_counts"] == "skip"
+    ii = case["ignore_index"] if case["ignore_index"] is not None else -100
+    # positions labelled with a skipped class count as ignored
+    y_safe = torch.where(y == ii, torch.zeros_like(y), y)
+    y_eff = torch.where((y != ii) & skip[y_safe], torch.full_like(y, ii), y)
+    if loss == "logit_adjusted":
+        # Menon et al. 2021, eq. (10): logits + tau * log(prior), prior = n / sum(n)
+        prior = n / n.sum()
+        off = torch.where(skip, torch.full_like(n, -math.inf), case["tau"] * torch.log(prior))
+        z = x + class_view(off, x.dim())
+    elif loss == "balanced_softmax":
+        # Ren et al. 2020: logits + log(sample_per_class) (log 0 = -inf for skipped classes)
+        z = x + class_view(torch.log(n), x.dim())
+    else:
+        s, max_m = case["scale"], case["max_margin"]
+        plain = x.dim() == 2 and case["ignore_index"] is None and not skip.any()
+        if plain and red == "mean":
+            out = LDAMLoss(case["counts"], max_m=max_m, weight=wt, s=s)(x, y)
+            return out
+        m_list = ldam_margins(case["counts"], max_m)
+        ys = torch.where(y_eff == ii, torch.zeros_like(y_eff), y_eff)
+        index = one_hot_axis1(ys, C).bool()
+        batch_m = (class_view(m_list, x.dim()) * index).sum(1, keepdim=True)
+        output = torch.where(index, x - batch_m, x)
+        z = s * output
+        if plain:  # same margins and output as the verbatim class
+            ref = LDAMLoss(case["counts"], max_m=max_m, weight=wt, s=s)(x, y)
+            got = F.cross_entropy(z, y, weight=wt)
+            assert torch.allclose(ref, got, rtol=1e-14, atol=0), (case["name"], ref, got)
+    out = F.cross_entropy(z, y_eff, weight=wt, ignore_index=ii, reduction=red)
+    if red == "mean" and torch.isnan(out):
+        out = torch.zeros((), dtype=F64)  # all ignored: 0, as for weighted_ce
+    return out
 
 
 # ---------------------------------------------------------------- cases
@@ -253,6 +351,11 @@ def make(spec, index):
         c["labels_dtype"] = "float32"
     else:
         c["labels_dtype"] = spec.get("labels_dtype", "int64")
+    if loss == "logit_adjusted":
+        c["tau"] = spec.get("tau", 1.0)
+    if loss == "ldam":
+        c["max_margin"] = spec.get("max_margin", 0.5)
+        c["scale"] = spec.get("s", 30.0)
     opsets = OPSETS if c["logits_dtype"] != "bfloat16" else OPSETS[1:]
     c["opset"] = spec.get("opset", opsets[index % len(opsets)])
     if c["logits_dtype"] == "bfloat16":
@@ -269,6 +372,8 @@ def make(spec, index):
         x = torch.where(pick, sign * mag, x)
     elif kind.startswith("equal"):
         x = torch.full(shape, float(kind.split(":")[1]), dtype=F64)
+    elif kind == "cosine":  # normalised-feature logits in [-1, 1], as LDAM's NormedLinear
+        x = torch.rand(shape, generator=g, dtype=F64) * 2 - 1
     x = x.to(DTYPES[c["logits_dtype"]]).to(F64)
     assert x.abs().max() > 0
 
@@ -431,6 +536,60 @@ case("cb_focal/counts1e9/norm-false/sum", "cb_focal", C=3, counts=[1000000000, 1
      normalize=False, reduction="sum")
 case("weighted_ce/counts1e9/inverse/mean", "weighted_ce", C=3, counts=[1000000000, 31000, 2])
 case("cb_softmax/beta-near-1/small-counts", "cb_softmax", C=3, counts=[3, 2, 1], beta=0.9999)
+
+
+# K: the count-derived losses (logit_adjusted, balanced_softmax, ldam)
+ADJ = list(ADJUSTED)
+for i, loss in enumerate(ADJ):
+    for j, red in enumerate(REDS):
+        C = [3, 5, 10][(i + j) % 3]
+        extra = {"logits": "cosine"} if loss == "ldam" else {}
+        case(f"{loss}/{red}/C{C}", loss, C=C, reduction=red, N=8, **extra)
+case("logit_adjusted/ignore-100/mean", "logit_adjusted", C=5, ignore_index=-100, ignore_frac=0.3, N=10)
+case("balanced_softmax/ignore255/NCHW/sum", "balanced_softmax", C=4, ignore_index=255, ignore_frac=0.25,
+     reduction="sum", N=2, spatial=[3, 4])
+case("ldam/ignore-100/effective/mean", "ldam", C=5, ignore_index=-100, ignore_frac=0.3, weighting="effective",
+     logits="cosine", N=10)
+case("ldam/ignore-1/none", "ldam", C=3, ignore_index=-1, ignore_frac=0.3, reduction="none", logits="cosine", N=8)
+case("logit_adjusted/NCHW/none", "logit_adjusted", C=3, N=2, spatial=[2, 3], reduction="none")
+case("balanced_softmax/NCL/mean", "balanced_softmax", C=5, N=3, spatial=[4])
+case("ldam/NCHW/mean", "ldam", C=4, N=2, spatial=[3, 3], logits="cosine")
+case("ldam/NCL/inverse/sum", "ldam", C=3, N=3, spatial=[5], weighting="inverse", reduction="sum", logits="cosine")
+for tau in [0.0, 0.5, 2.0, -1.0]:
+    case(f"logit_adjusted/tau{tau}", "logit_adjusted", C=5, tau=tau, N=8, counts=[5000, 800, 120, 15, 2])
+for max_m, s in [(0.1, 30.0), (1.0, 30.0), (0.5, 10.0), (0.3, 64.0), (0.5, 1.0)]:
+    case(f"ldam/m{max_m}/s{s}", "ldam", C=5, max_margin=max_m, s=s, N=8, counts=[5000, 800, 120, 15, 2],
+         logits="cosine" if s > 10 else "normal")
+case("ldam/drw-effective/mean", "ldam", C=10, weighting="effective", beta=0.9999, logits="cosine", N=12,
+     nmax=5000, imbalance=0.01)
+case("ldam/sqrt_inverse/norm-false/mean", "ldam", C=5, weighting="sqrt_inverse", normalize=False,
+     logits="cosine", N=8)
+case("logit_adjusted/float64/mean", "logit_adjusted", C=5, logits_dtype="float64", N=8)
+case("balanced_softmax/float16/none", "balanced_softmax", C=3, logits_dtype="float16", reduction="none")
+case("ldam/float64/int32/sum", "ldam", C=5, logits_dtype="float64", labels_dtype="int32", reduction="sum",
+     logits="cosine")
+case("ldam/bfloat16/mean", "ldam", C=3, logits_dtype="bfloat16", logits="cosine", N=8)
+case("balanced_softmax/int32/mean", "balanced_softmax", C=4, labels_dtype="int32")
+case("logit_adjusted/all-ignored/mean", "logit_adjusted", C=3, ignore_index=-100, ignore_frac=1.0, N=4)
+case("ldam/all-ignored/effective/mean", "ldam", C=3, ignore_index=255, ignore_frac=1.0, weighting="effective", N=4)
+case("balanced_softmax/zero-count-skip/mean", "balanced_softmax", C=4, counts=[500, 0, 40, 7],
+     zero_counts="skip", avoid_zero_weight=True, N=10)
+case("logit_adjusted/zero-count-skip-labelled/mean", "logit_adjusted", C=4, counts=[0, 800, 40, 7],
+     zero_counts="skip", N=12)
+case("balanced_softmax/zero-count-skip-labelled/ignore/none", "balanced_softmax", C=3, counts=[300, 20, 0],
+     zero_counts="skip", ignore_index=-100, ignore_frac=0.3, reduction="none", N=10)
+case("ldam/zero-count-skip/effective/mean", "ldam", C=4, counts=[900, 0, 60, 9], zero_counts="skip",
+     weighting="effective", logits="cosine", N=12)
+case("ldam/zero-count-skip/unweighted/sum", "ldam", C=4, counts=[900, 60, 9, 0], zero_counts="skip",
+     reduction="sum", logits="cosine", N=12)
+case("logit_adjusted/C100/mean", "logit_adjusted", C=100, N=6, nmax=100000, imbalance=0.001)
+case("balanced_softmax/C100/sum", "balanced_softmax", C=100, N=5, reduction="sum", nmax=100000, imbalance=0.001)
+case("ldam/C100/mean", "ldam", C=100, N=6, nmax=100000, imbalance=0.001, logits="cosine")
+case("logit_adjusted/extreme1e4/float64/sum", "logit_adjusted", C=4, logits="extreme:1e4", logits_dtype="float64",
+     reduction="sum", N=8)
+case("balanced_softmax/extreme88/mean", "balanced_softmax", C=4, logits="extreme:88", N=8)
+case("ldam/extreme88/s1/mean", "ldam", C=4, logits="extreme:88", s=1.0, N=8)
+case("balanced_softmax/counts1e9/mean", "balanced_softmax", C=4, counts=[1000000000, 2000000, 5000, 3])
 
 
 def main():
