@@ -98,9 +98,32 @@ func Synthetic(m *graphedit.Model, path string, opt SyntheticOptions) (*Report, 
 			rep.add(Check{Name: name, Output: md.LossOutput, Problem: "evaluator: " + err.Error()})
 			continue
 		}
-		rep.add(compareValues(name, md.LossOutput, out[md.LossOutput].AsFloat64(), want, opt.Tolerance))
+		rep.add(compareValues(name, md.LossOutput, out[md.LossOutput].AsFloat64(), want, roundingTolerance(opt.Tolerance, spec, md.LogitsDType, logits64)))
 	}
 	return rep, nil
+}
+
+// roundingTolerance widens the absolute tolerance by the rounding of the
+// scores the graph feeds to its softmax/sigmoid: those reach M = max|x|·s
+// (s = LDAM's scale, else 1) plus count-derived offsets (|log n| ≤ 21 for
+// n ≤ 1e9, plus margins), the graph holds them to a unit roundoff u·M
+// (u = 2⁻²⁴ in float32, 2⁻⁵³ in float64), and a log-softmax that subtracts
+// two such numbers leaves the loss with an absolute error of a few u·M
+// whatever the loss's own size. 4·u·M bounds what we see with room to spare
+// while staying far below any real defect (a wrong weight or margin moves
+// the loss by orders of magnitude more).
+func roundingTolerance(tol Tolerance, spec lossops.Spec, dtype string, logits []float64) Tolerance {
+	u := 0x1p-24
+	if dtype == "float64" {
+		u = 0x1p-53
+	}
+	maxAbs := 0.0
+	for _, v := range logits {
+		maxAbs = math.Max(maxAbs, math.Abs(v))
+	}
+	M := maxAbs*math.Max(1, spec.Scale) + 25
+	tol.ATol += 4 * u * M
+	return tol
 }
 
 // randomLogits draws N(0, 3²) logits in the given dtype and returns them
