@@ -121,9 +121,25 @@ func runInject(c *cli.Context) error {
 	for _, n := range res.Notes {
 		fmt.Fprintln(w, "note: "+n)
 	}
-	fmt.Fprintf(w, "attached %s to %s (%s, rank %d, C = %d) at opset %d; inputs += %s (%s), first output = %s\n",
-		md.Loss, md.Logits, md.LogitsDType, md.LogitsRank, md.NumClasses, md.Opset, md.Labels, md.LabelsDType, md.LossOutput)
-	fmt.Fprintf(w, "weights (%s): %s\n", md.Weighting, formatWeights(md.Weights))
+	fmt.Fprintf(w, "attached %s to %s (%s, rank %d, C = %d) at opset %d; ", md.Loss, md.Logits, md.LogitsDType, md.LogitsRank, md.NumClasses, md.Opset)
+	if md.Replaced != nil {
+		fmt.Fprintf(w, "labels from input %s (%s); loss output %s replaced in place\n", md.Labels, md.LabelsDType, md.LossOutput)
+	} else {
+		fmt.Fprintf(w, "new input %s (%s); first output %s\n", md.Labels, md.LabelsDType, md.LossOutput)
+	}
+	if lossops.Loss(md.Loss).TakesWeights() {
+		fmt.Fprintf(w, "weights (%s): %s\n", md.Weighting, formatWeights(md.Weights))
+	}
+	if adj, err := md.Spec().Adjustments(md.Classes); err == nil && adj != nil {
+		what := "logit offsets (log n)"
+		switch lossops.Loss(md.Loss) {
+		case lossops.LogitAdjusted:
+			what = fmt.Sprintf("logit offsets (τ·log π, τ = %g)", md.Tau)
+		case lossops.LDAM:
+			what = fmt.Sprintf("margins (max %g, scale %g)", md.MaxMargin, md.Scale)
+		}
+		fmt.Fprintf(w, "%s: %s\n", what, formatWeights(adj))
+	}
 	fmt.Fprintf(w, "wrote %s\n", out)
 	return nil
 }
