@@ -10,6 +10,7 @@ import (
 // default-domain opset expects. Every node and value it creates is named
 // Prefix + "/" + a description, made unique in the graph.
 type Builder struct {
+	// M is the model the nodes go into.
 	M *Model
 	// Opset is the model's default-domain opset; it selects node forms.
 	Opset int64

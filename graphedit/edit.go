@@ -46,20 +46,72 @@ func (m *Model) names() map[string]bool {
 	return used
 }
 
-// ResetNames forgets the cached set of used names, after Proto was edited
+// innerNames returns the set of names used inside the main graph's
+// subgraphs (If/Loop/Scan bodies, at any depth). A new main-graph name must
+// avoid them too: ONNX forbids a subgraph name that shadows an outer one.
+func (m *Model) innerNames() map[string]bool {
+	if m.inner != nil {
+		return m.inner
+	}
+	inner := map[string]bool{}
+	var walk func(g *onnxpb.GraphProto, top bool)
+	walk = func(g *onnxpb.GraphProto, top bool) {
+		if g == nil {
+			return
+		}
+		if !top {
+			for _, list := range [][]*onnxpb.ValueInfoProto{g.GetInput(), g.GetOutput(), g.GetValueInfo()} {
+				for _, vi := range list {
+					inner[vi.GetName()] = true
+				}
+			}
+			for _, t := range g.GetInitializer() {
+				inner[t.GetName()] = true
+			}
+			for _, st := range g.GetSparseInitializer() {
+				inner[st.GetValues().GetName()] = true
+			}
+		}
+		for _, n := range g.GetNode() {
+			if !top {
+				inner[n.GetName()] = true
+				for _, s := range n.GetInput() {
+					inner[s] = true
+				}
+				for _, s := range n.GetOutput() {
+					inner[s] = true
+				}
+			}
+			for _, a := range n.GetAttribute() {
+				walk(a.GetG(), false)
+				for _, sg := range a.GetGraphs() {
+					walk(sg, false)
+				}
+			}
+		}
+	}
+	walk(m.Graph(), true)
+	delete(inner, "")
+	m.inner = inner
+	return inner
+}
+
+// ResetNames forgets the cached sets of used names, after Proto was edited
 // directly.
-func (m *Model) ResetNames() { m.used = nil }
+func (m *Model) ResetNames() { m.used, m.inner = nil, nil }
 
 // HasName reports whether name is already used by a value, node or
 // initializer of the main graph.
 func (m *Model) HasName(name string) bool { return m.names()[name] }
 
 // UniqueName returns prefix if it is unused, else prefix_1, prefix_2, … — the
-// first that no value, node or initializer uses — and reserves it.
+// first that no value, node or initializer of the main graph or of any of
+// its subgraphs uses — and reserves it. It never returns "" (the empty name
+// marks an omitted optional input): an empty prefix gives "_1", "_2", …
 func (m *Model) UniqueName(prefix string) string {
-	used := m.names()
+	used, inner := m.names(), m.innerNames()
 	name := prefix
-	for i := 1; used[name]; i++ {
+	for i := 1; name == "" || used[name] || inner[name]; i++ {
 		name = prefix + "_" + strconv.Itoa(i)
 	}
 	used[name] = true
@@ -101,14 +153,20 @@ func insertAt[T any](list []T, v T, pos int) []T {
 	return list
 }
 
-// AddInitializer appends t to the graph's initializers. Its name must be
-// unused (take it from UniqueName).
+// AddInitializer appends t to the graph's initializers. Its name must not be
+// an existing initializer or a node's output (take it from UniqueName); it
+// may be a graph input's name, which the initializer then gives a default.
 func (m *Model) AddInitializer(t *onnxpb.TensorProto) error {
 	if t.GetName() == "" {
 		return fmt.Errorf("initializer has no name")
 	}
-	if m.HasName(t.GetName()) && m.Initializer(t.GetName()) != nil {
-		return fmt.Errorf("initializer %q already exists", t.GetName())
+	if m.HasName(t.GetName()) {
+		if m.Initializer(t.GetName()) != nil {
+			return fmt.Errorf("initializer %q already exists", t.GetName())
+		}
+		if p := m.Producer(t.GetName()); p != nil {
+			return fmt.Errorf("cannot add initializer %q: node %q (%s) already computes that value", t.GetName(), p.GetName(), p.GetOpType())
+		}
 	}
 	g := m.Graph()
 	g.Initializer = append(g.Initializer, t)

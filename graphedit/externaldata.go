@@ -9,6 +9,7 @@ import (
 
 // ExternalRef is one tensor whose payload lives in a side file.
 type ExternalRef struct {
+	// Tensor is the tensor itself, inside the model (edits go to the model).
 	Tensor *onnxpb.TensorProto
 	// Location is the tensor's location entry as stored in the model.
 	Location string
@@ -35,42 +36,61 @@ func (m *Model) ExternalTensors() []ExternalRef {
 // RelocateExternalData rewrites relative external-data locations so that,
 // read from newDir, they name the same files they named from m.Dir: what
 // Save does before writing, for writers that encode the model themselves.
-func (m *Model) RelocateExternalData(newDir string) error { return m.relocateExternalData(newDir) }
+func (m *Model) RelocateExternalData(newDir string) error {
+	_, err := m.relocateExternalData(newDir)
+	return err
+}
 
 // relocateExternalData rewrites relative external-data locations so that,
-// read from newDir, they name the same files they named from m.Dir.
-func (m *Model) relocateExternalData(newDir string) error {
+// read from newDir, they name the same files they named from m.Dir. It
+// returns a function that puts the old locations back (Save calls it when
+// the write fails, so the model stays consistent with m.Dir).
+func (m *Model) relocateExternalData(newDir string) (undo func(), err error) {
+	undo = func() {}
 	oldDir := m.Dir
 	if oldDir == "" {
 		oldDir = "."
 	}
 	oldAbs, err := filepath.Abs(oldDir)
 	if err != nil {
-		return fmt.Errorf("resolving external data directory: %w", err)
+		return undo, fmt.Errorf("resolving external data directory: %w", err)
 	}
 	newAbs, err := filepath.Abs(newDir)
 	if err != nil {
-		return fmt.Errorf("resolving output directory: %w", err)
+		return undo, fmt.Errorf("resolving output directory: %w", err)
 	}
 	if oldAbs == newAbs {
-		return nil
+		return undo, nil
+	}
+	type change struct {
+		kv  *onnxpb.StringStringEntryProto
+		old *string
+	}
+	var changes []change
+	undo = func() {
+		for _, c := range changes {
+			c.kv.Value = c.old
+		}
 	}
 	for _, ref := range m.ExternalTensors() {
-		if filepath.IsAbs(ref.Location) {
+		loc := filepath.FromSlash(ref.Location)
+		if filepath.IsAbs(loc) || ref.Location == "" {
 			continue
 		}
-		target := filepath.Join(oldAbs, filepath.FromSlash(ref.Location))
+		target := filepath.Join(oldAbs, loc)
 		rel, err := filepath.Rel(newAbs, target)
 		if err != nil {
-			return fmt.Errorf("external data %q of tensor %q cannot be reached from %s: %w", ref.Location, ref.Tensor.GetName(), newDir, err)
+			undo()
+			return func() {}, fmt.Errorf("external data %q of tensor %q cannot be reached from %s: %w", ref.Location, ref.Tensor.GetName(), newDir, err)
 		}
 		for _, kv := range ref.Tensor.ExternalData {
-			if kv.GetKey() == "location" {
+			if kv.GetKey() == "location" && kv.GetValue() == ref.Location {
+				changes = append(changes, change{kv, kv.Value})
 				kv.Value = ptr(filepath.ToSlash(rel))
 			}
 		}
 	}
-	return nil
+	return undo, nil
 }
 
 // visitTensors calls f on every TensorProto reachable from the model.

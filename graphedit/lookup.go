@@ -31,6 +31,7 @@ func (d Dim) String() string {
 
 // ValueType is the element type and shape of a tensor value.
 type ValueType struct {
+	// Elem is the element type (UNDEFINED when not declared).
 	Elem onnxpb.TensorProto_DataType
 	// Shape is nil when the rank is unknown; an empty non-nil slice is a scalar.
 	Shape []Dim

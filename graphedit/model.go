@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 
@@ -23,7 +25,8 @@ type Model struct {
 	// saved to. Empty for a model that never touched the file system.
 	Dir string
 
-	used map[string]bool // every name in the main graph, see names()
+	used  map[string]bool // every name in the main graph, see names()
+	inner map[string]bool // every name in its subgraphs, see innerNames()
 }
 
 // ErrNotONNX reports input that does not decode as an ONNX model.
@@ -34,11 +37,17 @@ var ErrNotONNX = errors.New("not an ONNX model")
 // directory.
 func Load(path string) (*Model, error) {
 	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("cannot read model %s: no such file", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot read model: %w", err)
 	}
 	if st.IsDir() {
 		return nil, fmt.Errorf("cannot read model %s: it is a directory, give an .onnx file", path)
+	}
+	if !st.Mode().IsRegular() && st.Mode()&fs.ModeNamedPipe == 0 {
+		return nil, fmt.Errorf("cannot read model %s: not a regular file or pipe", path)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -70,6 +79,9 @@ func LoadBytes(data []byte) (*Model, error) {
 	}
 	mp := &onnxpb.ModelProto{}
 	if err := proto.Unmarshal(data, mp); err != nil {
+		if looksLikeText(data) {
+			return nil, fmt.Errorf("%w: the file is text (JSON, a script, …), an .onnx model is binary protobuf", ErrNotONNX)
+		}
 		return nil, fmt.Errorf("%w: protobuf decoding failed (truncated or not an .onnx file): %v", ErrNotONNX, err)
 	}
 	if err := checkLooksLikeModel(mp); err != nil {
@@ -87,7 +99,32 @@ func checkLooksLikeModel(mp *onnxpb.ModelProto) error {
 	if mp.Graph == nil {
 		return fmt.Errorf("%w: the model has no graph", ErrNotONNX)
 	}
+	// IR ≥ 3 requires opset_import; exporters write it after the graph, so
+	// a file cut right after its graph decodes without one.
+	if mp.GetIrVersion() >= 3 && len(mp.GetOpsetImport()) == 0 {
+		return fmt.Errorf("%w: the model has no opset_import (truncated file?)", ErrNotONNX)
+	}
 	return nil
+}
+
+// looksLikeText reports whether data is valid UTF-8 made of printable
+// characters and whitespace (a JSON file, a script, …).
+func looksLikeText(data []byte) bool {
+	if len(data) > 4096 {
+		data = data[:4096]
+	}
+	// A cut in the middle of a multi-byte rune at the 4096 limit is fine.
+	for len(data) > 0 {
+		r, size := utf8.DecodeRune(data)
+		if r == utf8.RuneError && size <= 1 && len(data) >= utf8.UTFMax {
+			return false
+		}
+		if r < 0x20 && r != '\n' && r != '\r' && r != '\t' {
+			return false
+		}
+		data = data[size:]
+	}
+	return true
 }
 
 // Marshal serializes the model deterministically: the same model always
@@ -113,17 +150,25 @@ func (m *Model) Write(w io.Writer) error {
 // Save writes the model to path through a temporary file in the same
 // directory that is renamed into place, so path never holds a partial model.
 // External-data locations are rewritten so that they still point at the same
-// files from path's directory, and m.Dir becomes that directory.
+// files from path's directory, and m.Dir becomes that directory; payloads
+// are never read or copied. If the write fails, the model is left as it was.
+//
+// Saved into a directory that is not the data files' directory or one of
+// its ancestors, locations start with "../": valid ONNX, which the onnx
+// checker follows, but ONNX Runtime (1.30) refuses any location whose real
+// path leaves the model's directory, and absolute locations.
 func (m *Model) Save(path string) error {
 	dir := filepath.Dir(path)
-	if err := m.relocateExternalData(dir); err != nil {
-		return err
-	}
-	b, err := m.Marshal()
+	undo, err := m.relocateExternalData(dir)
 	if err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(path, b); err != nil {
+	b, err := m.Marshal()
+	if err == nil {
+		err = WriteFileAtomic(path, b)
+	}
+	if err != nil {
+		undo()
 		return err
 	}
 	m.Dir = dir
@@ -145,8 +190,11 @@ func WriteFileAtomic(path string, data []byte) error {
 func WriteAtomic(path string, write func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("cannot write %s: directory %s does not exist: create it first", path, dir)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	if !st.IsDir() {
 		return fmt.Errorf("cannot write %s: %s is not a directory", path, dir)

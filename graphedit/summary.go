@@ -9,7 +9,9 @@ import (
 
 // ValueSummary describes one graph input or output.
 type ValueSummary struct {
-	Name  string `json:"name"`
+	// Name is the value's name.
+	Name string `json:"name"`
+	// DType is the element type as ElemName gives it ("?" if undeclared).
 	DType string `json:"dtype"`
 	// Shape holds each dimension as its size, its symbol or "?"; nil when
 	// the rank is unknown.
@@ -18,32 +20,70 @@ type ValueSummary struct {
 
 // OpsetSummary is one opset import.
 type OpsetSummary struct {
-	Domain  string `json:"domain"`
-	Version int64  `json:"version"`
+	// Domain is the operator set's domain ("" is the default ONNX domain).
+	Domain string `json:"domain"`
+	// Version is the imported version of that domain.
+	Version int64 `json:"version"`
 }
 
-// LogitsSummary names the candidate logits output: a float output of rank
-// ≥ 2 whose dim 1 is the class count C (0 when not static).
+// LogitsSummary is a candidate for the logits: the raw class scores a loss
+// attaches to, of shape (N, C, d1…dk).
 type LogitsSummary struct {
+	// Name is the value holding the logits. For a model that outputs
+	// probabilities it is the input of the final Softmax/Sigmoid; for a
+	// training graph, the scores input of its loss node.
 	Name string `json:"name"`
-	C    int64  `json:"classes"`
+	// C is the class count, dim 1 of the logits; 0 when it is not static
+	// (or, for values without declared shapes, cannot be read off the
+	// weights that produce them).
+	C int64 `json:"classes"`
+	// Output is the graph output the candidate was found from: Name itself
+	// for a model that outputs logits, the probabilities, or the loss.
+	Output string `json:"output"`
+	// Activation is "Softmax" or "Sigmoid" when Output holds probabilities
+	// that this op computes from Name over the class axis; "" otherwise.
+	Activation string `json:"activation,omitempty"`
+	// ActivationNode is the name of that Softmax/Sigmoid node.
+	ActivationNode string `json:"activation_node,omitempty"`
+	// Loss is the loss already in a training graph that takes Name as its
+	// scores: "SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss" or
+	// "LogSoftmax+NegativeLogLikelihoodLoss"; "" otherwise.
+	Loss string `json:"loss,omitempty"`
+	// LossNode is the name of that loss node.
+	LossNode string `json:"loss_node,omitempty"`
+	// Labels is that loss node's labels input.
+	Labels string `json:"labels,omitempty"`
 }
 
 // Summary is what `onnxloss inspect` prints about a model.
 type Summary struct {
-	IRVersion        int64          `json:"ir_version"`
-	Opsets           []OpsetSummary `json:"opsets"`
-	Producer         string         `json:"producer"`
-	ProducerVersion  string         `json:"producer_version"`
-	Inputs           []ValueSummary `json:"inputs"`
-	Outputs          []ValueSummary `json:"outputs"`
-	Nodes            int            `json:"nodes"`
-	Initializers     int            `json:"initializers"`
-	InitializerBytes int64          `json:"initializer_bytes"`
-	ExternalTensors  int            `json:"external_tensors"`
-	// LogitsCandidates lists every output that could be logits.
+	// IRVersion is the model's ir_version.
+	IRVersion int64 `json:"ir_version"`
+	// Opsets are the model's opset imports, in file order.
+	Opsets []OpsetSummary `json:"opsets"`
+	// Producer and ProducerVersion say what wrote the model.
+	Producer        string `json:"producer"`
+	ProducerVersion string `json:"producer_version"`
+	// Inputs are the graph inputs that are not initializers; Outputs are
+	// the graph outputs, each with type and shape (symbolic dims kept).
+	Inputs  []ValueSummary `json:"inputs"`
+	Outputs []ValueSummary `json:"outputs"`
+	// Nodes counts the main graph's nodes.
+	Nodes int `json:"nodes"`
+	// Initializers counts the main graph's initializers; InitializerBytes
+	// is their payload size (see TensorBytes).
+	Initializers     int   `json:"initializers"`
+	InitializerBytes int64 `json:"initializer_bytes"`
+	// ExternalTensors counts the tensors whose data lives in side files.
+	ExternalTensors int `json:"external_tensors"`
+	// LogitsCandidates lists every value that could be the logits: the
+	// scores of each loss node (training graphs), then each float graph
+	// output of rank ≥ 2 (traced back through a final class-axis
+	// Softmax/Sigmoid).
 	LogitsCandidates []LogitsSummary `json:"logits_candidates"`
-	// Logits is the single candidate, or nil when there are none or several.
+	// Logits is the candidate used when none is named: the scores of the
+	// graph's single loss node, else the single output candidate; nil when
+	// there is none or the choice is ambiguous.
 	Logits *LogitsSummary `json:"logits"`
 }
 
@@ -74,26 +114,139 @@ func (m *Model) Summarize() Summary {
 		}
 		s.Inputs = append(s.Inputs, summarizeValue(m, vi.GetName()))
 	}
+	losses := m.lossCandidates()
+	s.LogitsCandidates = append(s.LogitsCandidates, losses...)
+	var outs []LogitsSummary
 	for _, vi := range m.Graph().GetOutput() {
-		v := summarizeValue(m, vi.GetName())
-		s.Outputs = append(s.Outputs, v)
+		s.Outputs = append(s.Outputs, summarizeValue(m, vi.GetName()))
 		vt, ok := m.ValueType(vi.GetName())
-		if !ok || vt.Rank() < 2 {
+		if !ok || vt.Rank() < 2 || !isFloatElem(vt.Elem) {
 			continue
 		}
-		switch vt.Elem {
-		case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_DOUBLE, onnxpb.TensorProto_FLOAT16, onnxpb.TensorProto_BFLOAT16:
-			c := vt.Shape[1].Value
-			if c < 0 {
-				c = 0
+		l := LogitsSummary{Name: vi.GetName(), Output: vi.GetName(), C: vt.Shape[1].Value}
+		if p := m.Producer(l.Name); p != nil && len(p.GetInput()) > 0 && p.GetInput()[0] != "" {
+			switch op := p.GetOpType(); {
+			case op == "Sigmoid" || (op == "Softmax" && m.softmaxOverClasses(p, vt.Rank())):
+				l.Name, l.Activation, l.ActivationNode = p.GetInput()[0], op, p.GetName()
 			}
-			s.LogitsCandidates = append(s.LogitsCandidates, LogitsSummary{Name: vi.GetName(), C: c})
 		}
+		if l.C < 0 {
+			l.C = 0
+		}
+		outs = append(outs, l)
 	}
-	if len(s.LogitsCandidates) == 1 {
+	s.LogitsCandidates = append(s.LogitsCandidates, outs...)
+	switch {
+	case len(losses) == 1:
+		s.Logits = &s.LogitsCandidates[0]
+	case len(losses) == 0 && len(outs) == 1:
 		s.Logits = &s.LogitsCandidates[0]
 	}
 	return s
+}
+
+func isFloatElem(e onnxpb.TensorProto_DataType) bool {
+	switch e {
+	case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_DOUBLE, onnxpb.TensorProto_FLOAT16, onnxpb.TensorProto_BFLOAT16:
+		return true
+	}
+	return false
+}
+
+// softmaxOverClasses reports whether Softmax/LogSoftmax node n, whose
+// output has the given rank, normalizes over the class axis 1 alone (before
+// opset 13 the op flattens its input to 2-D at axis, so only rank 2 does).
+func (m *Model) softmaxOverClasses(n *onnxpb.NodeProto, rank int) bool {
+	opset := m.DefaultDomainOpset()
+	axis := int64(1)
+	if opset >= 13 {
+		axis = -1
+	}
+	for _, a := range n.GetAttribute() {
+		if a.GetName() == "axis" {
+			axis = a.GetI()
+		}
+	}
+	if axis < 0 {
+		axis += int64(rank)
+	}
+	return axis == 1 && (opset >= 13 || rank == 2)
+}
+
+// lossCandidates returns, for each loss node of the main graph
+// (SoftmaxCrossEntropyLoss, NegativeLogLikelihoodLoss after an optional
+// LogSoftmax), its scores as a logits candidate.
+func (m *Model) lossCandidates() []LogitsSummary {
+	var out []LogitsSummary
+	for _, n := range m.Graph().GetNode() {
+		if d := n.GetDomain(); d != "" && d != "ai.onnx" {
+			continue
+		}
+		op := n.GetOpType()
+		if op != "SoftmaxCrossEntropyLoss" && op != "NegativeLogLikelihoodLoss" {
+			continue
+		}
+		in := n.GetInput()
+		if len(in) < 2 || len(n.GetOutput()) == 0 {
+			continue
+		}
+		l := LogitsSummary{Name: in[0], Output: n.GetOutput()[0], Loss: op, LossNode: n.GetName(), Labels: in[1]}
+		if op == "NegativeLogLikelihoodLoss" {
+			if p := m.Producer(in[0]); p != nil && p.GetOpType() == "LogSoftmax" && len(p.GetInput()) == 1 {
+				l.Name, l.Loss = p.GetInput()[0], "LogSoftmax+NegativeLogLikelihoodLoss"
+			}
+		}
+		l.C = m.classCount(l.Name, 0)
+		if l.C == 0 && len(in) > 2 {
+			// The class weights have one entry per class.
+			if w := m.Initializer(in[2]); w != nil && len(w.GetDims()) == 1 {
+				l.C = w.GetDims()[0]
+			}
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// classCount returns dim 1 of value when it is declared, or can be read off
+// the weights of the Gemm/Conv that computes it (through shape-preserving
+// ops); 0 otherwise. Exporters rarely declare intermediate values' shapes.
+func (m *Model) classCount(value string, depth int) int64 {
+	if vt, ok := m.ValueType(value); ok && vt.Rank() >= 2 && vt.Shape[1].Static() {
+		return vt.Shape[1].Value
+	}
+	p := m.Producer(value)
+	if p == nil || depth > 64 || len(p.GetInput()) == 0 {
+		return 0
+	}
+	in := p.GetInput()
+	switch p.GetOpType() {
+	case "Gemm":
+		if len(in) > 1 {
+			if w := m.Initializer(in[1]); w != nil && len(w.GetDims()) == 2 {
+				transB := int64(0)
+				for _, a := range p.GetAttribute() {
+					if a.GetName() == "transB" {
+						transB = a.GetI()
+					}
+				}
+				if transB != 0 {
+					return w.GetDims()[0]
+				}
+				return w.GetDims()[1]
+			}
+		}
+	case "Conv":
+		if len(in) > 1 {
+			if w := m.Initializer(in[1]); w != nil && len(w.GetDims()) >= 3 {
+				return w.GetDims()[0]
+			}
+		}
+	case "Identity", "Relu", "LeakyRelu", "Dropout", "Cast", "BatchNormalization", "Clip", "Tanh",
+		"Sigmoid", "Softmax", "LogSoftmax", "Neg", "Elu", "Selu", "Gelu":
+		return m.classCount(in[0], depth+1)
+	}
+	return 0
 }
 
 func summarizeValue(m *Model, name string) ValueSummary {

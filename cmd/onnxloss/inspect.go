@@ -80,16 +80,29 @@ func printSummary(c *cli.Context, path string, s graphedit.Summary) {
 	fmt.Fprintln(w)
 	switch {
 	case s.Logits != nil:
-		fmt.Fprintf(w, "logits    %s, C = %s\n", s.Logits.Name, classCount(s.Logits.C))
+		fmt.Fprintf(w, "logits    %s\n", describeLogits(*s.Logits))
 	case len(s.LogitsCandidates) == 0:
-		fmt.Fprintln(w, "logits    none found (no float output of rank >= 2): pass --logits to inject")
+		fmt.Fprintln(w, "logits    none found (no float output of rank >= 2, no loss node): pass --logits to inject")
 	default:
 		var names []string
 		for _, l := range s.LogitsCandidates {
-			names = append(names, fmt.Sprintf("%s (C = %s)", l.Name, classCount(l.C)))
+			names = append(names, describeLogits(l))
 		}
-		fmt.Fprintf(w, "logits    several candidates: %s — pass --logits to inject\n", strings.Join(names, ", "))
+		fmt.Fprintf(w, "logits    several candidates: %s — pass --logits to inject\n", strings.Join(names, "; "))
 	}
+}
+
+// describeLogits names the logits, C, and where they were found when that
+// is not simply a graph output.
+func describeLogits(l graphedit.LogitsSummary) string {
+	s := fmt.Sprintf("%s, C = %s", l.Name, classCount(l.C))
+	switch {
+	case l.Loss != "":
+		s += fmt.Sprintf(" (training graph: scores of the %s node %s, labels %s, loss output %s)", l.Loss, l.LossNode, l.Labels, l.Output)
+	case l.Activation != "":
+		s += fmt.Sprintf(" (input of %s node %s: the output %s holds probabilities)", l.Activation, l.ActivationNode, l.Output)
+	}
+	return s
 }
 
 func classCount(c int64) string {
