@@ -56,7 +56,7 @@ func (s Spec) Adjustments(names []string) ([]float64, error) {
 		case math.IsNaN(n) || math.IsInf(n, 0) || n < 0:
 			return nil, fmt.Errorf("%s has count %v: counts must be finite numbers >= 0", className(c), n)
 		case n == 0 && !s.SkipZero:
-			return nil, fmt.Errorf("%s has count 0, so its %s is infinite (log 0): give it a count > 0 or use --zero-counts skip (the class is left out of the loss)", className(c), adjustmentWhat(s.Loss))
+			return nil, fmt.Errorf("%s has count 0, so its %s is infinite: give it a count > 0 or use --zero-counts skip (the class is left out of the loss)", className(c), adjustmentWhat(s.Loss))
 		case n > 0:
 			kept++
 		}
@@ -99,9 +99,9 @@ func (s Spec) Adjustments(names []string) ([]float64, error) {
 
 func adjustmentWhat(l Loss) string {
 	if l == LDAM {
-		return "margin"
+		return "margin (n^-1/4)"
 	}
-	return "logit offset"
+	return "logit offset (log 0)"
 }
 
 // skipped reports whether class c is left out of a count-derived loss

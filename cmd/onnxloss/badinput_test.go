@@ -131,6 +131,9 @@ func TestBadInputThroughCLI(t *testing.T) {
 	withCounts := func(c string, extra ...string) []string {
 		return append(append([]string{"inject", "--loss", "cb_focal", "--counts", c, "-o", out}, extra...), mlp)
 	}
+	adj := func(loss, c string, extra ...string) []string {
+		return append(append([]string{"inject", "--loss", loss, "--counts", c, "-o", out}, extra...), mlp)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -187,6 +190,18 @@ func TestBadInputThroughCLI(t *testing.T) {
 		{"two models", []string{"inject", "--loss", "focal", "--counts", counts, "-o", out, mlp, mlp}, 2, "expected one MODEL"},
 		{"unknown flag", inj(mlp, "--bogus"), 2, "bogus"},
 		{"unknown command", []string{"frobnicate"}, 2, "frobnicate"},
+		{"ldam zero count", adj("ldam", countsOneZero), 2, "class 1 has count 0, so its margin"},
+		{"ldam zero count skipped", adj("ldam", countsOneZero, "--zero-counts", "skip"), 0, ""},
+		{"logit_adjusted zero count", adj("logit_adjusted", countsOneZero), 2, "--zero-counts skip"},
+		{"balanced_softmax zero count skipped", adj("balanced_softmax", countsOneZero, "--zero-counts", "skip"), 0, ""},
+		{"ldam scale 0", adj("ldam", counts, "--scale", "0"), 2, "scale 0 is invalid"},
+		{"ldam scale negative", adj("ldam", counts, "--scale", "-30"), 2, "scale -30 is invalid"},
+		{"ldam max margin 0", adj("ldam", counts, "--max-margin", "0"), 2, "max margin 0 is invalid"},
+		{"ldam max margin Inf", adj("ldam", counts, "--max-margin", "Inf"), 2, "max margin +Inf is invalid"},
+		{"logit_adjusted tau NaN", adj("logit_adjusted", counts, "--tau", "NaN"), 2, "tau NaN is invalid"},
+		{"logit_adjusted weighted", adj("logit_adjusted", counts, "--weighting", "inverse"), 2, "takes no class weights"},
+		{"balanced_softmax weighted", adj("balanced_softmax", counts, "--weighting", "effective"), 2, "takes no class weights"},
+		{"balanced_softmax multi-hot", adj("balanced_softmax", counts, "--targets", "multi-hot"), 2, "multi-hot targets need a sigmoid loss"},
 		{"weights bad beta", []string{"weights", "--counts", counts, "--beta", "2"}, 2, "beta"},
 		{"weights missing counts", []string{"weights", "--counts", filepath.Join(d, "nope.json")}, 2, "nope.json"},
 	}
