@@ -8,8 +8,8 @@ import "math"
 
 var (
 	expTab  [64]uint64  // bits of 2^(j/64)
-	logInvC [16]float64 // 1/c for the 16 subintervals of [1, 2)
-	logLogC [16]float64 // log(c)
+	logInvC [64]float64 // 1/c for the 64 subintervals of [1, 2)
+	logLogC [64]float64 // log(c)
 )
 
 func init() {
@@ -17,7 +17,7 @@ func init() {
 		expTab[j] = math.Float64bits(math.Exp2(float64(j) / 64))
 	}
 	for i := range logInvC {
-		c := 1 + (float64(i)+0.5)/16
+		c := 1 + (float64(i)+0.5)/64
 		if i == 0 {
 			c = 1 // exact near 1: log(1+r) with no cancellation
 		}
@@ -54,11 +54,11 @@ func exp32(x float32) float32 {
 func logPos(y float64) float64 {
 	b := math.Float64bits(y)
 	e := int64(b>>52) - 1023
-	i := (b >> 48) & 15
+	i := (b >> 46) & 63
 	m := math.Float64frombits(b&0x000fffffffffffff | 0x3ff0000000000000)
 	r := m*logInvC[i] - 1
-	// log1p(r), |r| <= 1/16
-	p := r * (1 + r*(-0.5+r*(1.0/3+r*(-0.25+r*(1.0/5+r*(-1.0/6+r*(1.0/7+r*(-1.0/8))))))))
+	// log1p(r), |r| <= 1/64
+	p := r * (1 + r*(-0.5+r*(1.0/3+r*(-0.25+r*(1.0/5)))))
 	return float64(e)*math.Ln2 + logLogC[i] + p
 }
 
