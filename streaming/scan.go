@@ -283,7 +283,7 @@ func (s *scanner) message(k kind, start, end int64, tr *trail, depth int, rec *[
 				return nil, false, err
 			}
 			vstart = pos + n
-			if l > uint64(s.size) {
+			if l > 1<<62 { // beyond any file; keeps vend from overflowing
 				return nil, false, s.overrun(fstart, s.size+1, ftr)
 			}
 			vend = vstart + int64(l)
@@ -411,7 +411,7 @@ func (s *scanner) group(num protowire.Number, pos, end int64, tr *trail, depth i
 			if err != nil {
 				return 0, err
 			}
-			if l > uint64(s.size) {
+			if l > 1<<62 {
 				return 0, s.overrun(at, s.size+1, tr)
 			}
 			pos += n + int64(l)
