@@ -106,3 +106,33 @@ func TestNodeTestModelsRoundTrip(t *testing.T) {
 	}
 	t.Logf("%d node-test models round-tripped", len(paths))
 }
+
+// Every testdata model, edited (metadata, a new node and output) and saved,
+// passes onnx.checker.check_model(full_check=True).
+func TestSavedModelsPassChecker(t *testing.T) {
+	dir := t.TempDir()
+	var saved []string
+	for _, path := range testModels(t) {
+		m, err := graphedit.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.SetMetadata("onnxloss", `{"test": true}`)
+		out := m.Graph().GetOutput()[0].GetName()
+		vt, ok := m.ValueType(out)
+		if !ok {
+			t.Fatalf("%s: output %s has no type", path, out)
+		}
+		b := graphedit.NewBuilder(m, "onnxloss")
+		id := b.Op("Identity", "copy", []string{out})
+		m.AddOutput(graphedit.TensorValueInfo(id, vt), 0)
+		dst := filepath.Join(dir, filepath.Base(path))
+		if err := m.Save(dst); err != nil {
+			t.Fatal(err)
+		}
+		saved = append(saved, dst)
+	}
+	for p, msg := range refs.CheckModels(t, saved) {
+		t.Errorf("onnx checker rejects %s: %s", filepath.Base(p), msg)
+	}
+}
