@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/onnxloss/onnxloss/onnxpb"
@@ -47,7 +48,7 @@ func baseName(path string) string {
 func ReadFile(path string) ([]*onnxpb.TensorProto, error) {
 	ts, err := readFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", oneLine(path), err)
 	}
 	return ts, nil
 }
@@ -155,7 +156,7 @@ func Write(w io.Writer, format Format, tensors []*onnxpb.TensorProto) error {
 // half-written. Errors are one line starting with path.
 func WriteFile(path string, tensors []*onnxpb.TensorProto) error {
 	if err := writeFile(path, tensors); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", oneLine(path), err)
 	}
 	return nil
 }
@@ -193,4 +194,16 @@ func writeFile(path string, tensors []*onnxpb.TensorProto) (err error) {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// oneLine escapes control and non-printable characters in s (a name or
+// string taken from the input) so that error messages stay on one line.
+func oneLine(s string) string {
+	for _, r := range s {
+		if !strconv.IsPrint(r) {
+			q := strconv.Quote(s)
+			return q[1 : len(q)-1]
+		}
+	}
+	return s
 }

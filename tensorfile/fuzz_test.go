@@ -23,6 +23,14 @@ func addFixtures(f *testing.F, ext string) {
 	}
 }
 
+// checkOneLine fails on error messages that span lines.
+func checkOneLine(t *testing.T, err error) {
+	t.Helper()
+	if strings.ContainsAny(err.Error(), "\n\r") {
+		t.Fatalf("multi-line error %q", err)
+	}
+}
+
 // roundTrip checks that what was read writes and reads back identically.
 func roundTrip(t *testing.T, format Format, ts []*onnxpb.TensorProto, name string) {
 	t.Helper()
@@ -55,9 +63,7 @@ func FuzzReadNPY(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tp, err := ReadNPY(bytes.NewReader(data), "x")
 		if err != nil {
-			if strings.Contains(err.Error(), "\n") {
-				t.Fatalf("multi-line error %q", err)
-			}
+			checkOneLine(t, err)
 			return
 		}
 		roundTrip(t, NPY, []*onnxpb.TensorProto{tp}, "x")
@@ -69,6 +75,7 @@ func FuzzReadNPZ(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ts, err := ReadNPZ(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
+			checkOneLine(t, err)
 			return
 		}
 		for _, tp := range ts {
@@ -85,6 +92,7 @@ func FuzzReadPB(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tp, err := ReadPB(bytes.NewReader(data), "x")
 		if err != nil {
+			checkOneLine(t, err)
 			return
 		}
 		if _, err := Float64s(tp); err != nil {
@@ -102,6 +110,7 @@ func FuzzReadJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ts, err := ReadJSON(bytes.NewReader(data))
 		if err != nil {
+			checkOneLine(t, err)
 			return
 		}
 		for _, tp := range ts {

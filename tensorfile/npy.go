@@ -149,7 +149,7 @@ func parseNPYHeader(hdr []byte) (npyHeader, error) {
 	for _, s := range shape {
 		d, ok := s.(int64)
 		if !ok || d < 0 {
-			return h, fmt.Errorf("bad .npy header: shape element %v is not a non-negative integer", s)
+			return h, fmt.Errorf("bad .npy header: shape element %s is not a non-negative integer", oneLine(fmt.Sprint(s)))
 		}
 		h.shape = append(h.shape, d)
 	}
@@ -160,7 +160,7 @@ func parseNPYHeader(hdr []byte) (npyHeader, error) {
 // whether the data is big-endian and must be byte-swapped.
 func npyDtype(descr string) (dtype, bool, error) {
 	bad := func(why string) (dtype, bool, error) {
-		return dtype{}, false, fmt.Errorf("unsupported dtype '%s': %s", descr, why)
+		return dtype{}, false, fmt.Errorf("unsupported dtype '%s': %s", oneLine(descr), why)
 	}
 	if len(descr) < 2 {
 		return bad("use a numeric array")

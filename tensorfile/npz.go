@@ -28,15 +28,15 @@ func ReadNPZ(r io.ReaderAt, size int64) ([]*onnxpb.TensorProto, error) {
 		}
 		name, ok := strings.CutSuffix(f.Name, ".npy")
 		if !ok {
-			return nil, fmt.Errorf("member %s: not a .npy file (an .npz holds only .npy members)", f.Name)
+			return nil, fmt.Errorf("member %s: not a .npy file (an .npz holds only .npy members)", oneLine(f.Name))
 		}
 		if seen[name] {
-			return nil, fmt.Errorf("member %s: duplicate array name %q", f.Name, name)
+			return nil, fmt.Errorf("member %s: duplicate array name %q", oneLine(f.Name), name)
 		}
 		seen[name] = true
 		t, err := readNPZMember(f, name)
 		if err != nil {
-			return nil, fmt.Errorf("member %s: %w", f.Name, err)
+			return nil, fmt.Errorf("member %s: %w", oneLine(f.Name), err)
 		}
 		out = append(out, t)
 	}
