@@ -65,6 +65,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			inspectCommand(),
 			injectCommand(),
 			weightsCommand(),
+			countsCommand(),
 			verifyCommand(),
 		},
 	}
