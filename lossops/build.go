@@ -189,7 +189,7 @@ func (g *lossGraph) softmaxLoss() string {
 		pY := b.Op("Exp", "p_y", []string{logpY})
 		q := b.Op("Relu", "one_minus_p_y", []string{b.Op("Sub", "one_minus_p_y_raw", []string{g.scalar("one", 1), pY})})
 		if spec.Gamma != 1 {
-			q = b.Op("Pow", "focal_modulator", []string{q, g.scalar("gamma", spec.Gamma)})
+			q = b.Op("Pow", "focal_modulator", []string{g.powBase(q), g.scalar("gamma", spec.Gamma)})
 		}
 		loss = b.Op("Mul", "focal", []string{q, loss})
 	}
@@ -213,6 +213,26 @@ func (g *lossGraph) softmaxLoss() string {
 		den = wy
 	}
 	return g.reduce(loss, den)
+}
+
+// powFloor is the smallest base the focal modulators pass to Pow(q, γ) when
+// γ < 1; see powBase.
+const powFloor = 1e-30
+
+// powBase returns the base q (≥ 0) of the focal modulator Pow(q, γ), clamped
+// at powFloor when 0 < γ < 1. ONNX Runtime training differentiates Pow as
+// dY·γ·q^(γ−1), which for γ < 1 is +Inf at q = 0 (NaN if dY is 0 too), and
+// the chain rule then multiplies it by a zero and gives NaN logit gradients;
+// q = 1 − p_t is exactly 0 in float32 as soon as a prediction is confidently
+// right (|x| ≳ 17). With the clamp that factor stays ≤ γ·1e30, Max routes no
+// gradient to q where the clamp is active, and the loss moves only where
+// q < 1e-30, i.e. where the unmodulated term is itself below the compute
+// type's roundoff (≤ u·w_y, times powFloor^γ ≤ 1).
+func (g *lossGraph) powBase(q string) string {
+	if g.spec.Gamma >= 1 || g.spec.Gamma == 0 {
+		return q
+	}
+	return g.b.Op("Max", "focal_base_floor", []string{q, g.scalar("pow_floor", powFloor)})
 }
 
 // logSoftmaxAtLabel returns LogSoftmax(z) over the class axis and its value
@@ -253,7 +273,7 @@ func (g *lossGraph) sigmoidFocal() string {
 			b.Op("Mul", "t_one_minus_p", []string{g.target, oneMinusP}),
 		})
 		if spec.Gamma != 1 {
-			q = b.Op("Pow", "focal_modulator", []string{q, g.scalar("gamma", spec.Gamma)})
+			q = b.Op("Pow", "focal_modulator", []string{g.powBase(q), g.scalar("gamma", spec.Gamma)})
 		}
 		loss = b.Op("Mul", "focal", []string{loss, q})
 	}
