@@ -9,6 +9,9 @@ import (
 	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/internal/goldens"
 	"github.com/onnxloss/onnxloss/internal/refs"
+	"github.com/onnxloss/onnxloss/lossops"
+	"github.com/onnxloss/onnxloss/verify"
+	"github.com/onnxloss/onnxloss/verify/eval"
 )
 
 // injectGoldens injects every PyTorch golden case into a host model built
@@ -44,7 +47,9 @@ func closeTo(got, want, rtol, atol float64) bool {
 // TestInjectedLossMatchesPyTorchInORT runs every golden case through
 // inject and ONNX Runtime 1.30 and compares the loss output with PyTorch's
 // float64 value: rtol 1e-5, atol 1e-6 — ORT computes in float32, whose
-// rounding over these few-hundred-element sums stays well below 1e-5.
+// rounding over these few-hundred-element sums stays well below 1e-5. It
+// also runs the Go evaluator on each model and compares it with ONNX Runtime
+// and with the closed form.
 func TestInjectedLossMatchesPyTorchInORT(t *testing.T) {
 	refs.ORTHarness(t)
 	cases := injectGoldens(t, t.TempDir())
@@ -74,6 +79,41 @@ func TestInjectedLossMatchesPyTorchInORT(t *testing.T) {
 			for j, want := range c.Expected.Data {
 				if !closeTo(got[j], want, 1e-5, 1e-6) {
 					t.Errorf("loss[%d] = %.9g, PyTorch %.9g (rel err %.2e)", j, got[j], want, math.Abs(got[j]-want)/math.Abs(want))
+				}
+			}
+			// The Go evaluator on the same model and inputs: equal to ONNX
+			// Runtime within 1e-5 relative (both float32, different op
+			// orders) and to the float64 closed form within 1e-6 relative,
+			// plus the absolute rounding of the scores' magnitude.
+			m, err := graphedit.Load(ic.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := eval.Run(m.Proto, "", evalFeeds(c), []string{"loss"})
+			if err != nil {
+				t.Fatalf("evaluator: %v", err)
+			}
+			ev := out["loss"].AsFloat64()
+			var labels []int64
+			var targets []float64
+			if c.MultiHot() {
+				targets = c.Labels.Data
+			} else {
+				for _, v := range c.Labels.Data {
+					labels = append(labels, int64(v))
+				}
+			}
+			closed, _, err := lossops.Reference(ic.Meta.Spec(), c.Logits.Data, c.Logits.Shape, labels, targets)
+			if err != nil {
+				t.Fatalf("closed form: %v", err)
+			}
+			tol := verify.RoundingTolerance(verify.Tolerance{RTol: 1e-6, ATol: 1e-7}, ic.Meta.Spec(), c.LogitsDtype, c.Logits.Data)
+			for j := range ev {
+				if !closeTo(ev[j], got[j], 1e-5, 1e-6) {
+					t.Errorf("evaluator loss[%d] = %.9g, ONNX Runtime %.9g", j, ev[j], got[j])
+				}
+				if !closeTo(ev[j], closed[j], tol.RTol, tol.ATol) {
+					t.Errorf("evaluator loss[%d] = %.9g, closed form %.9g (rtol %g, atol %.3g)", j, ev[j], closed[j], tol.RTol, tol.ATol)
 				}
 			}
 			for j, w := range c.Weights {

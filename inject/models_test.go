@@ -11,6 +11,8 @@ import (
 	"github.com/onnxloss/onnxloss/inject"
 	"github.com/onnxloss/onnxloss/internal/refs"
 	"github.com/onnxloss/onnxloss/lossops"
+	"github.com/onnxloss/onnxloss/verify"
+	"github.com/onnxloss/onnxloss/verify/eval"
 )
 
 // torchRecord is one model's entry in testdata/models/expected.json: inputs
@@ -80,6 +82,8 @@ func TestInjectRealModels(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
 	dir := t.TempDir()
 	type prepared struct {
+		spec   lossops.Spec
+		logits []float64
 		want   []float64
 		torch  torchRecord
 		out    string
@@ -139,7 +143,7 @@ func TestInjectRealModels(t *testing.T) {
 			t.Fatalf("%s: reference: %v", tc.model, err)
 		}
 		jobs = append(jobs, refs.Job{Model: out, Inputs: feeds})
-		preps = append(preps, prepared{want: want, torch: rec, out: tc.model + "/" + string(tc.opt.Loss), origin: tc.model})
+		preps = append(preps, prepared{spec: res.Metadata.Spec(), logits: logits.Data, want: want, torch: rec, out: tc.model + "/" + string(tc.opt.Loss), origin: tc.model})
 	}
 	results := refs.RunORT(t, jobs)
 	for i, p := range preps {
@@ -160,6 +164,19 @@ func TestInjectRealModels(t *testing.T) {
 					t.Errorf("loss[%d] = %.9g, closed form on PyTorch logits %.9g", j, got[j], p.want[j])
 				}
 			}
+			// The Go evaluator on the whole model: within 1e-5 relative of
+			// ONNX Runtime, and within 1e-6 relative (plus the rounding of
+			// the scores' magnitude) of the closed form.
+			ev := evalLoss(t, jobs[i])
+			tol := verify.RoundingTolerance(verify.Tolerance{RTol: 1e-6, ATol: 1e-7}, p.spec, "float32", p.logits)
+			for j := range got {
+				if !closeTo(ev[j], got[j], 1e-5, 1e-6) {
+					t.Errorf("evaluator loss[%d] = %.9g, ONNX Runtime %.9g", j, ev[j], got[j])
+				}
+				if !closeTo(ev[j], p.want[j], tol.RTol, tol.ATol) {
+					t.Errorf("evaluator loss[%d] = %.9g, closed form %.9g", j, ev[j], p.want[j])
+				}
+			}
 			for name, want := range p.torch.Outputs {
 				gotOut, err := r.Outputs[name].Floats()
 				if err != nil {
@@ -173,4 +190,50 @@ func TestInjectRealModels(t *testing.T) {
 			}
 		})
 	}
+}
+
+// evalLoss runs a job's model in the Go evaluator and returns its loss.
+func evalLoss(t *testing.T, job refs.Job) []float64 {
+	t.Helper()
+	m, err := graphedit.Load(job.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feeds := map[string]*eval.Tensor{}
+	for name, in := range job.Inputs {
+		dims := make([]int64, len(in.Dims))
+		for i, d := range in.Dims {
+			dims[i] = int64(d)
+		}
+		vals, err := in.Floats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch in.DType {
+		case "int64":
+			v := make([]int64, len(vals))
+			for i, x := range vals {
+				v[i] = int64(x)
+			}
+			feeds[name] = eval.NewInt64(dims, v)
+		case "float32":
+			v := make([]float32, len(vals))
+			for i, x := range vals {
+				v[i] = float32(x)
+			}
+			feeds[name] = eval.NewFloat32(dims, v)
+		default:
+			t.Fatalf("input %s: dtype %s", name, in.DType)
+		}
+	}
+	sess, err := eval.NewSession(m.Proto, m.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.UseInferenceMode() // training-mode Dropout as identity, as ORT's inference session
+	out, err := sess.Run(feeds, []string{"loss"})
+	if err != nil {
+		t.Fatalf("evaluator: %v", err)
+	}
+	return out["loss"].AsFloat64()
 }

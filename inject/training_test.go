@@ -129,6 +129,13 @@ func TestSwapTrainingGraphLoss(t *testing.T) {
 					t.Errorf("loss[%d] = %.9g, PyTorch %.9g", j, got[j], want)
 				}
 			}
+			// The Go evaluator (Dropout in inference mode) agrees with ORT.
+			ev := evalLoss(t, jobs[i])
+			for j := range got {
+				if !closeTo(ev[j], got[j], 1e-5, 1e-6) {
+					t.Errorf("evaluator loss[%d] = %.9g, ONNX Runtime %.9g", j, ev[j], got[j])
+				}
+			}
 		})
 	}
 	for p, msg := range refs.CheckModels(t, paths) {

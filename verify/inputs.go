@@ -34,6 +34,9 @@ func FromInputs(m *graphedit.Model, path string, inputs, expect []*onnxpb.Tensor
 	if err != nil {
 		return nil, fmt.Errorf("preparing the evaluator: %w", err)
 	}
+	// A graph exported in training mode keeps its Dropout; like ONNX
+	// Runtime's inference sessions, evaluate it as the identity.
+	sess.UseInferenceMode()
 	feeds, err := feedsFor(sess, inputs)
 	if err != nil {
 		return nil, err

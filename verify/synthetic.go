@@ -65,6 +65,9 @@ func Synthetic(m *graphedit.Model, path string, opt SyntheticOptions) (*Report, 
 	if err != nil {
 		return nil, fmt.Errorf("preparing the evaluator: %w", err)
 	}
+	// A graph exported in training mode keeps its Dropout; like ONNX
+	// Runtime's inference sessions, evaluate it as the identity.
+	sess.UseInferenceMode()
 	rep := &Report{Model: path, Mode: "synthetic", Tolerance: opt.Tolerance, Pass: true}
 	rng := rand.New(rand.NewSource(opt.Seed))
 	spec := md.Spec()
@@ -98,12 +101,12 @@ func Synthetic(m *graphedit.Model, path string, opt SyntheticOptions) (*Report, 
 			rep.add(Check{Name: name, Output: md.LossOutput, Problem: "evaluator: " + err.Error()})
 			continue
 		}
-		rep.add(compareValues(name, md.LossOutput, out[md.LossOutput].AsFloat64(), want, roundingTolerance(opt.Tolerance, spec, md.LogitsDType, logits64)))
+		rep.add(compareValues(name, md.LossOutput, out[md.LossOutput].AsFloat64(), want, RoundingTolerance(opt.Tolerance, spec, md.LogitsDType, logits64)))
 	}
 	return rep, nil
 }
 
-// roundingTolerance widens the absolute tolerance by the rounding of the
+// RoundingTolerance widens the absolute tolerance by the rounding of the
 // scores the graph feeds to its softmax/sigmoid: those reach M = max|x|·s
 // (s = LDAM's scale, else 1) plus count-derived offsets (|log n| ≤ 21 for
 // n ≤ 1e9, plus margins), the graph holds them to a unit roundoff u·M
@@ -112,7 +115,7 @@ func Synthetic(m *graphedit.Model, path string, opt SyntheticOptions) (*Report, 
 // whatever the loss's own size. 4·u·M bounds what we see with room to spare
 // while staying far below any real defect (a wrong weight or margin moves
 // the loss by orders of magnitude more).
-func roundingTolerance(tol Tolerance, spec lossops.Spec, dtype string, logits []float64) Tolerance {
+func RoundingTolerance(tol Tolerance, spec lossops.Spec, dtype string, logits []float64) Tolerance {
 	u := 0x1p-24
 	if dtype == "float64" {
 		u = 0x1p-53

@@ -63,6 +63,8 @@ func (t Tensor) Floats() ([]float64, error) {
 		switch x := v.(type) {
 		case float64:
 			out[i] = x
+		case int64:
+			out[i] = float64(x)
 		case string:
 			switch x {
 			case "NaN":

@@ -21,7 +21,16 @@ type Session struct {
 	outputs []string
 	// producer maps a value name to the index of the node producing it.
 	producer map[string]int
+	// inference runs training-mode Dropout as identity, see UseInferenceMode.
+	inference bool
 }
+
+// UseInferenceMode makes Dropout the identity even where the graph asks for
+// training mode, as ONNX Runtime's inference sessions do: a graph exported in
+// training mode can then be evaluated deterministically. Without it such a
+// Dropout (ratio > 0) is an error, since its mask is random. Call it before
+// Run; BatchNormalization still computes what the graph says.
+func (s *Session) UseInferenceMode() { s.inference = true }
 
 type prepNode struct {
 	proto *onnxpb.NodeProto
@@ -341,7 +350,7 @@ func (s *Session) runNode(pn *prepNode, rs *runState) (err error) {
 	for i, o := range outs {
 		want[i] = o != "" && rs.uses[o] > 0
 	}
-	c := &opCtx{node: n, opset: s.opset, attrs: pn.attrs, nOut: len(outs), want: want, dead: dead, run: rs}
+	c := &opCtx{node: n, opset: s.opset, attrs: pn.attrs, nOut: len(outs), want: want, dead: dead, run: rs, inference: s.inference}
 	res, err := callOp(pn.def, c, in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", pn.label, err)

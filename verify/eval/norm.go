@@ -109,8 +109,8 @@ func opDropout(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	} else if c.opset < 7 {
 		training = c.attrInt("is_test", 0) == 0
 	}
-	if training && ratio != 0 {
-		return nil, fmt.Errorf("training-mode Dropout with ratio %g is random and cannot be reproduced", ratio)
+	if training && ratio != 0 && !c.inference {
+		return nil, fmt.Errorf("training-mode Dropout with ratio %g is random and cannot be reproduced (evaluate in inference mode)", ratio)
 	}
 	var mask *Tensor
 	if c.nOut > 1 && c.want[1] {

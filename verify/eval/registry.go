@@ -70,6 +70,8 @@ type opCtx struct {
 	// dead[i] is true if input i's buffer may be overwritten (in-place reuse).
 	dead []bool
 	run  *runState
+	// inference is the session's UseInferenceMode setting.
+	inference bool
 }
 
 func (c *opCtx) errorf(format string, args ...any) error {
