@@ -491,8 +491,8 @@ func powBases(m *onnxpb.ModelProto) []string {
 // (NaN when dY is 0 too); the chain rule then multiplies it by a zero (the
 // other branch of 1 − p_t, or a 0/1 mask) and the logits' gradient is NaN.
 // In float32, q = 1 − p_t is exactly 0 as soon as a prediction is
-// confidently right (|x| ≳ 17), so the graph must keep every Pow base
-// strictly positive when γ < 1.
+// confidently right (|x| ≳ 17; in float64, |x| ≳ 37), so the graph must
+// keep every Pow base strictly positive when γ < 1, in both compute types.
 func TestPowBaseNeverZero(t *testing.T) {
 	sc := scenario{n: 6, c: 5, counts: []float64{1, 100, 1e4, 1e6, 1e9}}
 	labels := spread(sc.n, sc.c)
@@ -502,44 +502,48 @@ func TestPowBaseNeverZero(t *testing.T) {
 		x[int(labels[0])] = mag
 		for _, loss := range []lossops.Loss{lossops.Focal, lossops.SigmoidFocal} {
 			for _, gamma := range []float64{0.25, 0.5, 0.9} {
-				t.Run(fmt.Sprintf("±%g/%s/γ=%g", mag, loss, gamma), func(t *testing.T) {
-					host := goldens.Case{Opset: opset, LogitsDtype: "float32", Logits: goldens.Tensor{Shape: []int{sc.n, sc.c}}}
-					m, err := host.HostModel()
-					if err != nil {
-						t.Fatal(err)
-					}
-					res, err := inject.Inject(m, inject.Options{Loss: loss, Counts: &lossops.Counts{Values: sc.counts},
-						Gamma: gamma, Alpha: 0.25, Reduction: lossops.Mean, LabelsElem: onnxpb.TensorProto_INT64, Normalize: true})
-					if err != nil {
-						t.Fatal(err)
-					}
-					bases := powBases(m.Proto)
-					if len(bases) == 0 {
-						t.Fatal("no Pow node: the test no longer matches the builder")
-					}
-					sess, err := eval.NewSession(m.Proto, "")
-					if err != nil {
-						t.Fatal(err)
-					}
-					f := make([]float32, len(x))
-					for i, v := range x {
-						f[i] = float32(v)
-					}
-					out, err := sess.Run(map[string]*eval.Tensor{
-						"scores":            eval.NewFloat32([]int64{int64(sc.n), int64(sc.c)}, f),
-						res.Metadata.Labels: eval.NewInt64([]int64{int64(sc.n)}, labels),
-					}, bases)
-					if err != nil {
-						t.Fatal(err)
-					}
-					for _, b := range bases {
-						for i, q := range out[b].AsFloat64() {
-							if !(q > 0) {
-								t.Errorf("Pow base %s[%d] = %v: its gradient γ·q^(γ−1) is not finite", b, i, q)
+				for _, dtype := range []string{"float32", "float64"} {
+					t.Run(fmt.Sprintf("±%g/%s/γ=%g/%s", mag, loss, gamma, dtype), func(t *testing.T) {
+						host := goldens.Case{Opset: opset, LogitsDtype: dtype, Logits: goldens.Tensor{Shape: []int{sc.n, sc.c}}}
+						m, err := host.HostModel()
+						if err != nil {
+							t.Fatal(err)
+						}
+						res, err := inject.Inject(m, inject.Options{Loss: loss, Counts: &lossops.Counts{Values: sc.counts},
+							Gamma: gamma, Alpha: 0.25, Reduction: lossops.Mean, LabelsElem: onnxpb.TensorProto_INT64, Normalize: true})
+						if err != nil {
+							t.Fatal(err)
+						}
+						bases := powBases(m.Proto)
+						if len(bases) == 0 {
+							t.Fatal("no Pow node: the test no longer matches the builder")
+						}
+						sess, err := eval.NewSession(m.Proto, "")
+						if err != nil {
+							t.Fatal(err)
+						}
+						shape := []int64{int64(sc.n), int64(sc.c)}
+						xt := eval.NewFloat64(shape, x)
+						if dtype == "float32" {
+							f := make([]float32, len(x))
+							for i, v := range x {
+								f[i] = float32(v)
+							}
+							xt = eval.NewFloat32(shape, f)
+						}
+						out, err := sess.Run(map[string]*eval.Tensor{"scores": xt, res.Metadata.Labels: eval.NewInt64([]int64{int64(sc.n)}, labels)}, bases)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, b := range bases {
+							for i, q := range out[b].AsFloat64() {
+								if !(q > 0) {
+									t.Errorf("Pow base %s[%d] = %v: its gradient γ·q^(γ−1) is not finite", b, i, q)
+								}
 							}
 						}
-					}
-				})
+					})
+				}
 			}
 		}
 	}
