@@ -67,6 +67,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			weightsCommand(),
 			countsCommand(),
 			verifyCommand(),
+			opsCommand(),
 		},
 	}
 	for _, c := range app.Commands {
