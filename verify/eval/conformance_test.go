@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -52,6 +53,20 @@ func nodeTestsDir(t testing.TB) string {
 	return ""
 }
 
+// legacyBFloat16Rounding reports a float→bfloat16 cast test whose expected
+// output comes from ONNX <= 1.12 (stored as UINT16 bits).
+func legacyBFloat16Rounding(name string, sets []*DataSet) bool {
+	if !strings.Contains(name, "_to_BFLOAT16") {
+		return false
+	}
+	for _, ds := range sets {
+		if ds.LegacyBFloat16 {
+			return true
+		}
+	}
+	return false
+}
+
 func TestConformance(t *testing.T) {
 	dir := nodeTestsDir(t)
 	t.Logf("ONNX node tests from %s", dir)
@@ -64,12 +79,19 @@ func TestConformance(t *testing.T) {
 		if nt.Skip != "" {
 			continue
 		}
+		sets, err := nt.DataSets()
+		if err != nil {
+			t.Fatalf("%s: %v", nt.Name, err)
+		}
+		if legacyBFloat16Rounding(nt.Name, sets) {
+			// ONNX <= 1.12 (Debian's libonnx-testdata) computed float →
+			// bfloat16 by truncation; the Cast spec since 1.13, ONNX
+			// Runtime and this evaluator round to nearest even.
+			t.Logf("%s: skipped: its data truncates float to bfloat16 (ONNX <= 1.12), the spec rounds to nearest even", nt.Name)
+			continue
+		}
 		run++
 		ok := t.Run(nt.Name, func(t *testing.T) {
-			sets, err := nt.DataSets()
-			if err != nil {
-				t.Fatal(err)
-			}
 			sess, err := NewSession(nt.Model, nt.Dir)
 			if err != nil {
 				t.Fatal(err)

@@ -129,6 +129,9 @@ type DataSet struct {
 	Inputs  map[string]*Tensor
 	Outputs []string
 	Want    []*Tensor
+	// LegacyBFloat16 is set when an expected output was stored as UINT16
+	// bits of a declared bfloat16 (test data of ONNX <= 1.12).
+	LegacyBFloat16 bool
 }
 
 // DataSets loads the inputs and expected outputs of every data set, bound to
@@ -144,9 +147,11 @@ func (nt *NodeTest) DataSets() ([]*DataSet, error) {
 		inits[t.GetName()] = true
 	}
 	var inNames []string
+	var inInfos []*onnxpb.ValueInfoProto
 	for _, vi := range g.GetInput() {
 		if !inits[vi.GetName()] {
 			inNames = append(inNames, vi.GetName())
+			inInfos = append(inInfos, vi)
 		}
 	}
 	var res []*DataSet
@@ -164,7 +169,7 @@ func (nt *NodeTest) DataSets() ([]*DataSet, error) {
 			if err != nil {
 				return nil, err
 			}
-			ds.Inputs[inNames[i]] = t
+			ds.Inputs[inNames[i]] = asDeclared(t, inInfos[i])
 		}
 		for i, vi := range g.GetOutput() {
 			p := filepath.Join(d, fmt.Sprintf("output_%d.pb", i))
@@ -173,11 +178,24 @@ func (nt *NodeTest) DataSets() ([]*DataSet, error) {
 				return nil, err
 			}
 			ds.Outputs = append(ds.Outputs, vi.GetName())
-			ds.Want = append(ds.Want, t)
+			want := asDeclared(t, vi)
+			ds.LegacyBFloat16 = ds.LegacyBFloat16 || want != t
+			ds.Want = append(ds.Want, want)
 		}
 		res = append(res, ds)
 	}
 	return res, nil
+}
+
+// asDeclared retags uint16 test data as bfloat16 where the graph declares
+// bfloat16: ONNX up to 1.12 (Debian's libonnx-testdata) stored bfloat16 test
+// tensors as UINT16 bit patterns, since NumPy has no bfloat16.
+func asDeclared(t *Tensor, vi *onnxpb.ValueInfoProto) *Tensor {
+	declared := DType(vi.GetType().GetTensorType().GetElemType())
+	if t.dtype == Uint16 && declared == BFloat16 {
+		return &Tensor{dtype: BFloat16, shape: t.shape, data: t.data}
+	}
+	return t
 }
 
 func readTensorFile(p string) (*Tensor, error) {
