@@ -81,6 +81,8 @@ type Summary struct {
 	// output of rank ≥ 2 (traced back through a final class-axis
 	// Softmax/Sigmoid).
 	LogitsCandidates []LogitsSummary `json:"logits_candidates"`
+	// Losses are the losses a training graph was exported with.
+	Losses []Loss `json:"losses"`
 	// Logits is the candidate used when none is named: the scores of the
 	// graph's single loss node, else the single output candidate; nil when
 	// there is none or the choice is ambiguous.
@@ -114,19 +116,24 @@ func (m *Model) Summarize() Summary {
 		}
 		s.Inputs = append(s.Inputs, summarizeValue(m, vi.GetName()))
 	}
-	losses := m.lossCandidates()
+	s.Losses = append([]Loss{}, m.Losses()...)
+	losses := m.lossCandidates(s.Losses)
+	for i := range s.Losses {
+		// A summary describes; it holds no pointers into the model.
+		s.Losses[i].NodeProtos, s.Losses[i].LogSoftmax = nil, nil
+	}
 	s.LogitsCandidates = append(s.LogitsCandidates, losses...)
 	var outs []LogitsSummary
 	for _, vi := range m.Graph().GetOutput() {
 		s.Outputs = append(s.Outputs, summarizeValue(m, vi.GetName()))
 		vt, ok := m.ValueType(vi.GetName())
-		if !ok || vt.Rank() < 2 || !isFloatElem(vt.Elem) {
+		if !ok || vt.Rank() < 2 || !IsFloat(vt.Elem) {
 			continue
 		}
 		l := LogitsSummary{Name: vi.GetName(), Output: vi.GetName(), C: vt.Shape[1].Value}
 		if p := m.Producer(l.Name); p != nil && len(p.GetInput()) > 0 && p.GetInput()[0] != "" {
 			switch op := p.GetOpType(); {
-			case op == "Sigmoid" || (op == "Softmax" && m.softmaxOverClasses(p, vt.Rank())):
+			case op == "Sigmoid" || (op == "Softmax" && m.SoftmaxOverClassAxis(p, vt.Rank())):
 				l.Name, l.Activation, l.ActivationNode = p.GetInput()[0], op, p.GetName()
 			}
 		}
@@ -145,108 +152,22 @@ func (m *Model) Summarize() Summary {
 	return s
 }
 
-func isFloatElem(e onnxpb.TensorProto_DataType) bool {
-	switch e {
-	case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_DOUBLE, onnxpb.TensorProto_FLOAT16, onnxpb.TensorProto_BFLOAT16:
-		return true
-	}
-	return false
-}
-
-// softmaxOverClasses reports whether Softmax/LogSoftmax node n, whose
-// output has the given rank, normalizes over the class axis 1 alone (before
-// opset 13 the op flattens its input to 2-D at axis, so only rank 2 does).
-func (m *Model) softmaxOverClasses(n *onnxpb.NodeProto, rank int) bool {
-	opset := m.DefaultDomainOpset()
-	axis := int64(1)
-	if opset >= 13 {
-		axis = -1
-	}
-	for _, a := range n.GetAttribute() {
-		if a.GetName() == "axis" {
-			axis = a.GetI()
-		}
-	}
-	if axis < 0 {
-		axis += int64(rank)
-	}
-	return axis == 1 && (opset >= 13 || rank == 2)
-}
-
-// lossCandidates returns, for each loss node of the main graph
-// (SoftmaxCrossEntropyLoss, NegativeLogLikelihoodLoss after an optional
-// LogSoftmax), its scores as a logits candidate.
-func (m *Model) lossCandidates() []LogitsSummary {
+// lossCandidates returns, for each loss node of the main graph, its scores
+// as a logits candidate.
+func (m *Model) lossCandidates(losses []Loss) []LogitsSummary {
 	var out []LogitsSummary
-	for _, n := range m.Graph().GetNode() {
-		if d := n.GetDomain(); d != "" && d != "ai.onnx" {
-			continue
-		}
-		op := n.GetOpType()
-		if op != "SoftmaxCrossEntropyLoss" && op != "NegativeLogLikelihoodLoss" {
-			continue
-		}
-		in := n.GetInput()
-		if len(in) < 2 || len(n.GetOutput()) == 0 {
-			continue
-		}
-		l := LogitsSummary{Name: in[0], Output: n.GetOutput()[0], Loss: op, LossNode: n.GetName(), Labels: in[1]}
-		if op == "NegativeLogLikelihoodLoss" {
-			if p := m.Producer(in[0]); p != nil && p.GetOpType() == "LogSoftmax" && len(p.GetInput()) == 1 {
-				l.Name, l.Loss = p.GetInput()[0], "LogSoftmax+NegativeLogLikelihoodLoss"
-			}
-		}
-		l.C = m.classCount(l.Name, 0)
-		if l.C == 0 && len(in) > 2 {
+	for _, l := range losses {
+		node := l.Nodes[len(l.Nodes)-1]
+		c := LogitsSummary{Name: l.Scores, Output: l.Output, Loss: l.Kind, LossNode: node, Labels: l.Labels}
+		if vt, ok := m.InferType(l.Scores); ok && vt.Rank() >= 2 && vt.Shape[1].Static() {
+			c.C = vt.Shape[1].Value
+		} else if w := m.Initializer(l.Weight); l.Weight != "" && w != nil && len(w.GetDims()) == 1 {
 			// The class weights have one entry per class.
-			if w := m.Initializer(in[2]); w != nil && len(w.GetDims()) == 1 {
-				l.C = w.GetDims()[0]
-			}
+			c.C = w.GetDims()[0]
 		}
-		out = append(out, l)
+		out = append(out, c)
 	}
 	return out
-}
-
-// classCount returns dim 1 of value when it is declared, or can be read off
-// the weights of the Gemm/Conv that computes it (through shape-preserving
-// ops); 0 otherwise. Exporters rarely declare intermediate values' shapes.
-func (m *Model) classCount(value string, depth int) int64 {
-	if vt, ok := m.ValueType(value); ok && vt.Rank() >= 2 && vt.Shape[1].Static() {
-		return vt.Shape[1].Value
-	}
-	p := m.Producer(value)
-	if p == nil || depth > 64 || len(p.GetInput()) == 0 {
-		return 0
-	}
-	in := p.GetInput()
-	switch p.GetOpType() {
-	case "Gemm":
-		if len(in) > 1 {
-			if w := m.Initializer(in[1]); w != nil && len(w.GetDims()) == 2 {
-				transB := int64(0)
-				for _, a := range p.GetAttribute() {
-					if a.GetName() == "transB" {
-						transB = a.GetI()
-					}
-				}
-				if transB != 0 {
-					return w.GetDims()[0]
-				}
-				return w.GetDims()[1]
-			}
-		}
-	case "Conv":
-		if len(in) > 1 {
-			if w := m.Initializer(in[1]); w != nil && len(w.GetDims()) >= 3 {
-				return w.GetDims()[0]
-			}
-		}
-	case "Identity", "Relu", "LeakyRelu", "Dropout", "Cast", "BatchNormalization", "Clip", "Tanh",
-		"Sigmoid", "Softmax", "LogSoftmax", "Neg", "Elu", "Selu", "Gelu":
-		return m.classCount(in[0], depth+1)
-	}
-	return 0
 }
 
 func summarizeValue(m *Model, name string) ValueSummary {

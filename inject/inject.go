@@ -92,7 +92,7 @@ type Metadata struct {
 	Opset       int64  `json:"opset"`
 	// Replaced describes the training graph's own loss that this one
 	// replaced (or kept beside, with KeepLoss); nil for plain injection.
-	Replaced *ExistingLoss `json:"replaced,omitempty"`
+	Replaced *graphedit.Loss `json:"replaced,omitempty"`
 }
 
 // Spec returns the lossops.Spec the metadata describes.
@@ -227,11 +227,11 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 			res.Notes = append(res.Notes, note)
 		}
 	}
-	vt, ok := valueType(m, logits, 0)
+	vt, ok := m.InferType(logits)
 	if !ok {
 		return nil, fmt.Errorf("the type and shape of logits %q are not declared in the model: pass a graph output or a value with value_info as --logits", logits)
 	}
-	if !isFloat(vt.Elem) {
+	if !graphedit.IsFloat(vt.Elem) {
 		return nil, fmt.Errorf("logits %q are %s: need float, double, float16 or bfloat16 scores", logits, elemName(vt.Elem))
 	}
 	if vt.Rank() < 2 {
@@ -333,11 +333,11 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 
 // trainingLoss returns the loss the graph was exported with, nil when it has
 // none or the user chose the logits, or an error when it is ambiguous.
-func trainingLoss(m *graphedit.Model, opt Options) (*ExistingLoss, error) {
+func trainingLoss(m *graphedit.Model, opt Options) (*graphedit.Loss, error) {
 	if opt.Logits != "" {
 		return nil, nil
 	}
-	losses := FindLosses(m)
+	losses := m.Losses()
 	switch len(losses) {
 	case 0:
 		return nil, nil
@@ -353,21 +353,13 @@ func trainingLoss(m *graphedit.Model, opt Options) (*ExistingLoss, error) {
 	if opt.MultiHot {
 		return nil, fmt.Errorf("%s %q takes index labels, not multi-hot targets: drop --targets multi-hot, or pass --logits to attach beside it", l.Kind, l.Nodes[len(l.Nodes)-1])
 	}
-	if ls := l.logSoftmax; ls != nil {
-		vt, ok := valueType(m, l.Scores, 0)
-		def := int64(1)
-		if m.DefaultDomainOpset() >= 13 {
-			def = -1
-		}
-		axis := attrInt(ls, "axis", def)
-		if ok && axis < 0 {
-			axis += int64(vt.Rank())
-		}
-		if !ok || axis != 1 || (m.DefaultDomainOpset() < 13 && vt.Rank() != 2) {
-			return nil, fmt.Errorf("the scores %q of %s %q are not class-axis-1 logits (LogSoftmax %q over axis %d): pass --logits NAME", l.Scores, l.Kind, strings.Join(l.Nodes, "+"), ls.GetName(), attrInt(ls, "axis", def))
+	if ls := l.LogSoftmax; ls != nil {
+		vt, ok := m.InferType(l.Scores)
+		if !ok || !m.SoftmaxOverClassAxis(ls, vt.Rank()) {
+			return nil, fmt.Errorf("the scores %q of %s %q are not class-axis-1 logits (LogSoftmax %q over axis %d): pass --logits NAME", l.Scores, l.Kind, strings.Join(l.Nodes, "+"), ls.GetName(), m.SoftmaxAxis(ls, vt.Rank()))
 		}
 	}
-	if vt, ok := valueType(m, l.Scores, 0); ok && vt.Rank() >= 0 && vt.Rank() < 2 {
+	if vt, ok := m.InferType(l.Scores); ok && vt.Rank() >= 0 && vt.Rank() < 2 {
 		return nil, fmt.Errorf("the scores %q of %s %q have rank %d, not (N, C, ...) logits: pass --logits NAME", l.Scores, l.Kind, strings.Join(l.Nodes, "+"), vt.Rank())
 	}
 	switch l.Reduction {
@@ -380,7 +372,7 @@ func trainingLoss(m *graphedit.Model, opt Options) (*ExistingLoss, error) {
 
 // carryOver fills the reduction and ignore_index the user did not set from
 // the replaced loss and says what it took.
-func carryOver(l *ExistingLoss, opt *Options) []string {
+func carryOver(l *graphedit.Loss, opt *Options) []string {
 	notes := []string{"training graph: " + l.String()}
 	if opt.Reduction == "" {
 		opt.Reduction = lossops.Reduction(l.Reduction)
@@ -425,22 +417,12 @@ func beforeActivation(m *graphedit.Model, value string) (string, string, error) 
 	}
 	switch p.GetOpType() {
 	case "Softmax":
-		vt, ok := valueType(m, value, 0)
+		vt, ok := m.InferType(value)
 		if !ok {
 			return "", "", fmt.Errorf("%q comes from Softmax node %q but its rank is unknown: pass the Softmax input as --logits", value, p.GetName())
 		}
-		opset := m.DefaultDomainOpset()
-		def := int64(1)
-		if opset >= 13 {
-			def = -1
-		}
-		axis := attrInt(p, "axis", def)
-		if axis < 0 {
-			axis += int64(vt.Rank())
-		}
-		classAxis := axis == 1 && (opset >= 13 || vt.Rank() == 2)
-		if !classAxis {
-			return "", "", fmt.Errorf("%q comes from Softmax node %q over axis %d, not the class axis 1: pass the scores as --logits", value, p.GetName(), attrInt(p, "axis", def))
+		if !m.SoftmaxOverClassAxis(p, vt.Rank()) {
+			return "", "", fmt.Errorf("%q comes from Softmax node %q over axis %d, not the class axis 1: pass the scores as --logits", value, p.GetName(), m.SoftmaxAxis(p, vt.Rank()))
 		}
 		return p.GetInput()[0], fmt.Sprintf("%q is the output of Softmax node %q (probabilities): attached to its input %q, the logits", value, p.GetName(), p.GetInput()[0]), nil
 	case "Sigmoid":

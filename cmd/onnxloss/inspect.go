@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/onnxloss/onnxloss/graphedit"
+	"github.com/onnxloss/onnxloss/inject"
 )
 
 func inspectCommand() *cli.Command {
@@ -29,12 +30,19 @@ func inspectCommand() *cli.Command {
 				return badInput(err)
 			}
 			s := m.Summarize()
+			md, _, err := inject.ReadMetadata(m)
+			if err != nil {
+				return badInput(fmt.Errorf("%s: %w", path, err))
+			}
 			if c.Bool("json") {
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")
-				return enc.Encode(s)
+				return enc.Encode(struct {
+					graphedit.Summary
+					Onnxloss *inject.Metadata `json:"onnxloss"`
+				}{s, md})
 			}
-			printSummary(c, path, s)
+			printSummary(c, path, s, md)
 			return nil
 		},
 	}
@@ -48,7 +56,7 @@ func oneArg(c *cli.Context, what string) (string, error) {
 	return c.Args().First(), nil
 }
 
-func printSummary(c *cli.Context, path string, s graphedit.Summary) {
+func printSummary(c *cli.Context, path string, s graphedit.Summary, md *inject.Metadata) {
 	w := c.App.Writer
 	fmt.Fprintf(w, "model     %s\n", path)
 	fmt.Fprintf(w, "ir        %d\n", s.IRVersion)
@@ -89,6 +97,12 @@ func printSummary(c *cli.Context, path string, s graphedit.Summary) {
 			names = append(names, describeLogits(l))
 		}
 		fmt.Fprintf(w, "logits    several candidates: %s — pass --logits to inject\n", strings.Join(names, "; "))
+	}
+	for _, l := range s.Losses {
+		fmt.Fprintf(w, "loss      %s\n", l)
+	}
+	if md != nil {
+		fmt.Fprintf(w, "onnxloss  %s (weighting %s) on %s, labels %s, output %s — written by onnxloss %s\n", md.Loss, md.Weighting, md.Logits, md.Labels, md.LossOutput, md.Version)
 	}
 }
 
