@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/onnxloss/onnxloss/lossops"
 )
@@ -304,3 +305,34 @@ func FuzzParseLabel(f *testing.F) {
 }
 
 func parseInt(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+
+// TestCountTextChunkBoundaries counts a file several chunks long, read one
+// byte at a time, so lines straddle the 1 MiB chunk boundaries, with a
+// comment and an ignored label mixed in.
+func TestCountTextChunkBoundaries(t *testing.T) {
+	var buf bytes.Buffer
+	want := make([]int64, 1000)
+	var ignored int64
+	for i := 0; buf.Len() < 3<<20+17; i++ {
+		switch {
+		case i%7919 == 0:
+			buf.WriteString("# comment line\n")
+		case i%101 == 0:
+			buf.WriteString("-100\n")
+			ignored++
+		default:
+			y := (i * 7) % 1000
+			fmt.Fprintf(&buf, "%d\n", y)
+			want[y]++
+		}
+	}
+	buf.WriteString("999") // no final newline
+	want[999]++
+	res, err := Count(iotest.OneByteReader(bytes.NewReader(buf.Bytes())), Options{IgnoreIndex: ptr(int64(-100))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(res.Counts, want) || res.Ignored != ignored {
+		t.Errorf("counts differ from the expected ones (ignored %d, want %d)", res.Ignored, ignored)
+	}
+}

@@ -13,36 +13,87 @@ import (
 // maxLine bounds a text label line.
 const maxLine = 1 << 16
 
-// countText counts a file of one integer label per line.
+// countText counts a file of one integer label per line. It reads 1 MiB
+// chunks and has a fast path for plain digit lines; everything else goes
+// through parseLabel.
 func countText(r io.Reader, c *counter) error {
-	br := bufio.NewReaderSize(r, 1<<20)
+	buf := make([]byte, 1<<20)
 	var line int64
+	start, end := 0, 0 // unconsumed bytes buf[start:end]
+	eof := false
 	for {
-		b, err := br.ReadSlice('\n')
-		if len(b) > 0 {
+		if !eof {
+			if start > 0 {
+				end = copy(buf, buf[start:end])
+				start = 0
+			}
+			n, err := io.ReadFull(r, buf[end:])
+			end += n
+			switch {
+			case err == nil:
+			case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+				eof = true
+			default:
+				return fmt.Errorf("reading line %d: %w", line+1, err)
+			}
+		}
+		data := buf[start:end]
+		if len(data) == 0 {
+			return nil
+		}
+		for {
+			// Fast path: 1-9 plain digits then '\n', a known class.
+			q, v := 0, int64(0)
+			for q < len(data) && q < 9 {
+				d := data[q] - '0'
+				if d > 9 {
+					break
+				}
+				v = v*10 + int64(d)
+				q++
+			}
+			if q > 0 && q < len(data) && data[q] == '\n' && v < int64(len(c.counts)) && !(c.hasIgn && v == c.ignore) {
+				c.counts[v]++
+				c.labels++
+				line++
+				data = data[q+1:]
+				continue
+			}
+			k := bytes.IndexByte(data, '\n')
+			var b []byte
+			switch {
+			case k >= 0:
+				b, data = data[:k], data[k+1:]
+			case eof && len(data) > 0:
+				b, data = data, data[len(data):]
+			default:
+				if len(data) > maxLine {
+					return fmt.Errorf("line %d is longer than %d bytes: want one integer label per line", line+1, maxLine)
+				}
+				start = end - len(data)
+			}
+			if b == nil && k < 0 {
+				break
+			}
 			line++
-			if errors.Is(err, bufio.ErrBufferFull) || len(b) > maxLine {
+			if len(b) > maxLine {
 				return fmt.Errorf("line %d is longer than %d bytes: want one integer label per line", line, maxLine)
 			}
 			if line == 1 {
 				b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 			}
-			y, skip, perr := parseLabel(b, true)
-			if perr != nil {
-				return fmt.Errorf("line %d: %w", line, perr)
+			y, skip, err := parseLabel(b, true)
+			if err != nil {
+				return fmt.Errorf("line %d: %w", line, err)
 			}
 			if !skip {
-				if aerr := c.add(y); aerr != nil {
-					return fmt.Errorf("line %d: %w", line, aerr)
+				if err := c.add(y); err != nil {
+					return fmt.Errorf("line %d: %w", line, err)
 				}
 			}
 		}
-		switch {
-		case err == nil, errors.Is(err, bufio.ErrBufferFull):
-		case errors.Is(err, io.EOF):
+		if eof {
 			return nil
-		default:
-			return fmt.Errorf("reading line %d: %w", line+1, err)
 		}
 	}
 }

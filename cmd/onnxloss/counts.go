@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -93,9 +94,14 @@ func runCounts(c *cli.Context) error {
 }
 
 func formatCounts(n []int64) string {
-	f := make([]float64, len(n))
+	const show = 8
+	parts := make([]string, 0, show+1)
 	for i, v := range n {
-		f[i] = float64(v)
+		if i == show {
+			parts = append(parts, fmt.Sprintf("… (%d more)", len(n)-show))
+			break
+		}
+		parts = append(parts, fmt.Sprint(v))
 	}
-	return formatWeights(f)
+	return "[" + strings.Join(parts, " ") + "]"
 }

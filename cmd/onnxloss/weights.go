@@ -8,10 +8,12 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/onnxloss/onnxloss/lossops"
+	"github.com/onnxloss/onnxloss/weightplot"
 )
 
 func weightsCommand() *cli.Command {
-	flags := append(weightFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON"})
+	flags := append(weightFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON"},
+		&cli.StringFlag{Name: "plot", Usage: "also draw the counts (bars) and the weights of every scheme (lines) to a PNG `FILE`"})
 	return &cli.Command{
 		Name:   "weights",
 		Usage:  "show the class weights a weighting scheme gives for counts",
@@ -44,6 +46,12 @@ func runWeights(c *cli.Context) error {
 	w, err := lossops.ClassWeightsNamed(counts.Values, counts.Classes, cfg)
 	if err != nil {
 		return badInput(err)
+	}
+	if p := c.String("plot"); p != "" {
+		if err := weightplot.WriteFile(p, counts.Values, counts.Classes, weightplot.Options{Beta: cfg.Beta, Normalize: cfg.Normalize}); err != nil {
+			return badInput(err)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "wrote plot %s\n", p)
 	}
 	var total float64
 	for _, n := range counts.Values {
