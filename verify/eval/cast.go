@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 func init() {
@@ -20,33 +21,29 @@ func opCast(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	if !to.Supported() {
 		return nil, fmt.Errorf("cast to unsupported type %v", to)
 	}
-	return []*Tensor{castTensor(in[0], to)}, nil
+	return []*Tensor{castTensorCtx(c, in[0], to)}, nil
 }
 
 func opCastLike(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	if err := needInputs(in, 2, 2); err != nil {
 		return nil, err
 	}
-	return []*Tensor{castTensor(in[0], in[1].dtype)}, nil
+	return []*Tensor{castTensorCtx(c, in[0], in[1].dtype)}, nil
 }
 
 // castTensor converts t to type to (a copy; t itself if the type already matches).
-func castTensor(t *Tensor, to DType) *Tensor {
+func castTensor(t *Tensor, to DType) *Tensor { return castTensorCtx(nil, t, to) }
+
+// castTensorCtx is castTensor with the output from c.alloc.
+func castTensorCtx(c *opCtx, t *Tensor, to DType) *Tensor {
 	if t.dtype == to {
 		return t
 	}
-	out := mustNew(to, t.shape)
-	n := t.Len()
-	if f, ok := t.data.([]float32); ok {
-		if d, ok := out.data.([]float64); ok {
-			parallelFor(n, 1, func(lo, hi int) {
-				for i := lo; i < hi; i++ {
-					d[i] = float64(f[i])
-				}
-			})
-			return out
-		}
+	out := c.alloc(to, t.shape)
+	if castFast(t, out) {
+		return out
 	}
+	n := t.Len()
 	if t.dtype.isFloat() {
 		for i := 0; i < n; i++ {
 			out.setF64(i, t.f64At(i))
@@ -131,4 +128,127 @@ func (t *Tensor) setI64(i int, v int64) {
 	case []float64:
 		d[i] = float64(v)
 	}
+}
+
+// castFast converts the common cases with typed loops, in parallel: bool to
+// numbers and numbers to bool, integers to integers (wrapping) and to floats,
+// float32 and float64 to each other. It reports false for the others
+// (float16/bfloat16, float to integer), which castTensor converts element by
+// element.
+func castFast(t, out *Tensor) bool {
+	if t.dtype == Float16 || t.dtype == BFloat16 || out.dtype == Float16 || out.dtype == BFloat16 {
+		return false
+	}
+	switch s := t.data.(type) {
+	case []bool:
+		// The hot case (one-hot masks): a tight loop, no call per element.
+		b := unsafe.Slice((*uint8)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+		switch d := out.data.(type) {
+		case []float32:
+			parallelFor(len(d), 1, func(lo, hi int) {
+				dd, bb := d[lo:hi], b[lo:hi]
+				for i := range dd {
+					dd[i] = float32(bb[i])
+				}
+			})
+			return true
+		case []float64:
+			parallelFor(len(d), 1, func(lo, hi int) {
+				dd, bb := d[lo:hi], b[lo:hi]
+				for i := range dd {
+					dd[i] = float64(bb[i])
+				}
+			})
+			return true
+		}
+		return castFrom(s, out, func(v bool) int8 {
+			if v {
+				return 1
+			}
+			return 0
+		})
+	case []float32:
+		return castFloat(s, out)
+	case []float64:
+		return castFloat(s, out)
+	case []int64:
+		return castInt(s, out)
+	case []int32:
+		return castInt(s, out)
+	case []int16:
+		return castInt(s, out)
+	case []int8:
+		return castInt(s, out)
+	case []uint64:
+		return castInt(s, out)
+	case []uint32:
+		return castInt(s, out)
+	case []uint16:
+		return castInt(s, out)
+	case []uint8:
+		return castInt(s, out)
+	}
+	return false
+}
+
+// castFrom converts src, mapped by f to an integer first, into out.
+func castFrom[S any, I number](src []S, out *Tensor, f func(S) I) bool {
+	switch d := out.data.(type) {
+	case []float32:
+		convert(d, src, func(v S) float32 { return float32(f(v)) })
+	case []float64:
+		convert(d, src, func(v S) float64 { return float64(f(v)) })
+	case []int64:
+		convert(d, src, func(v S) int64 { return int64(f(v)) })
+	case []int32:
+		convert(d, src, func(v S) int32 { return int32(f(v)) })
+	case []int16:
+		convert(d, src, func(v S) int16 { return int16(f(v)) })
+	case []int8:
+		convert(d, src, func(v S) int8 { return int8(f(v)) })
+	case []uint64:
+		convert(d, src, func(v S) uint64 { return uint64(f(v)) })
+	case []uint32:
+		convert(d, src, func(v S) uint32 { return uint32(f(v)) })
+	case []uint16:
+		convert(d, src, func(v S) uint16 { return uint16(f(v)) })
+	case []uint8:
+		convert(d, src, func(v S) uint8 { return uint8(f(v)) })
+	case []bool:
+		convert(d, src, func(v S) bool { return f(v) != 0 })
+	default:
+		return false
+	}
+	return true
+}
+
+// castInt converts integers: wrapping to integers, rounding to floats.
+func castInt[S number](src []S, out *Tensor) bool {
+	return castFrom(src, out, func(v S) S { return v })
+}
+
+// castFloat converts float32/float64 to floats and bool; the rest (integer
+// targets, whose NaN and overflow rules castTensor implements) report false.
+func castFloat[S float32 | float64](src []S, out *Tensor) bool {
+	switch d := out.data.(type) {
+	case []float32:
+		convert(d, src, func(v S) float32 { return float32(v) })
+	case []float64:
+		convert(d, src, func(v S) float64 { return float64(v) })
+	case []bool:
+		convert(d, src, func(v S) bool { return v != 0 })
+	default:
+		return false
+	}
+	return true
+}
+
+// convert sets dst[i] = f(src[i]) in parallel.
+func convert[S, D any](dst []D, src []S, f func(S) D) {
+	parallelFor(len(dst), 1, func(lo, hi int) {
+		d, s := dst[lo:hi], src[lo:hi]
+		for i := range d {
+			d[i] = f(s[i])
+		}
+	})
 }

@@ -442,8 +442,120 @@ func cmpFn[T number](name string) func(a, b T) bool {
 	panic("unknown comparison " + name)
 }
 
+// cmpKern returns slice kernels of a comparison, loops without a call per element.
+func cmpKern[T number](name string) binKern[T, T, bool] {
+	switch name {
+	case "Equal":
+		return binKern[T, T, bool]{
+			vv: func(o []bool, a, b []T) {
+				a, b = a[:len(o)], b[:len(o)]
+				for i := range o {
+					o[i] = a[i] == b[i]
+				}
+			},
+			vs: func(o []bool, a []T, b T) {
+				a = a[:len(o)]
+				for i := range o {
+					o[i] = a[i] == b
+				}
+			},
+			sv: func(o []bool, a T, b []T) {
+				b = b[:len(o)]
+				for i := range o {
+					o[i] = a == b[i]
+				}
+			},
+		}
+	case "Less":
+		return binKern[T, T, bool]{
+			vv: func(o []bool, a, b []T) {
+				a, b = a[:len(o)], b[:len(o)]
+				for i := range o {
+					o[i] = a[i] < b[i]
+				}
+			},
+			vs: func(o []bool, a []T, b T) {
+				a = a[:len(o)]
+				for i := range o {
+					o[i] = a[i] < b
+				}
+			},
+			sv: func(o []bool, a T, b []T) {
+				b = b[:len(o)]
+				for i := range o {
+					o[i] = a < b[i]
+				}
+			},
+		}
+	case "Greater":
+		return binKern[T, T, bool]{
+			vv: func(o []bool, a, b []T) {
+				a, b = a[:len(o)], b[:len(o)]
+				for i := range o {
+					o[i] = a[i] > b[i]
+				}
+			},
+			vs: func(o []bool, a []T, b T) {
+				a = a[:len(o)]
+				for i := range o {
+					o[i] = a[i] > b
+				}
+			},
+			sv: func(o []bool, a T, b []T) {
+				b = b[:len(o)]
+				for i := range o {
+					o[i] = a > b[i]
+				}
+			},
+		}
+	case "LessOrEqual":
+		return binKern[T, T, bool]{
+			vv: func(o []bool, a, b []T) {
+				a, b = a[:len(o)], b[:len(o)]
+				for i := range o {
+					o[i] = a[i] <= b[i]
+				}
+			},
+			vs: func(o []bool, a []T, b T) {
+				a = a[:len(o)]
+				for i := range o {
+					o[i] = a[i] <= b
+				}
+			},
+			sv: func(o []bool, a T, b []T) {
+				b = b[:len(o)]
+				for i := range o {
+					o[i] = a <= b[i]
+				}
+			},
+		}
+	case "GreaterOrEqual":
+		return binKern[T, T, bool]{
+			vv: func(o []bool, a, b []T) {
+				a, b = a[:len(o)], b[:len(o)]
+				for i := range o {
+					o[i] = a[i] >= b[i]
+				}
+			},
+			vs: func(o []bool, a []T, b T) {
+				a = a[:len(o)]
+				for i := range o {
+					o[i] = a[i] >= b
+				}
+			},
+			sv: func(o []bool, a T, b []T) {
+				b = b[:len(o)]
+				for i := range o {
+					o[i] = a >= b[i]
+				}
+			},
+		}
+	}
+	return kernOf(cmpFn[T](name))
+}
+
 func runCmp[T number](p bcPlan, a, b any, o []bool, name string) {
-	runBinary(p, a.([]T), b.([]T), o, kernOf(cmpFn[T](name)))
+	runBinary(p, a.([]T), b.([]T), o, cmpKern[T](name))
 }
 
 func cmpOp(name string) opFunc {
@@ -459,7 +571,7 @@ func cmpOp(name string) opFunc {
 		if err != nil {
 			return nil, err
 		}
-		o := mustNew(Bool, shape)
+		o := c.alloc(Bool, shape)
 		od := o.data.([]bool)
 		p := planBinary(shape, a.shape, b.shape)
 		switch a.data.(type) {

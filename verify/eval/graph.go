@@ -23,6 +23,8 @@ type Session struct {
 	producer map[string]int
 	// inference runs training-mode Dropout as identity, see UseInferenceMode.
 	inference bool
+	// pool keeps the intermediate buffers of the last run for the next one.
+	pool sessionPool
 }
 
 // UseInferenceMode makes Dropout the identity even where the graph asks for
@@ -172,6 +174,11 @@ func Run(model *onnxpb.ModelProto, baseDir string, feeds map[string]*Tensor, out
 }
 
 type runState struct {
+	// free holds recycled buffers (see pool.go), owned the buffers this run
+	// allocated and may recycle, fresh those it recycled.
+	free    bufPool
+	owned   map[unsafe.Pointer]*Tensor
+	fresh   map[unsafe.Pointer]bool
 	vals    map[string]*Tensor
 	uses    map[string]int
 	bufLive map[unsafe.Pointer]int
@@ -248,7 +255,9 @@ func (s *Session) Run(feeds map[string]*Tensor, outputs []string) (map[string]*T
 		}
 		return nil, fmt.Errorf("value %s is not a graph input, initializer or node output", quoteList(other))
 	}
-	rs := &runState{vals: map[string]*Tensor{}, uses: map[string]int{}, bufLive: map[unsafe.Pointer]int{}, protect: map[unsafe.Pointer]bool{}}
+	rs := &runState{vals: map[string]*Tensor{}, uses: map[string]int{}, bufLive: map[unsafe.Pointer]int{}, protect: map[unsafe.Pointer]bool{},
+		free: s.pool.get(), owned: map[unsafe.Pointer]*Tensor{}, fresh: map[unsafe.Pointer]bool{}}
+	defer func() { s.pool.keep(rs.free, rs.fresh) }()
 	for name, t := range feeds {
 		if t == nil {
 			return nil, fmt.Errorf("feed %q is nil", name)
@@ -356,12 +365,14 @@ func (s *Session) runNode(pn *prepNode, rs *runState) (err error) {
 		return fmt.Errorf("%s: %w", pn.label, err)
 	}
 	// Release inputs after their last use.
+	var released []unsafe.Pointer
 	for name, k := range dying {
 		rs.uses[name] -= k
 		if rs.uses[name] <= 0 {
 			if t := rs.vals[name]; t != nil {
 				if key := bufKey(t); key != nil {
 					rs.bufLive[key]--
+					released = append(released, key)
 				}
 			}
 			delete(rs.vals, name)
@@ -370,6 +381,11 @@ func (s *Session) runNode(pn *prepNode, rs *runState) (err error) {
 	}
 	for i, o := range outs {
 		if o == "" || rs.uses[o] <= 0 {
+			if i < len(res) && res[i] != nil {
+				if key := bufKey(res[i]); key != nil {
+					released = append(released, key) // computed but not needed
+				}
+			}
 			continue
 		}
 		if i >= len(res) || res[i] == nil {
@@ -379,6 +395,9 @@ func (s *Session) runNode(pn *prepNode, rs *runState) (err error) {
 		if key := bufKey(res[i]); key != nil {
 			rs.bufLive[key]++
 		}
+	}
+	for _, key := range released {
+		rs.recycle(key)
 	}
 	return nil
 }

@@ -129,7 +129,7 @@ func (c *opCtx) output(reuse int, dt DType, shape []int64, in []*Tensor) *Tensor
 			return t.reshaped(shape)
 		}
 	}
-	return mustNew(dt, shape)
+	return c.alloc(dt, shape)
 }
 
 // needInputs checks the number of inputs (present or not) is in [min, max].

@@ -22,6 +22,7 @@ func init() {
 	defs := map[string]unaryDef{
 		"Neg": {f: plain(func(x float64) float64 { return -x }), intF: func(x int64) int64 { return -x },
 			f32: func(o, x []float32) {
+				x = x[:len(o)]
 				for i := range o {
 					o[i] = -x[i]
 				}
@@ -32,8 +33,9 @@ func init() {
 			}
 			return x
 		}, f32: func(o, x []float32) {
+			x = x[:len(o)]
 			for i := range o {
-				o[i] = float32(math.Abs(float64(x[i])))
+				o[i] = math.Float32frombits(math.Float32bits(x[i]) &^ (1 << 31))
 			}
 		}},
 		"Sign": {f: plain(func(x float64) float64 {
@@ -60,12 +62,10 @@ func init() {
 			return 0 * x
 		}), intF: func(x int64) int64 { return max(x, 0) },
 			f32: func(o, x []float32) {
+				// max is branch-free: random signs make a branch mispredict.
+				x = x[:len(o)]
 				for i := range o {
-					v := x[i]
-					if v < 0 {
-						v = 0
-					}
-					o[i] = v
+					o[i] = max(x[i], 0)
 				}
 			}},
 		"Exp": {f: plain(math.Exp), f32: func(o, x []float32) {
