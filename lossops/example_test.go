@@ -63,3 +63,45 @@ func ExampleReference() {
 	// mean: [0.632320] shape []
 	// none: [0.016121 1.248520] shape [2]
 }
+
+func ExampleSpec_Adjustments() {
+	counts := []float64{500, 120, 7}
+	for _, spec := range []lossops.Spec{
+		{Loss: lossops.LogitAdjusted, Counts: counts, Tau: 1},
+		{Loss: lossops.BalancedSoftmax, Counts: counts},
+		{Loss: lossops.LDAM, Counts: counts, MaxMargin: 0.5, Scale: 30},
+	} {
+		adj, err := spec.Adjustments(nil)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("%-16s %.4f\n", spec.Loss, adj)
+	}
+	// A class without samples: an error, or with SkipZero left out (−∞ offset).
+	_, err := lossops.Spec{Loss: lossops.BalancedSoftmax, Counts: []float64{5, 0}}.Adjustments([]string{"cat", "dog"})
+	fmt.Println(err)
+	adj, _ := lossops.Spec{Loss: lossops.BalancedSoftmax, Counts: []float64{5, 0}, SkipZero: true}.Adjustments(nil)
+	fmt.Printf("%.4f\n", adj)
+	// Output:
+	// logit_adjusted   [-0.2263 -1.6535 -4.4950]
+	// balanced_softmax [6.2146 4.7875 1.9459]
+	// ldam             [0.1720 0.2457 0.5000]
+	// class 1 ("dog") has count 0, so its logit offset (log 0) is infinite: give it a count > 0 or use --zero-counts skip (the class is left out of the loss)
+	// [1.6094 -Inf]
+}
+
+func ExampleReference_ldam() {
+	// LDAM: CE(s·(x − m_y·onehot(y)), y) with margins from the counts.
+	spec := lossops.Spec{Loss: lossops.LDAM, Counts: []float64{500, 120, 7}, MaxMargin: 0.5, Scale: 30, Reduction: lossops.None}
+	logits := []float64{
+		0.9, 0.1, -0.2, // position 0: label 0, confident
+		0.1, 0.2, 0.3, // position 1: label 2, the rare class, barely ahead
+	}
+	loss, _, err := lossops.Reference(spec, logits, []int{2, 3}, []int64{0, 2}, nil)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%.4g\n", loss)
+	// Output:
+	// [6.574e-09 12.05]
+}

@@ -199,6 +199,18 @@ func TestGoldenCoverage(t *testing.T) {
 		if len(g.Logits.Shape) == 4 {
 			seen["NCHW"] = true
 		}
+		if g.ZeroCounts == "skip" {
+			seen["skip "+g.Loss] = true
+		}
+		if g.Loss == string(LDAM) && g.Weighting != "none" {
+			seen["ldam weighted"] = true
+		}
+		if g.Loss == string(LogitAdjusted) && g.Tau != 1 {
+			seen["logit_adjusted tau"] = true
+		}
+		if g.Loss == string(LDAM) && (g.MaxMargin != DefaultMaxMargin || g.Scale != DefaultScale) {
+			seen["ldam margin/scale"] = true
+		}
 		seen[fmtKey("opset", g.Opset)] = true
 		seen[fmtKey("C", g.Logits.Shape[1])] = true
 	}
@@ -214,6 +226,12 @@ func TestGoldenCoverage(t *testing.T) {
 	for _, w := range Weightings {
 		want = append(want, "weighting "+string(w))
 	}
+	for _, l := range Losses {
+		if l.FromCounts() {
+			want = append(want, "skip "+string(l))
+		}
+	}
+	want = append(want, "ldam weighted", "logit_adjusted tau", "ldam margin/scale")
 	want = append(want, "dtype float64", "dtype float32", "dtype float16", "labels int32", "labels int64",
 		"ignore", "smoothing", "NCL", "NCHW")
 	for _, o := range []int{11, 13, 17, 18, 21} {
