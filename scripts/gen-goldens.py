@@ -594,7 +594,9 @@ case("balanced_softmax/counts1e9/mean", "balanced_softmax", C=4, counts=[1000000
 
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    out_path = os.path.join(root, "testdata", "goldens", "losses.json")
+    # An optional argument writes elsewhere (the Go tests regenerate into a
+    # temporary file and compare with the committed goldens).
+    out_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "testdata", "goldens", "losses.json")
     torch.manual_seed(0)
     names = set()
     cases = []

@@ -44,6 +44,7 @@ def main():
                     "name": f"{model}/{loss}/{variant}", "model": model, "loss": loss,
                     "counts": counts, "weighting": weighting, "beta": 0.999, "normalize": True,
                     "gamma": 2.0, "alpha": 0.25, "label_smoothing": 0.0, "targets": "index",
+                    "tau": 1.0, "max_margin": 0.5, "scale": 30.0, "zero_counts": "error",
                     # what the exported loss node says: reduction mean, ignore_index -100
                     "reduction": reduction or "mean", "ignore_index": -100,
                     "override_reduction": reduction is not None,
@@ -52,12 +53,12 @@ def main():
                 c["weights"] = w
                 c["expected"] = {"shape": list(out.shape), "data": [float(v) for v in out.reshape(-1)]}
                 cases.append(c)
-    path = os.path.join(ROOT, "testdata", "goldens", "training.json")
+    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "testdata", "goldens", "training.json")
     with open(path, "w") as f:
         f.write("{\n\"cases\": [\n")
         f.write(",\n".join(json.dumps(c, sort_keys=True, allow_nan=False) for c in cases))
         f.write(f"\n],\n\"torch\": {json.dumps(torch.__version__)}\n}}\n")
-    print(f"wrote {len(cases)} cases to testdata/goldens/training.json", file=sys.stderr)
+    print(f"wrote {len(cases)} cases to {path}", file=sys.stderr)
 
 
 if __name__ == "__main__":
