@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -385,7 +386,8 @@ func (s *scanner) group(num protowire.Number, pos, end int64, tr *trail, depth i
 			return 0, err
 		}
 		fnum, typ := protowire.DecodeTag(tv)
-		if fnum < protowire.MinValidNumber || tv>>3 > uint64(protowire.MaxValidNumber) {
+		// Inside groups protobuf's decoder takes any number up to 2³¹−1.
+		if tv>>3 < 1 || tv>>3 > math.MaxInt32 {
 			return 0, &FormatError{Offset: pos, Field: tr.String(), Reason: "invalid field number in a group"}
 		}
 		at := pos

@@ -85,7 +85,7 @@ func valueInfo(name string, dims ...any) *onnxpb.ValueInfoProto {
 // big weights are appended as initializer fields whose payloads are
 // streamed from a random source (inline) or described as external data.
 func generate(path string, size, d, c int64, external string) error {
-	layers := max(1, size/(4*d*d))
+	layers := max(1, (size+2*d*d)/(4*d*d)) // rounded
 	g := &onnxpb.GraphProto{Name: proto.String("genbig_mlp")}
 	prev := "x"
 	gemm := func(in, w, b, out string) *onnxpb.NodeProto {
@@ -145,7 +145,7 @@ func generate(path string, size, d, c int64, external string) error {
 		if external == "" {
 			body += wbytes
 		}
-		graphLen += int64(protowire.SizeTag(5) + protowire.SizeVarint(uint64(body))) + body
+		graphLen += int64(protowire.SizeTag(5)+protowire.SizeVarint(uint64(body))) + body
 	}
 	m := &onnxpb.ModelProto{IrVersion: proto.Int64(7), ProducerName: proto.String("genbig"),
 		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(13)}}}
