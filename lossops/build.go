@@ -245,23 +245,24 @@ func (g *lossGraph) logSoftmaxAtLabel(z string) (logp, logpY string) {
 	return logp, logpY
 }
 
-// bce returns softplus(x) − x·t and log(1 + exp(−|x|)), the stable pieces
-// the sigmoid losses share.
-func (g *lossGraph) bce() (bce, logTerm string) {
+// bce returns softplus(x) − x·t, log(1 + exp(−|x|)) and x·t, the stable
+// pieces the sigmoid losses share.
+func (g *lossGraph) bce() (bce, logTerm, xt string) {
 	b := g.b
 	absX := b.Op("Abs", "abs_x", []string{g.x})
 	logTerm = b.Op("Log", "log1p_exp_neg_abs", []string{
 		b.Op("Add", "one_plus_exp", []string{g.scalar("one", 1), b.Op("Exp", "exp_neg_abs", []string{b.Op("Neg", "neg_abs_x", []string{absX})})}),
 	})
 	softplus := b.Op("Add", "softplus_x", []string{b.Op("Relu", "relu_x", []string{g.x}), logTerm})
-	bce = b.Op("Sub", "bce", []string{softplus, b.Op("Mul", "x_t", []string{g.x, g.target})})
-	return bce, logTerm
+	xt = b.Op("Mul", "x_t", []string{g.x, g.target})
+	bce = b.Op("Sub", "bce", []string{softplus, xt})
+	return bce, logTerm, xt
 }
 
 // sigmoidFocal builds torchvision's sigmoid_focal_loss, per element.
 func (g *lossGraph) sigmoidFocal() string {
 	b, spec := g.b, g.spec
-	loss, _ := g.bce()
+	loss, _, _ := g.bce()
 	if spec.Gamma != 0 {
 		p := b.Op("Sigmoid", "p", []string{g.x})
 		oneMinusT := b.Op("Sub", "one_minus_t", []string{g.scalar("one", 1), g.target})
@@ -309,11 +310,11 @@ func (g *lossGraph) sigmoidFocal() string {
 // (modulated) binary cross-entropy, or Σ_c w_c·… with multi-hot targets.
 func (g *lossGraph) cbSigmoidLoss() string {
 	b, spec := g.b, g.spec
-	elems, logTerm := g.bce()
+	elems, logTerm, xt := g.bce()
 	if spec.Loss == CBFocal && spec.Gamma != 0 {
 		// modulator = exp(−γ·(t·x + softplus(−x))), softplus(−x) = relu(−x) + log(1 + exp(−|x|)).
 		softplusNeg := b.Op("Add", "softplus_neg_x", []string{b.Op("Relu", "relu_neg_x", []string{b.Op("Neg", "neg_x", []string{g.x})}), logTerm})
-		inner := b.Op("Add", "modulator_arg", []string{b.Op("Mul", "t_x", []string{g.target, g.x}), softplusNeg})
+		inner := b.Op("Add", "modulator_arg", []string{xt, softplusNeg})
 		mod := b.Op("Exp", "focal_modulator", []string{b.Op("Mul", "neg_gamma_arg", []string{g.scalar("neg_gamma", -spec.Gamma), inner})})
 		elems = b.Op("Mul", "focal", []string{mod, elems})
 	}
