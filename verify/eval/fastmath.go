@@ -106,3 +106,59 @@ func sigmoid32(x float32) float32 {
 	e := float64(exp32(x))
 	return float32(e / (1 + e))
 }
+
+// expFastMin and expFastMax bound the inputs expSlice32's main loop handles;
+// outside them (and for NaN) it falls back to exp32.
+const (
+	expFastMin = -87
+	expFastMax = 88.7
+)
+
+// expSlice32 sets o[i] = exp32(x[i]). The main loop has no branch: it
+// computes every element as if in range and tracks the smallest and largest
+// input; only a chunk that held something out of range (or a NaN) is redone
+// element by element.
+func expSlice32(o, x []float32) {
+	const chunk = 256
+	for lo := 0; lo < len(o); lo += chunk {
+		hi := min(lo+chunk, len(o))
+		oo, xx := o[lo:hi], x[lo:hi]
+		mn, mx := float32(0), float32(0)
+		for i, v := range xx {
+			mn, mx = min(mn, v), max(mx, v)
+			z := float64(v) * (64 / math.Ln2)
+			kd := z + roundShift
+			ki := int64(math.Float64bits(kd)) - int64(math.Float64bits(roundShift))
+			kd -= roundShift
+			r := (z - kd) * (math.Ln2 / 64)
+			s := math.Float64frombits(expTab[ki&63] + uint64(ki>>6)<<52)
+			oo[i] = float32(s * (1 + r*(1+r*(0.5+r*(1.0/6+r*(1.0/24))))))
+		}
+		if !(mn >= expFastMin && mx <= expFastMax) {
+			for i, v := range xx {
+				if !(v >= expFastMin && v <= expFastMax) {
+					oo[i] = exp32(v)
+				}
+			}
+		}
+	}
+}
+
+// logSlice32 sets o[i] = log32(x[i]), inlined for positive normal inputs.
+func logSlice32(o, x []float32) {
+	x = x[:len(o)]
+	for i, v := range x {
+		b := math.Float32bits(v)
+		if b-0x00800000 >= 0x7f800000-0x00800000 { // not a positive, normal, finite number
+			o[i] = log32(v)
+			continue
+		}
+		y := math.Float64bits(float64(v))
+		e := int64(y>>52) - 1023
+		j := (y >> 46) & 63
+		m := math.Float64frombits(y&0x000fffffffffffff | 0x3ff0000000000000)
+		r := m*logInvC[j] - 1
+		p := r * (1 + r*(-0.5+r*(1.0/3+r*(-0.25+r*(1.0/5)))))
+		o[i] = float32(float64(e)*math.Ln2 + logLogC[j] + p)
+	}
+}

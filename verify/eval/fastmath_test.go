@@ -63,3 +63,36 @@ func TestSoftplus32(t *testing.T) {
 		}
 	}
 }
+
+// TestExpLogSlice32 checks the slice kernels equal the scalar functions,
+// including the special values and the chunks that fall back.
+func TestExpLogSlice32(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, expFastMin, expFastMax, 88.72, 88.8, 89, -87.5, -103, -104, -105, -150,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), math.SmallestNonzeroFloat32, math.MaxFloat32, 1e-40, -1e-40}
+	x := make([]float32, 5000)
+	for i := range x {
+		switch {
+		case i%97 == 0:
+			x[i] = special[(i/97)%len(special)]
+		case i < 2500:
+			x[i] = float32(r.Float64()*40 - 20)
+		default:
+			x[i] = math.Float32frombits(uint32(r.Int63n(1 << 32)))
+		}
+	}
+	o := make([]float32, len(x))
+	same := func(a, b float32) bool { return a == b && math.Signbit(float64(a)) == math.Signbit(float64(b)) || a != a && b != b }
+	expSlice32(o, x)
+	for i, v := range x {
+		if !same(o[i], exp32(v)) {
+			t.Fatalf("expSlice32 at %d: exp(%v) = %v, exp32 gives %v", i, v, o[i], exp32(v))
+		}
+	}
+	logSlice32(o, x)
+	for i, v := range x {
+		if !same(o[i], log32(v)) {
+			t.Fatalf("logSlice32 at %d: log(%v) = %v, log32 gives %v", i, v, o[i], log32(v))
+		}
+	}
+}

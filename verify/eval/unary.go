@@ -68,16 +68,8 @@ func init() {
 					o[i] = max(x[i], 0)
 				}
 			}},
-		"Exp": {f: plain(math.Exp), f32: func(o, x []float32) {
-			for i := range o {
-				o[i] = exp32(x[i])
-			}
-		}},
-		"Log": {f: plain(math.Log), f32: func(o, x []float32) {
-			for i := range o {
-				o[i] = log32(x[i])
-			}
-		}},
+		"Exp": {f: plain(math.Exp), f32: expSlice32},
+		"Log": {f: plain(math.Log), f32: logSlice32},
 		"Sigmoid": {f: plain(func(x float64) float64 {
 			if x >= 0 {
 				return 1 / (1 + math.Exp(-x))
