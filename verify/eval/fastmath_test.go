@@ -82,7 +82,9 @@ func TestExpLogSlice32(t *testing.T) {
 		}
 	}
 	o := make([]float32, len(x))
-	same := func(a, b float32) bool { return a == b && math.Signbit(float64(a)) == math.Signbit(float64(b)) || a != a && b != b }
+	same := func(a, b float32) bool {
+		return a == b && math.Signbit(float64(a)) == math.Signbit(float64(b)) || a != a && b != b
+	}
 	expSlice32(o, x)
 	for i, v := range x {
 		if !same(o[i], exp32(v)) {
