@@ -2,56 +2,11 @@ package eval
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/onnxloss/onnxloss/internal/refs"
 )
-
-// repoRoot walks up from the working directory to the directory holding go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
-// nodeTestsDir finds the ONNX node tests: $ONNX_NODE_TESTS, ../shared/onnx-node-tests
-// beside the repository, or Debian's libonnx-testdata.
-func nodeTestsDir(t testing.TB) string {
-	if d := os.Getenv("ONNX_NODE_TESTS"); d != "" {
-		if _, err := os.Stat(d); err != nil {
-			t.Fatalf("ONNX_NODE_TESTS=%s: %v", d, err)
-		}
-		return d
-	}
-	var cands []string
-	if root, err := repoRoot(); err == nil {
-		cands = append(cands, filepath.Join(root, "..", "shared", "onnx-node-tests"))
-	}
-	cands = append(cands, "/usr/share/libonnx-testdata/data/node")
-	for _, c := range cands {
-		if fi, err := os.Stat(c); err == nil && fi.IsDir() {
-			return c
-		}
-	}
-	msg := "ONNX node tests not found: set ONNX_NODE_TESTS, put them in ../shared/onnx-node-tests, or apt-get install libonnx-testdata"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // legacyBFloat16Rounding reports a float→bfloat16 cast test whose expected
 // output comes from ONNX <= 1.12 (stored as UINT16 bits).
@@ -68,8 +23,7 @@ func legacyBFloat16Rounding(name string, sets []*DataSet) bool {
 }
 
 func TestConformance(t *testing.T) {
-	dir := nodeTestsDir(t)
-	t.Logf("ONNX node tests from %s", dir)
+	dir := refs.NodeTestsDir(t)
 	tests, err := LoadNodeTests(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"bytes"
+	"github.com/onnxloss/onnxloss/internal/refs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,8 +11,8 @@ import (
 
 // TestOpsDocFresh fails when docs/OPS.md differs from what genops would write.
 func TestOpsDocFresh(t *testing.T) {
-	dir := nodeTestsDir(t)
-	root, err := repoRoot()
+	dir := refs.NodeTestsDir(t)
+	root, err := refs.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

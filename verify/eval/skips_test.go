@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"github.com/onnxloss/onnxloss/internal/refs"
 	"os"
 	"testing"
 )
@@ -9,7 +10,7 @@ func TestListSkips(t *testing.T) {
 	if os.Getenv("LIST_SKIPS") == "" {
 		t.Skip("set LIST_SKIPS=1")
 	}
-	tests, _ := LoadNodeTests(nodeTestsDir(t))
+	tests, _ := LoadNodeTests(refs.NodeTestsDir(t))
 	for _, nt := range tests {
 		if nt.Skip != "" {
 			t.Logf("%s\t%s", nt.Name, nt.Skip)
