@@ -2,11 +2,12 @@ package eval
 
 import (
 	"bytes"
-	"github.com/onnxloss/onnxloss/internal/refs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/onnxloss/onnxloss/internal/refs"
 )
 
 // TestOpsDocFresh fails when docs/OPS.md differs from what genops would write.

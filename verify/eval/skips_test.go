@@ -1,9 +1,10 @@
 package eval
 
 import (
-	"github.com/onnxloss/onnxloss/internal/refs"
 	"os"
 	"testing"
+
+	"github.com/onnxloss/onnxloss/internal/refs"
 )
 
 func TestListSkips(t *testing.T) {
