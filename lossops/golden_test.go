@@ -1,80 +1,45 @@
-package lossops
+package lossops_test
 
 import (
 	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/onnxloss/onnxloss/internal/goldens"
+	"github.com/onnxloss/onnxloss/internal/refs"
+	"github.com/onnxloss/onnxloss/lossops"
 )
 
-// goldenFile is written by scripts/gen-goldens.py (PyTorch 1.13, float64).
-var goldenFile = filepath.Join("..", "testdata", "goldens", "losses.json")
-
-type goldenTensor struct {
-	Shape []int     `json:"shape"`
-	Data  []float64 `json:"data"`
-}
-
-type goldenCase struct {
-	Name           string       `json:"name"`
-	Loss           string       `json:"loss"`
-	Opset          int          `json:"opset"`
-	Counts         []float64    `json:"counts"`
-	Classes        []string     `json:"classes"`
-	ZeroCounts     string       `json:"zero_counts"`
-	Weighting      string       `json:"weighting"`
-	Normalize      bool         `json:"normalize"`
-	Beta           float64      `json:"beta"`
-	Gamma          float64      `json:"gamma"`
-	Alpha          float64      `json:"alpha"`
-	Reduction      string       `json:"reduction"`
-	IgnoreIndex    *int64       `json:"ignore_index"`
-	LabelSmoothing float64      `json:"label_smoothing"`
-	Targets        string       `json:"targets"`
-	Tau            float64      `json:"tau"`
-	MaxMargin      float64      `json:"max_margin"`
-	Scale          float64      `json:"scale"`
-	LogitsDtype    string       `json:"logits_dtype"`
-	LabelsDtype    string       `json:"labels_dtype"`
-	Logits         goldenTensor `json:"logits"`
-	Labels         goldenTensor `json:"labels"`
-	Weights        []float64    `json:"weights"`
-	Expected       goldenTensor `json:"expected"`
-	Note           string       `json:"note"`
-}
-
-func loadGoldens(t *testing.T) []goldenCase {
+func loadGoldens(t *testing.T) []goldens.Case {
 	t.Helper()
-	data, err := os.ReadFile(goldenFile)
+	root, err := refs.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := goldens.Load(root)
 	if err != nil {
 		t.Fatalf("reading goldens (regenerate with /usr/bin/python3 scripts/gen-goldens.py): %v", err)
 	}
-	var doc struct {
-		Cases []goldenCase `json:"cases"`
+	if len(cases) < 70 {
+		t.Fatalf("%d golden cases, want >= 70", len(cases))
 	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("parsing %s: %v", goldenFile, err)
-	}
-	if len(doc.Cases) < 70 {
-		t.Fatalf("%s has %d cases, want >= 70", goldenFile, len(doc.Cases))
-	}
-	return doc.Cases
+	return cases
 }
 
-// spec returns the Spec and the labels/targets of a golden case.
-func (g goldenCase) spec(t *testing.T) (Spec, []int64, []float64) {
+// goldenSpec returns the lossops.Spec of a golden case, with PyTorch's weights, and
+// its labels or targets.
+func goldenSpec(t *testing.T, g goldens.Case) (lossops.Spec, []int64, []float64) {
 	t.Helper()
-	loss, err := ParseLoss(g.Loss)
+	loss, err := lossops.ParseLoss(g.Loss)
 	if err != nil {
 		t.Fatal(err)
 	}
-	red, err := ParseReduction(g.Reduction)
+	red, err := lossops.ParseReduction(g.Reduction)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := Spec{
+	s := lossops.Spec{
 		Loss:           loss,
 		Weights:        g.Weights,
 		Gamma:          g.Gamma,
@@ -82,7 +47,7 @@ func (g goldenCase) spec(t *testing.T) (Spec, []int64, []float64) {
 		Reduction:      red,
 		IgnoreIndex:    g.IgnoreIndex,
 		LabelSmoothing: g.LabelSmoothing,
-		MultiHot:       g.Targets == "multi-hot",
+		MultiHot:       g.MultiHot(),
 	}
 	if loss.FromCounts() {
 		s.Counts, s.SkipZero = g.Counts, g.ZeroCounts == "skip"
@@ -112,15 +77,11 @@ const (
 	goldenAtol = 1e-12
 )
 
-func closeTo(got, want, rtol, atol float64) bool {
-	return math.Abs(got-want) <= atol+rtol*math.Abs(want)
-}
-
 func TestReferenceGoldens(t *testing.T) {
 	for _, g := range loadGoldens(t) {
 		t.Run(g.Name, func(t *testing.T) {
-			spec, labels, targets := g.spec(t)
-			got, shape, err := Reference(spec, g.Logits.Data, g.Logits.Shape, labels, targets)
+			spec, labels, targets := goldenSpec(t, g)
+			got, shape, err := lossops.Reference(spec, g.Logits.Data, g.Logits.Shape, labels, targets)
 			if err != nil {
 				t.Fatalf("Reference: %v", err)
 			}
@@ -146,12 +107,12 @@ func TestReferenceGoldens(t *testing.T) {
 func TestClassWeightsGoldens(t *testing.T) {
 	for _, g := range loadGoldens(t) {
 		t.Run(g.Name, func(t *testing.T) {
-			scheme, err := ParseWeighting(g.Weighting)
+			scheme, err := lossops.ParseWeighting(g.Weighting)
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg := WeightConfig{Scheme: scheme, Beta: g.Beta, Normalize: g.Normalize, SkipZero: g.ZeroCounts == "skip"}
-			got, err := ClassWeightsNamed(g.Counts, g.Classes, cfg)
+			cfg := lossops.WeightConfig{Scheme: scheme, Beta: g.Beta, Normalize: g.Normalize, SkipZero: g.ZeroCounts == "skip"}
+			got, err := lossops.ClassWeightsNamed(g.Counts, g.Classes, cfg)
 			if err != nil {
 				t.Fatalf("ClassWeights: %v", err)
 			}
@@ -202,31 +163,31 @@ func TestGoldenCoverage(t *testing.T) {
 		if g.ZeroCounts == "skip" {
 			seen["skip "+g.Loss] = true
 		}
-		if g.Loss == string(LDAM) && g.Weighting != "none" {
+		if g.Loss == string(lossops.LDAM) && g.Weighting != "none" {
 			seen["ldam weighted"] = true
 		}
-		if g.Loss == string(LogitAdjusted) && g.Tau != 1 {
+		if g.Loss == string(lossops.LogitAdjusted) && g.Tau != 1 {
 			seen["logit_adjusted tau"] = true
 		}
-		if g.Loss == string(LDAM) && (g.MaxMargin != DefaultMaxMargin || g.Scale != DefaultScale) {
+		if g.Loss == string(lossops.LDAM) && (g.MaxMargin != lossops.DefaultMaxMargin || g.Scale != lossops.DefaultScale) {
 			seen["ldam margin/scale"] = true
 		}
-		seen[fmtKey("opset", g.Opset)] = true
+		seen[fmtKey("opset", int(g.Opset))] = true
 		seen[fmtKey("C", g.Logits.Shape[1])] = true
 	}
 	var want []string
-	for _, l := range Losses {
-		for _, r := range []Reduction{Mean, Sum, None} {
+	for _, l := range lossops.Losses {
+		for _, r := range []lossops.Reduction{lossops.Mean, lossops.Sum, lossops.None} {
 			want = append(want, "loss/reduction "+string(l)+"/"+string(r))
 		}
 		if l.IsSigmoid() {
 			want = append(want, "targets multi-hot "+string(l))
 		}
 	}
-	for _, w := range Weightings {
+	for _, w := range lossops.Weightings {
 		want = append(want, "weighting "+string(w))
 	}
-	for _, l := range Losses {
+	for _, l := range lossops.Losses {
 		if l.FromCounts() {
 			want = append(want, "skip "+string(l))
 		}
@@ -250,4 +211,9 @@ func TestGoldenCoverage(t *testing.T) {
 func fmtKey(k string, v int) string {
 	b, _ := json.Marshal(v)
 	return k + " " + string(b)
+}
+
+// closeTo is |got − want| ≤ atol + rtol·|want|.
+func closeTo(got, want, rtol, atol float64) bool {
+	return math.Abs(got-want) <= atol+rtol*math.Abs(want)
 }
