@@ -1,56 +1,26 @@
 package inject_test
 
 import (
-	"encoding/json"
 	"math/rand"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/inject"
+	"github.com/onnxloss/onnxloss/internal/goldens"
 	"github.com/onnxloss/onnxloss/internal/refs"
 	"github.com/onnxloss/onnxloss/lossops"
 	"github.com/onnxloss/onnxloss/verify"
 	"github.com/onnxloss/onnxloss/verify/eval"
 )
 
-// torchRecord is one model's entry in testdata/models/expected.json: inputs
-// and what PyTorch computed for them.
-type torchRecord struct {
-	Inputs  map[string]torchTensor `json:"inputs"`
-	Outputs map[string]torchTensor `json:"outputs"`
-	Extra   map[string]torchTensor `json:"extra"`
-}
-
-type torchTensor struct {
-	DType string    `json:"dtype"`
-	Shape []int     `json:"shape"`
-	Data  []float64 `json:"data"`
-}
-
-func loadTorchRecords(t *testing.T, root string) map[string]torchRecord {
+func loadTorchRecords(t *testing.T, root string) map[string]goldens.ModelRecord {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(root, "testdata", "models", "expected.json"))
+	recs, err := goldens.LoadModelRecords(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &all); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]torchRecord{}
-	for name, r := range all {
-		if name == "_about" {
-			continue
-		}
-		var rec torchRecord
-		if err := json.Unmarshal(r, &rec); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		out[name] = rec
-	}
-	return out
+	return recs
 }
 
 // TestInjectRealModels injects losses into the PyTorch-exported models and
@@ -85,7 +55,7 @@ func TestInjectRealModels(t *testing.T) {
 		spec   lossops.Spec
 		logits []float64
 		want   []float64
-		torch  torchRecord
+		torch  goldens.ModelRecord
 		out    string
 		origin string
 	}

@@ -237,3 +237,43 @@ func (c *Case) ORTFeeds() map[string]refs.Tensor {
 	}
 	return in
 }
+
+// ModelRecord is one model's entry in testdata/models/expected.json: the
+// inputs fed to the exported graph and what PyTorch computed for them.
+type ModelRecord struct {
+	Inputs  map[string]ModelTensor `json:"inputs"`
+	Outputs map[string]ModelTensor `json:"outputs"`
+	// Extra holds intermediate values, e.g. the logits feeding a loss.
+	Extra map[string]ModelTensor `json:"extra"`
+}
+
+// ModelTensor is a tensor of expected.json (float32 values as float64).
+type ModelTensor struct {
+	DType string    `json:"dtype"`
+	Shape []int     `json:"shape"`
+	Data  []float64 `json:"data"`
+}
+
+// LoadModelRecords reads testdata/models/expected.json, keyed by model file.
+func LoadModelRecords(root string) (map[string]ModelRecord, error) {
+	raw, err := os.ReadFile(filepath.Join(root, "testdata", "models", "expected.json"))
+	if err != nil {
+		return nil, err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return nil, fmt.Errorf("expected.json: %w", err)
+	}
+	out := map[string]ModelRecord{}
+	for name, r := range all {
+		if name == "_about" {
+			continue
+		}
+		var rec ModelRecord
+		if err := json.Unmarshal(r, &rec); err != nil {
+			return nil, fmt.Errorf("expected.json %s: %w", name, err)
+		}
+		out[name] = rec
+	}
+	return out, nil
+}
