@@ -175,8 +175,8 @@ func (m *Model) Save(path string) error {
 	return nil
 }
 
-// WriteFileAtomic writes data to a temporary file beside path, syncs it and
-// renames it to path. On any error nothing is left under path or beside it.
+// WriteFileAtomic writes data to a temporary file beside path and renames it
+// to path. On any error nothing is left under path or beside it.
 func WriteFileAtomic(path string, data []byte) error {
 	return WriteAtomic(path, func(w io.Writer) error {
 		_, err := w.Write(data)
@@ -184,9 +184,12 @@ func WriteFileAtomic(path string, data []byte) error {
 	})
 }
 
-// WriteAtomic creates a temporary file beside path, lets write fill it, syncs
-// it and renames it to path. If write fails, the temporary file is removed
-// and path is untouched.
+// WriteAtomic creates a temporary file beside path, lets write fill it and
+// renames it to path. If write fails, the temporary file is removed and path
+// is untouched, so a failed or killed run never leaves a partial file under
+// path. Like cp and onnx.save it does not fsync: that would double the time
+// of a large write, and only a power loss before the kernel writes the data
+// back could then lose it (run `sync FILE` after it where that matters).
 func WriteAtomic(path string, write func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
@@ -213,9 +216,6 @@ func WriteAtomic(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	if err := write(f); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
 		return fail(err)
 	}
 	if err := f.Chmod(0o644); err != nil {
