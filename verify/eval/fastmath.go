@@ -114,15 +114,58 @@ const (
 	expFastMax = 88.7
 )
 
-// expSlice32 sets o[i] = exp32(x[i]). The main loop has no branch: it
+// expSlice32 sets o[i] = e**x[i] within 1 ulp: with AVX2 and FMA 4 elements
+// at a time in assembly, else as exp32 (see expSlice32Go).
+//
+// expSlice32Go sets o[i] = exp32(x[i]). The main loop has no branch: it
 // computes every element as if in range and tracks the smallest and largest
 // input; only a chunk that held something out of range (or a NaN) is redone
 // element by element.
 func expSlice32(o, x []float32) {
+	if haveAVX2 {
+		expSliceAVX2(o, x)
+		return
+	}
+	expSlice32Go(o, x)
+}
+
+// expSliceAVX2 is expSlice32 with the AVX2 kernel (within 1 ulp, not always
+// equal to exp32) for the in-range elements.
+func expSliceAVX2(o, x []float32) {
 	const chunk = 256
+	x = x[:len(o)]
+	var buf [chunk]float32
 	for lo := 0; lo < len(o); lo += chunk {
 		hi := min(lo+chunk, len(o))
 		oo, xx := o[lo:hi], x[lo:hi]
+		if &oo[0] == &xx[0] { // in place: keep the inputs for the fix-up
+			xx = buf[:copy(buf[:], xx)]
+		}
+		n4 := len(oo) &^ 3
+		ok := n4 == 0 || expAVX2(oo[:n4], xx[:n4])
+		for i := n4; i < len(oo); i++ {
+			oo[i] = exp32(xx[i])
+		}
+		if !ok {
+			for i, v := range xx[:n4] {
+				if !(v >= expFastMin && v <= expFastMax) {
+					oo[i] = exp32(v)
+				}
+			}
+		}
+	}
+}
+
+// expSlice32Go is the portable expSlice32, equal to exp32 element by element.
+func expSlice32Go(o, x []float32) {
+	const chunk = 256
+	var buf [chunk]float32
+	for lo := 0; lo < len(o); lo += chunk {
+		hi := min(lo+chunk, len(o))
+		oo, xx := o[lo:hi], x[lo:hi]
+		if &oo[0] == &xx[0] { // in place: keep the inputs for the fix-up
+			xx = buf[:copy(buf[:], xx)]
+		}
 		mn, mx := float32(0), float32(0)
 		for i, v := range xx {
 			mn, mx = min(mn, v), max(mx, v)
@@ -144,8 +187,39 @@ func expSlice32(o, x []float32) {
 	}
 }
 
-// logSlice32 sets o[i] = log32(x[i]), inlined for positive normal inputs.
+// logSlice32 sets o[i] = log(x[i]) within 1 ulp: with AVX2 and FMA 4
+// elements at a time in assembly, else as log32 (see logSlice32Go).
 func logSlice32(o, x []float32) {
+	if !haveAVX2 {
+		logSlice32Go(o, x)
+		return
+	}
+	const chunk = 256
+	x = x[:len(o)]
+	var buf [chunk]float32
+	for lo := 0; lo < len(o); lo += chunk {
+		hi := min(lo+chunk, len(o))
+		oo, xx := o[lo:hi], x[lo:hi]
+		if &oo[0] == &xx[0] { // in place: keep the inputs for the fix-up
+			xx = buf[:copy(buf[:], xx)]
+		}
+		n4 := len(oo) &^ 3
+		ok := n4 == 0 || logAVX2(oo[:n4], xx[:n4])
+		for i := n4; i < len(oo); i++ {
+			oo[i] = log32(xx[i])
+		}
+		if !ok {
+			for i, v := range xx[:n4] {
+				if b := math.Float32bits(v); b-0x00800000 >= 0x7f800000-0x00800000 {
+					oo[i] = log32(v)
+				}
+			}
+		}
+	}
+}
+
+// logSlice32Go sets o[i] = log32(x[i]), inlined for positive normal inputs.
+func logSlice32Go(o, x []float32) {
 	x = x[:len(o)]
 	for i, v := range x {
 		b := math.Float32bits(v)

@@ -85,16 +85,118 @@ func TestExpLogSlice32(t *testing.T) {
 	same := func(a, b float32) bool {
 		return a == b && math.Signbit(float64(a)) == math.Signbit(float64(b)) || a != a && b != b
 	}
-	expSlice32(o, x)
+	expSlice32Go(o, x)
 	for i, v := range x {
 		if !same(o[i], exp32(v)) {
-			t.Fatalf("expSlice32 at %d: exp(%v) = %v, exp32 gives %v", i, v, o[i], exp32(v))
+			t.Fatalf("expSlice32Go at %d: exp(%v) = %v, exp32 gives %v", i, v, o[i], exp32(v))
 		}
 	}
-	logSlice32(o, x)
+	for _, off := range []int{0, 1, 3} { // odd lengths exercise the scalar tails
+		xx, oo := x[off:], o[off:]
+		expSlice32(oo, xx)
+		for i, v := range xx {
+			want := exp32(v)
+			if !(same(oo[i], want) || ulpDiff(oo[i], want) <= 1 && ulpDiff(oo[i], float32(math.Exp(float64(v)))) <= 1) {
+				t.Fatalf("expSlice32 at %d: exp(%v) = %v, exp32 gives %v", i, v, oo[i], want)
+			}
+		}
+	}
+	logSlice32Go(o, x)
 	for i, v := range x {
 		if !same(o[i], log32(v)) {
-			t.Fatalf("logSlice32 at %d: log(%v) = %v, log32 gives %v", i, v, o[i], log32(v))
+			t.Fatalf("logSlice32Go at %d: log(%v) = %v, log32 gives %v", i, v, o[i], log32(v))
+		}
+	}
+	for _, off := range []int{0, 1, 3} {
+		xx, oo := x[off:], o[off:]
+		logSlice32(oo, xx)
+		for i, v := range xx {
+			want := log32(v)
+			if !(same(oo[i], want) || ulpDiff(oo[i], want) <= 1 && ulpDiff(oo[i], float32(math.Log(float64(v)))) <= 1) {
+				t.Fatalf("logSlice32 at %d: log(%v) = %v, log32 gives %v", i, v, oo[i], want)
+			}
+		}
+	}
+}
+
+// TestExpSlice32Accuracy checks the (assembly) slice kernel against math.Exp
+// over the whole float32 range it computes itself.
+func TestExpSlice32Accuracy(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	x := make([]float32, 1<<20)
+	for i := range x {
+		x[i] = float32(r.Float64()*(expFastMax-expFastMin) + expFastMin)
+		if i%7 == 0 {
+			x[i] = float32(r.NormFloat64())
+		}
+	}
+	o := make([]float32, len(x))
+	expSlice32(o, x)
+	worst := int64(0)
+	for i, v := range x {
+		if d := ulpDiff(o[i], float32(math.Exp(float64(v)))); d > worst {
+			worst = d
+		}
+	}
+	if worst > 1 {
+		t.Fatalf("expSlice32: worst error %d ulp", worst)
+	}
+	t.Logf("expSlice32 (AVX2 %v): worst error %d ulp", haveAVX2, worst)
+}
+
+// TestLogSlice32Accuracy checks the (assembly) slice kernel against math.Log
+// over positive float32s, 1 ± small and the bounds of the mantissa split.
+func TestLogSlice32Accuracy(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	x := make([]float32, 1<<20)
+	for i := range x {
+		switch i % 4 {
+		case 0:
+			x[i] = math.Float32frombits(uint32(r.Int63n(0x7f800000)))
+		case 1:
+			x[i] = float32(1 + (r.Float64()-0.5)*1e-3)
+		case 2:
+			x[i] = float32(math.Sqrt2 * (1 + (r.Float64()-0.5)*1e-6) * math.Pow(2, float64(r.Intn(60)-30)))
+		default:
+			x[i] = float32(r.Float64() * 10)
+		}
+	}
+	o := make([]float32, len(x))
+	logSlice32(o, x)
+	worst := int64(0)
+	for i, v := range x {
+		if d := ulpDiff(o[i], float32(math.Log(float64(v)))); d > worst {
+			worst = d
+		}
+	}
+	if worst > 1 {
+		t.Fatalf("logSlice32: worst error %d ulp", worst)
+	}
+	t.Logf("logSlice32 (AVX2 %v): worst error %d ulp", haveAVX2, worst)
+}
+
+// TestExpLogSlice32InPlace checks the kernels with o and x the same slice
+// (in-place reuse), where the fall-back must still see the inputs.
+func TestExpLogSlice32InPlace(t *testing.T) {
+	x := []float32{0, 0, 0, 0, 1, -1, 0, 2, float32(math.NaN()), -100, 100, 5e-39, -3, 7}
+	for _, k := range []struct {
+		name  string
+		f     func(o, x []float32)
+		want  func(float32) float32
+		exact bool
+	}{
+		{"expSlice32", expSlice32, exp32, false},
+		{"expSlice32Go", expSlice32Go, exp32, true},
+		{"logSlice32", logSlice32, log32, false},
+		{"logSlice32Go", logSlice32Go, log32, true},
+	} {
+		o := append([]float32(nil), x...)
+		k.f(o, o)
+		for i, v := range x {
+			w := k.want(v)
+			if !(o[i] == w || o[i] != o[i] && w != w || !k.exact && ulpDiff(o[i], w) <= 1) {
+				t.Errorf("%s in place at %d: f(%v) = %v, want %v", k.name, i, v, o[i], w)
+			}
 		}
 	}
 }
