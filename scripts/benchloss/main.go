@@ -186,20 +186,26 @@ func run(args []string) error {
 		defer stop()
 	}
 	ms := make([]float64, *k)
+	cpu := make([]float64, *k)
 	for i := range ms {
 		res = nil
 		runtime.GC()
+		c0 := cpuMillis()
 		t0 := time.Now()
 		if res, err = s.Run(feeds, []string{"loss"}); err != nil {
 			return err
 		}
 		ms[i] = float64(time.Since(t0).Microseconds()) / 1000
+		cpu[i] = cpuMillis() - c0
 	}
 	sorted := append([]float64(nil), ms...)
 	sort.Float64s(sorted)
+	sortedCPU := append([]float64(nil), cpu...)
+	sort.Float64s(sortedCPU)
 	out := map[string]any{
 		"runtime": "go-eval", "threads": runtime.GOMAXPROCS(0), "n": *n, "c": *c, "k": *k,
 		"min_ms": sorted[0], "median_ms": sorted[len(sorted)/2], "runs_ms": ms, "loss": loss,
+		"min_cpu_ms": sortedCPU[0],
 	}
 	return json.NewEncoder(os.Stdout).Encode(out)
 }
