@@ -53,11 +53,11 @@ inject=("$tmp/onnxloss" inject --loss cb_focal --counts "$tmp/counts.json")
 # onnx.load + onnx.save; external data is not loaded (it would be 8 GB in memory).
 pyresave=("$PY" -c 'import onnx, sys; onnx.save(onnx.load(sys.argv[1], load_external_data=sys.argv[3] == "1"), sys.argv[2])')
 
-echo "| model | command | wall (s) | wall / cp | wall / (cp + sync) | peak RSS (MiB) |"
-echo "|---|---|---:|---:|---:|---:|"
-row() { # row MODEL LABEL MS KIB, with cp_ms and cps_ms set
-	awk -v m="$1" -v l="$2" -v ms="$3" -v kib="$4" -v cp="$cp_ms" -v cps="${cps_ms:-0}" \
-		'BEGIN { r = cps > 0 ? sprintf("%.2f", ms / cps) : ""; printf "| %s | %s | %.2f | %.2f | %s | %.0f |\n", m, l, ms / 1000, ms / cp, r, kib / 1024 }'
+echo "| model | command | wall (s) | wall / cp | peak RSS (MiB) |"
+echo "|---|---|---:|---:|---:|"
+row() { # row MODEL LABEL MS KIB, with cp_ms set
+	awk -v m="$1" -v l="$2" -v ms="$3" -v kib="$4" -v cp="$cp_ms" \
+		'BEGIN { printf "| %s | %s | %.2f | %.2f | %.0f |\n", m, l, ms / 1000, ms / cp, kib / 1024 }'
 }
 for m in m250 m1g ext/m8g; do
 	in="$tmp/$m.onnx"
@@ -72,12 +72,7 @@ for m in m250 m1g ext/m8g; do
 	label="$label)"
 	read -r cp_ms cp_kib < <(measure "$out.cp.onnx" cp "$in" "$out.cp.onnx")
 	cp_ms=$((cp_ms > 0 ? cp_ms : 1))
-	cps_ms=0
 	row "$label" "cp" "$cp_ms" "$cp_kib"
-	# inject fsyncs its output before renaming it into place (graphedit.WriteAtomic); cp does not.
-	read -r ms kib < <(measure "$out.cps.onnx" sh -c 'cp "$1" "$2" && sync "$2"' sh "$in" "$out.cps.onnx")
-	cps_ms=$((ms > 0 ? ms : 1))
-	row "$label" "cp + sync FILE (fsync, as inject does)" "$ms" "$kib"
 	read -r ms kib < <(measure "$out.stream.onnx" "${inject[@]}" --stream -o "$out.stream.onnx" "$in")
 	row "$label" "onnxloss inject (streaming)" "$ms" "$kib"
 	read -r ms kib < <(measure "$out.mem.onnx" "${inject[@]}" --no-stream -o "$out.mem.onnx" "$in")
