@@ -12,7 +12,9 @@ import (
 )
 
 // Session is a model prepared for evaluation: initializers decoded, nodes
-// topologically sorted. It can be run many times and concurrently.
+// topologically sorted. It can be run many times and concurrently. Between
+// runs it keeps the buffers of the intermediate values its last run freed,
+// for the next run to reuse (see pool.go); drop the Session to release them.
 type Session struct {
 	opset   int64
 	nodes   []*prepNode

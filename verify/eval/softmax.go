@@ -65,8 +65,9 @@ func softmaxInto(name string, x, o *Tensor, outer, cls, inner int) {
 	if xf, ok := x.data.([]float32); ok && inner == 1 && name != "Hardmax" {
 		of := o.data.([]float32)
 		parallelFor(outer, cls*4, func(lo, hi int) {
+			scratch := make([]float32, 2*cls)
 			for i := lo; i < hi; i++ {
-				softmaxRow32(name == "LogSoftmax", xf[i*cls:(i+1)*cls], of[i*cls:(i+1)*cls])
+				softmaxRow32(name == "LogSoftmax", xf[i*cls:(i+1)*cls], of[i*cls:(i+1)*cls], scratch)
 			}
 		})
 		return
@@ -93,16 +94,20 @@ func softmaxInto(name string, x, o *Tensor, outer, cls, inner int) {
 	})
 }
 
-func softmaxRow32(logOut bool, x, o []float32) {
+func softmaxRow32(logOut bool, x, o, scratch []float32) {
 	if len(x) == 0 {
 		return
 	}
-	m := x[0]
-	for _, v := range x[1:] {
-		if v > m {
-			m = v
-		}
+	// Branch-free, four independent chains; a NaN makes m NaN, handled below.
+	m0, m1, m2, m3 := x[0], x[0], x[0], x[0]
+	j := 0
+	for ; j+4 <= len(x); j += 4 {
+		m0, m1, m2, m3 = max(m0, x[j]), max(m1, x[j+1]), max(m2, x[j+2]), max(m3, x[j+3])
 	}
+	for ; j < len(x); j++ {
+		m0 = max(m0, x[j])
+	}
+	m := max(m0, m1, m2, m3)
 	if math.IsInf(float64(m), 0) || m != m {
 		// fall back to float64 for the degenerate rows
 		buf := make([]float64, len(x))
@@ -119,21 +124,35 @@ func softmaxRow32(logOut bool, x, o []float32) {
 		}
 		return
 	}
-	s := 0.0
+	// exp(x − m) with the slice kernel; o may alias x, so the differences
+	// and, for LogSoftmax, the exponentials go to the scratch space.
+	d := scratch[:len(x)]
+	for j, v := range x {
+		d[j] = v - m
+	}
+	e := o
 	if logOut {
-		for _, v := range x {
-			s += float64(exp32(v - m))
-		}
+		e = scratch[len(x) : 2*len(x)]
+	}
+	expSlice32(e, d)
+	var s0, s1, s2, s3 float64
+	j = 0
+	for ; j+4 <= len(e); j += 4 {
+		s0 += float64(e[j])
+		s1 += float64(e[j+1])
+		s2 += float64(e[j+2])
+		s3 += float64(e[j+3])
+	}
+	for ; j < len(e); j++ {
+		s0 += float64(e[j])
+	}
+	s := s0 + s1 + s2 + s3
+	if logOut {
 		l := m + float32(math.Log(s))
 		for j, v := range x {
 			o[j] = v - l
 		}
 		return
-	}
-	for j, v := range x {
-		e := exp32(v - m)
-		o[j] = e
-		s += float64(e)
 	}
 	inv := 1 / s
 	for j := range o {
