@@ -63,19 +63,26 @@ echo "load after: $load_after" >&2
 
 node -e '
 const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
-const [N, C, K, R] = process.argv.slice(2);
+const [N, C, K, R, machine, before, after] = process.argv.slice(2);
 const pick = (loss, label) => rows.filter((r) => r.loss_name === loss && r.label === label);
 const best = (rs) => Math.min(...rs.map((r) => r.min_ms));
 const spread = (rs) => { const m = rs.map((r) => r.min_ms); return Math.max(...m) / Math.min(...m); };
-const f = (v) => v.toFixed(0);
-const cell = (rs) => `${f(best(rs))} (×${spread(rs).toFixed(2)})`;
+const median = (rs) => rs.reduce((a, r) => (r.min_ms < a.min_ms ? r : a)).median_ms;
+const cpu = (rs) => Math.min(...rs.map((r) => r.min_cpu_ms));
 const rss = (rs) => (Math.max(...rs.map((r) => r.rss_kb)) / 1024).toFixed(0);
-console.log(`N=${N}, C=${C}, float32; best of ${R} repeats of min-of-${K} ms (spread = worst/best min over the repeats); ratio = evaluator / ORT`);
-console.log(`machine: ${process.argv[6]}; load average (1/5/15 min) before ${process.argv[7]}, after ${process.argv[8]}`);
+const names = { eval: "Go evaluator (2 goroutines)", ort1: "ONNX Runtime, 1 thread", ort2: "ONNX Runtime, 2 threads" };
+console.log(`N=${N}, C=${C}, float32 logits, int64 labels. Each runtime in its own process: 1 warm-up, ${K} timed runs; ${R} repeats.`);
+console.log(`min = best of the ${R} repeats (their fastest run); spread = slowest/fastest of those ${R} minima; median = of the best repeat (${K} runs);`);
+console.log(`CPU = least process CPU time (user+system, all threads) of one run; ratio = evaluator min / the runtime min.`);
+console.log(`machine: ${machine}; load average (1/5/15 min) before ${before}, after ${after}`);
 console.log("");
-console.log("| loss | evaluator ms | ORT 1 thread ms | ORT 2 threads ms | eval / ORT-1 | eval / ORT-2 | peak RSS MB (eval / ORT-1 / ORT-2) | loss eval / ORT |");
-console.log("|---|---|---|---|---|---|---|---|");
+console.log("| loss | runtime | min ms | spread | median ms | CPU ms | peak RSS MB | evaluator ÷ this | loss value |");
+console.log("|---|---|---|---|---|---|---|---|---|");
 for (const loss of [...new Set(rows.map((r) => r.loss_name))]) {
-  const e = pick(loss, "eval"), o1 = pick(loss, "ort1"), o2 = pick(loss, "ort2");
-  console.log(`| ${loss} | ${cell(e)} | ${cell(o1)} | ${cell(o2)} | ${(best(e) / best(o1)).toFixed(2)} | ${(best(e) / best(o2)).toFixed(2)} | ${rss(e)} / ${rss(o1)} / ${rss(o2)} | ${e[0].loss.toPrecision(7)} / ${o2[0].loss.toPrecision(7)} |`);
+  const e = pick(loss, "eval");
+  for (const label of ["eval", "ort1", "ort2"]) {
+    const rs = pick(loss, label);
+    const ratio = label === "eval" ? "" : (best(e) / best(rs)).toFixed(2);
+    console.log(`| ${loss} | ${names[label]} | ${best(rs).toFixed(0)} | ×${spread(rs).toFixed(2)} | ${median(rs).toFixed(0)} | ${cpu(rs).toFixed(0)} | ${rss(rs)} | ${ratio} | ${rs[0].loss.toPrecision(7)} |`);
+  }
 }' "$results" "$N" "$C" "$K" "$R" "$machine" "$load_before" "$load_after"
