@@ -13,6 +13,7 @@ import (
 	"github.com/onnxloss/onnxloss/internal/refs"
 	"github.com/onnxloss/onnxloss/lossops"
 	"github.com/onnxloss/onnxloss/onnxpb"
+	"github.com/onnxloss/onnxloss/verify"
 )
 
 // trainingCase is one entry of testdata/goldens/training.json: a training
@@ -97,6 +98,10 @@ func TestSwapTrainingGraphLoss(t *testing.T) {
 			t.Fatal(err)
 		}
 		paths = append(paths, path)
+		// verify handles a replaced loss like an injected one.
+		if rep, err := verify.Synthetic(m, path, verify.SyntheticOptions{Tolerance: verify.DefaultTolerance, Seed: 5}); err != nil || !rep.Pass {
+			t.Errorf("%s: verify: %v %+v", c.Name, err, rep)
+		}
 		feeds := map[string]refs.Tensor{}
 		for name, in := range records[c.Model].Inputs {
 			if in.DType == "int64" {
