@@ -33,7 +33,11 @@ var openFile = os.Open
 // inPath and writes the result to outPath, in memory that does not grow with
 // the model: it decodes the model without its tensor payloads, runs
 // inject.Inject on that skeleton, and writes the output by copying the
-// input's bytes and splicing in the fields inject added. External-data
+// input's bytes and writing the fields inject added or changed after them,
+// at the end of the graph and of the model (see planLevel), so that a
+// model's tensor data keeps its byte offsets. The output decodes to the
+// same model as InMemory's (proto.Equal) but its fields are not in
+// canonical order, so its bytes differ from InMemory's. External-data
 // locations are rewritten for outPath's directory; the data files are
 // never opened. When the edit cannot be spliced into the input's bytes, it
 // falls back to InMemory. The Result's notes say which path ran.

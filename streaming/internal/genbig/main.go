@@ -82,7 +82,7 @@ func valueInfo(name string, dims ...any) *onnxpb.ValueInfoProto {
 }
 
 // generate writes the model: the small part is encoded with protobuf, the
-// big weights are appended as initializer fields whose payloads are
+// big weights are written as initializer fields whose payloads are
 // streamed from a random source (inline) or described as external data.
 func generate(path string, size, d, c int64, external string) error {
 	layers := max(1, (size+2*d*d)/(4*d*d)) // rounded
@@ -134,12 +134,22 @@ func generate(path string, size, d, c int64, external string) error {
 		}
 		fields = append(fields, head)
 	}
-	graphLen := int64(0)
+	// The fields go in field-number order, as protobuf serializers (so
+	// onnx.save and torch.onnx.export) write them: the graph's nodes, name
+	// and initializers (the small ones, then the big ones), then its inputs
+	// and outputs; the model's ir_version and producer_name, its graph, then
+	// its opset_import.
+	ends := &onnxpb.GraphProto{Input: g.Input, Output: g.Output}
+	g.Input, g.Output = nil, nil
 	gb, err := proto.MarshalOptions{Deterministic: true}.Marshal(g)
 	if err != nil {
 		return err
 	}
-	graphLen += int64(len(gb))
+	gtail, err := proto.MarshalOptions{Deterministic: true}.Marshal(ends)
+	if err != nil {
+		return err
+	}
+	graphLen := int64(len(gb) + len(gtail))
 	for _, h := range fields {
 		body := int64(len(h))
 		if external == "" {
@@ -147,9 +157,12 @@ func generate(path string, size, d, c int64, external string) error {
 		}
 		graphLen += int64(protowire.SizeTag(5)+protowire.SizeVarint(uint64(body))) + body
 	}
-	m := &onnxpb.ModelProto{IrVersion: proto.Int64(7), ProducerName: proto.String("genbig"),
-		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(13)}}}
-	mb, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	mb, err := proto.MarshalOptions{Deterministic: true}.Marshal(&onnxpb.ModelProto{IrVersion: proto.Int64(7), ProducerName: proto.String("genbig")})
+	if err != nil {
+		return err
+	}
+	mtail, err := proto.MarshalOptions{Deterministic: true}.Marshal(&onnxpb.ModelProto{
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(13)}}})
 	if err != nil {
 		return err
 	}
@@ -176,6 +189,8 @@ func generate(path string, size, d, c int64, external string) error {
 			}
 		}
 	}
+	w.Write(gtail)
+	w.Write(mtail)
 	if err := w.Flush(); err != nil {
 		return err
 	}
