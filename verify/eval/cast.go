@@ -145,12 +145,7 @@ func castFast(t, out *Tensor) bool {
 		b := unsafe.Slice((*uint8)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 		switch d := out.data.(type) {
 		case []float32:
-			parallelFor(len(d), 1, func(lo, hi int) {
-				dd, bb := d[lo:hi], b[lo:hi]
-				for i := range dd {
-					dd[i] = float32(bb[i])
-				}
-			})
+			parallelFor(len(d), 1, func(lo, hi int) { boolF32(d[lo:hi], s[lo:hi]) })
 			return true
 		case []float64:
 			parallelFor(len(d), 1, func(lo, hi int) {

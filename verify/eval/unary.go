@@ -21,23 +21,13 @@ func plain(f func(float64) float64) func(c *opCtx) func(float64) float64 {
 func init() {
 	defs := map[string]unaryDef{
 		"Neg": {f: plain(func(x float64) float64 { return -x }), intF: func(x int64) int64 { return -x },
-			f32: func(o, x []float32) {
-				x = x[:len(o)]
-				for i := range o {
-					o[i] = -x[i]
-				}
-			}},
+			f32: negF32},
 		"Abs": {f: plain(math.Abs), intF: func(x int64) int64 {
 			if x < 0 {
 				return -x
 			}
 			return x
-		}, f32: func(o, x []float32) {
-			x = x[:len(o)]
-			for i := range o {
-				o[i] = math.Float32frombits(math.Float32bits(x[i]) &^ (1 << 31))
-			}
-		}},
+		}, f32: absF32},
 		"Sign": {f: plain(func(x float64) float64 {
 			switch {
 			case x > 0:
@@ -61,13 +51,7 @@ func init() {
 			}
 			return 0 * x
 		}), intF: func(x int64) int64 { return max(x, 0) },
-			f32: func(o, x []float32) {
-				// max is branch-free: random signs make a branch mispredict.
-				x = x[:len(o)]
-				for i := range o {
-					o[i] = max(x[i], 0)
-				}
-			}},
+			f32: reluF32},
 		"Exp": {f: plain(math.Exp), f32: expSlice32},
 		"Log": {f: plain(math.Log), f32: logSlice32},
 		"Sigmoid": {f: plain(func(x float64) float64 {

@@ -1,0 +1,117 @@
+package eval
+
+import "math"
+
+// arithKern32 is arithKern[float32] with the AVX2 loops (fastops_amd64.s)
+// for Add, Sub, Mul and Div when the CPU has them; results are identical
+// (the same IEEE operation per element).
+func arithKern32(name string) binKern[float32, float32, float32] {
+	base := arithKern[float32](name)
+	if !haveAVX2 {
+		return base
+	}
+	var vv func(o, a, b []float32)
+	var vs, sv func(o, a []float32, s float32)
+	switch name {
+	case "Add":
+		vv, vs, sv = addVV32, addVS32, addVS32 // s + a[i] == a[i] + s
+	case "Sub":
+		vv, vs, sv = subVV32, subVS32, subSV32
+	case "Mul":
+		vv, vs, sv = mulVV32, mulVS32, mulVS32
+	case "Div":
+		vv, vs, sv = divVV32, divVS32, divSV32
+	default:
+		return base
+	}
+	return binKern[float32, float32, float32]{
+		vv: func(o, a, b []float32) {
+			n := len(o) &^ 7
+			if n > 0 {
+				vv(o[:n], a[:n], b[:n])
+			}
+			base.vv(o[n:], a[n:len(o)], b[n:len(o)])
+		},
+		vs: func(o, a []float32, b float32) {
+			n := len(o) &^ 7
+			if n > 0 {
+				vs(o[:n], a[:n], b)
+			}
+			base.vs(o[n:], a[n:len(o)], b)
+		},
+		sv: func(o []float32, a float32, b []float32) {
+			n := len(o) &^ 7
+			if n > 0 {
+				sv(o[:n], b[:n], a)
+			}
+			base.sv(o[n:], a, b[n:len(o)])
+		},
+	}
+}
+
+// negF32 sets o[i] = −x[i].
+func negF32(o, x []float32) {
+	x = x[:len(o)]
+	n := 0
+	if haveAVX2 {
+		n = len(o) &^ 7
+		if n > 0 {
+			negSlice32(o[:n], x[:n])
+		}
+	}
+	for i := n; i < len(o); i++ {
+		o[i] = -x[i]
+	}
+}
+
+// absF32 sets o[i] = |x[i]| (clearing the sign bit).
+func absF32(o, x []float32) {
+	x = x[:len(o)]
+	n := 0
+	if haveAVX2 {
+		n = len(o) &^ 7
+		if n > 0 {
+			absSlice32(o[:n], x[:n])
+		}
+	}
+	for i := n; i < len(o); i++ {
+		o[i] = math.Float32frombits(math.Float32bits(x[i]) &^ (1 << 31))
+	}
+}
+
+// reluF32 sets o[i] = 0 where x[i] < 0, else x[i] (NaN and −0 pass through).
+func reluF32(o, x []float32) {
+	x = x[:len(o)]
+	n := 0
+	if haveAVX2 {
+		n = len(o) &^ 7
+		if n > 0 {
+			reluSlice32(o[:n], x[:n])
+		}
+	}
+	for i := n; i < len(o); i++ {
+		v := x[i]
+		if v < 0 {
+			v = 0
+		}
+		o[i] = v
+	}
+}
+
+// boolF32 sets o[i] = 1 where b[i], else 0.
+func boolF32(o []float32, b []bool) {
+	b = b[:len(o)]
+	n := 0
+	if haveAVX2 {
+		n = len(o) &^ 7
+		if n > 0 {
+			boolToF32(o[:n], b[:n])
+		}
+	}
+	for i := n; i < len(o); i++ {
+		o[i] = 0
+		if b[i] {
+			o[i] = 1
+		}
+	}
+}

@@ -1,0 +1,48 @@
+//go:build amd64
+
+package eval
+
+// AVX2 loops in fastops_amd64.s: each handles the first len(o)&^7
+// elements; see fastops.go for the wrappers that finish the tail.
+
+//go:noescape
+func addVV32(o, a, b []float32)
+
+//go:noescape
+func subVV32(o, a, b []float32)
+
+//go:noescape
+func mulVV32(o, a, b []float32)
+
+//go:noescape
+func divVV32(o, a, b []float32)
+
+//go:noescape
+func addVS32(o, a []float32, s float32)
+
+//go:noescape
+func subVS32(o, a []float32, s float32)
+
+//go:noescape
+func mulVS32(o, a []float32, s float32)
+
+//go:noescape
+func divVS32(o, a []float32, s float32)
+
+//go:noescape
+func subSV32(o, a []float32, s float32)
+
+//go:noescape
+func divSV32(o, a []float32, s float32)
+
+//go:noescape
+func negSlice32(o, x []float32)
+
+//go:noescape
+func absSlice32(o, x []float32)
+
+//go:noescape
+func reluSlice32(o, x []float32)
+
+//go:noescape
+func boolToF32(o []float32, b []bool)
