@@ -3,6 +3,7 @@ package graphedit
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/onnxloss/onnxloss/onnxpb"
 )
@@ -143,3 +144,20 @@ func visitNode(n *onnxpb.NodeProto, f func(*onnxpb.TensorProto)) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// EscapingExternalData returns the external-data locations that leave the
+// model's directory: absolute paths and paths through "..". ONNX Runtime
+// (1.30) refuses to load such locations, so callers warn about them.
+func (m *Model) EscapingExternalData() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, ref := range m.ExternalTensors() {
+		loc := filepath.ToSlash(ref.Location)
+		escapes := filepath.IsAbs(ref.Location) || loc == ".." || strings.HasPrefix(loc, "../") || strings.Contains(loc, "/../")
+		if escapes && !seen[loc] {
+			seen[loc] = true
+			out = append(out, loc)
+		}
+	}
+	return out
+}

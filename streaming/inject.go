@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -108,6 +109,7 @@ func Inject(inPath, outPath string, opt inject.Options) (*inject.Result, error) 
 		return nil, err
 	}
 	copied := out.copied()
+	res.Notes = append(res.Notes, escapingNotes(m, outPath)...)
 	res.Notes = append(res.Notes, fmt.Sprintf("streamed: %s of %s copied unchanged from the input (%s of tensor data never read), %s spliced in",
 		human(copied), human(sc.size), human(sc.payload), human(out.size()-copied)))
 	return res, nil
@@ -130,7 +132,19 @@ func InMemory(inPath, outPath string, opt inject.Options) (*inject.Result, error
 	if err := m.Save(outPath); err != nil {
 		return nil, err
 	}
+	res.Notes = append(res.Notes, escapingNotes(m, outPath)...)
 	return res, nil
+}
+
+// escapingNotes warns when the output refers to external data outside its
+// own directory, which ONNX Runtime refuses to load.
+func escapingNotes(m *graphedit.Model, outPath string) []string {
+	locs := m.EscapingExternalData()
+	if len(locs) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("the output refers to external data outside its directory (%s): ONNX Runtime refuses that; write the output into the data's directory or a parent of it",
+		strings.Join(locs, ", "))}
 }
 
 // fallback runs InMemory and says why in the notes.

@@ -219,14 +219,18 @@ func TestScanSkipsPayloads(t *testing.T) {
 // opened (the side file is even moved away during inject), the locations
 // are rewritten, and ONNX Runtime run from the output directory gives the
 // loss of the same model with inline data.
-func TestExternalDataNeverOpened(t *testing.T) {
-	dir := t.TempDir()
+// externalSource is the model externalModel moves into external data.
+var externalSource = filepath.Join("..", "testdata", "models", "mlp_o13.onnx")
+
+// externalModel writes testdata's MLP with its initializers moved into
+// dir/data/weights.bin and returns the model path and the side file's path.
+func externalModel(t *testing.T, dir string) (model, sidePath string) {
+	t.Helper()
 	dataDir := filepath.Join(dir, "data")
 	if err := os.Mkdir(dataDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	src := filepath.Join("..", "testdata", "models", "mlp_o13.onnx")
-	m, err := graphedit.Load(src)
+	m, err := graphedit.Load(externalSource)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,16 +249,21 @@ func TestExternalDataNeverOpened(t *testing.T) {
 			{Key: proto.String("length"), Value: proto.String(itoa(len(side) - off))},
 		}
 	}
-	sidePath := filepath.Join(dataDir, "weights.bin")
+	sidePath = filepath.Join(dataDir, "weights.bin")
 	if err := os.WriteFile(sidePath, side, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	m.Dir = dataDir
-	model := filepath.Join(dataDir, "model.onnx")
+	model = filepath.Join(dataDir, "model.onnx")
 	if err := m.Save(model); err != nil {
 		t.Fatal(err)
 	}
+	return model, sidePath
+}
 
+func TestExternalDataNeverOpened(t *testing.T) {
+	dir := t.TempDir()
+	model, sidePath := externalModel(t, dir)
 	var opened []string
 	openFile = func(p string) (*os.File, error) { opened = append(opened, p); return os.Open(p) }
 	defer func() { openFile = os.Open }()
@@ -303,7 +312,7 @@ func TestExternalDataNeverOpened(t *testing.T) {
 
 	refs.ORTHarness(t)
 	inline := filepath.Join(dir, "inline.onnx")
-	if _, err := InMemory(src, inline, opt); err != nil {
+	if _, err := InMemory(externalSource, inline, opt); err != nil {
 		t.Fatal(err)
 	}
 	x := make([]float64, 3*16)
@@ -420,3 +429,34 @@ func TestCLITruncated(t *testing.T) {
 }
 
 func strconvF(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+
+// TestEscapingExternalDataIsReported: writing the output where its external
+// data can only be reached through ".." (which ONNX Runtime refuses) gives a
+// note on both paths; writing it in a parent of the data's directory does not.
+func TestEscapingExternalDataIsReported(t *testing.T) {
+	dir := t.TempDir()
+	model, _ := externalModel(t, dir)
+	if err := os.Mkdir(filepath.Join(dir, "other"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opt := inject.Options{Loss: lossops.Focal, Counts: &lossops.Counts{Values: []float64{50, 20, 9, 300, 41}}, Gamma: 2, Reduction: lossops.Mean, Normalize: true}
+	for name, f := range map[string]func(string, string, inject.Options) (*inject.Result, error){"streaming": Inject, "in memory": InMemory} {
+		for _, tc := range []struct {
+			out  string
+			warn bool
+		}{{filepath.Join(dir, "other", "out.onnx"), true}, {filepath.Join(dir, "out.onnx"), false}} {
+			res, err := f(model, tc.out, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			warned := false
+			for _, n := range res.Notes {
+				warned = warned || strings.Contains(n, "outside its directory (../data/weights.bin)")
+			}
+			if warned != tc.warn {
+				t.Errorf("%s to %s: warned %v, want %v (notes %q)", name, tc.out, warned, tc.warn, res.Notes)
+			}
+			os.Remove(tc.out)
+		}
+	}
+}
