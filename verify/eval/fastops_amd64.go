@@ -46,3 +46,6 @@ func reluSlice32(o, x []float32)
 
 //go:noescape
 func boolToF32(o []float32, b []bool)
+
+//go:noescape
+func maxLanes32(x []float32, m *[8]float32)

@@ -315,3 +315,27 @@ boolToF32_loop:
 boolToF32_done:
 	VZEROUPPER
 	RET
+
+// func maxLanes32(x []float32, m *[8]float32)
+// m[j] = the max of x[j], x[j+8], x[j+16], … over len(x)&^7 elements
+// (len(x) >= 8) by VMAXPS; a NaN among them may or may not show in m.
+TEXT ·maxLanes32(SB), NOSPLIT, $0-32
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ m+24(FP), DI
+	SHRQ $3, CX
+	VMOVUPS (SI), Y0
+	ADDQ $32, SI
+	DECQ CX
+	JZ   maxLanes32_done
+
+maxLanes32_loop:
+	VMAXPS (SI), Y0, Y0
+	ADDQ $32, SI
+	DECQ CX
+	JNZ  maxLanes32_loop
+
+maxLanes32_done:
+	VMOVUPS Y0, (DI)
+	VZEROUPPER
+	RET

@@ -2,17 +2,18 @@
 
 package eval
 
-func addVV32(o, a, b []float32)         { panic("needs amd64") }
-func subVV32(o, a, b []float32)         { panic("needs amd64") }
-func mulVV32(o, a, b []float32)         { panic("needs amd64") }
-func divVV32(o, a, b []float32)         { panic("needs amd64") }
-func addVS32(o, a []float32, s float32) { panic("needs amd64") }
-func subVS32(o, a []float32, s float32) { panic("needs amd64") }
-func mulVS32(o, a []float32, s float32) { panic("needs amd64") }
-func divVS32(o, a []float32, s float32) { panic("needs amd64") }
-func subSV32(o, a []float32, s float32) { panic("needs amd64") }
-func divSV32(o, a []float32, s float32) { panic("needs amd64") }
-func negSlice32(o, x []float32)         { panic("needs amd64") }
-func absSlice32(o, x []float32)         { panic("needs amd64") }
-func reluSlice32(o, x []float32)        { panic("needs amd64") }
-func boolToF32(o []float32, b []bool)   { panic("needs amd64") }
+func addVV32(o, a, b []float32)             { panic("needs amd64") }
+func subVV32(o, a, b []float32)             { panic("needs amd64") }
+func mulVV32(o, a, b []float32)             { panic("needs amd64") }
+func divVV32(o, a, b []float32)             { panic("needs amd64") }
+func addVS32(o, a []float32, s float32)     { panic("needs amd64") }
+func subVS32(o, a []float32, s float32)     { panic("needs amd64") }
+func mulVS32(o, a []float32, s float32)     { panic("needs amd64") }
+func divVS32(o, a []float32, s float32)     { panic("needs amd64") }
+func subSV32(o, a []float32, s float32)     { panic("needs amd64") }
+func divSV32(o, a []float32, s float32)     { panic("needs amd64") }
+func negSlice32(o, x []float32)             { panic("needs amd64") }
+func absSlice32(o, x []float32)             { panic("needs amd64") }
+func reluSlice32(o, x []float32)            { panic("needs amd64") }
+func boolToF32(o []float32, b []bool)       { panic("needs amd64") }
+func maxLanes32(x []float32, m *[8]float32) { panic("needs amd64") }

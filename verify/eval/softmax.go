@@ -98,9 +98,18 @@ func softmaxRow32(logOut bool, x, o, scratch []float32) {
 	if len(x) == 0 {
 		return
 	}
-	// Branch-free, four independent chains; a NaN makes m NaN, handled below.
+	// The row maximum, branch-free. With AVX2 a NaN may be skipped here;
+	// it then makes the sum below NaN, and the row goes to the fallback.
 	m0, m1, m2, m3 := x[0], x[0], x[0], x[0]
 	j := 0
+	if haveAVX2 && len(x) >= 8 {
+		var lanes [8]float32
+		maxLanes32(x, &lanes)
+		m0 = max(lanes[0], lanes[1], lanes[2], lanes[3])
+		m1 = max(lanes[4], lanes[5], lanes[6], lanes[7])
+		m2, m3 = m0, m1
+		j = len(x) &^ 7
+	}
 	for ; j+4 <= len(x); j += 4 {
 		m0, m1, m2, m3 = max(m0, x[j]), max(m1, x[j+1]), max(m2, x[j+2]), max(m3, x[j+3])
 	}
@@ -109,31 +118,13 @@ func softmaxRow32(logOut bool, x, o, scratch []float32) {
 	}
 	m := max(m0, m1, m2, m3)
 	if math.IsInf(float64(m), 0) || m != m {
-		// fall back to float64 for the degenerate rows
-		buf := make([]float64, len(x))
-		for j, v := range x {
-			buf[j] = float64(v)
-		}
-		n := "Softmax"
-		if logOut {
-			n = "LogSoftmax"
-		}
-		softmaxRow64(n, buf)
-		for j, v := range buf {
-			o[j] = float32(v)
-		}
+		softmaxRowDegenerate(logOut, x, o)
 		return
 	}
-	// exp(x − m) with the slice kernel; o may alias x, so the differences
-	// and, for LogSoftmax, the exponentials go to the scratch space.
-	d := scratch[:len(x)]
-	for j, v := range x {
-		d[j] = v - m
-	}
-	e := o
-	if logOut {
-		e = scratch[len(x) : 2*len(x)]
-	}
+	// exp(x − m) with the slice kernel into the scratch space (o may alias
+	// x, which the fallback and LogSoftmax still need).
+	d, e := scratch[:len(x)], scratch[len(x):2*len(x)]
+	subVS32Kern(d, x, m)
 	expSlice32(e, d)
 	var s0, s1, s2, s3 float64
 	j = 0
@@ -147,16 +138,36 @@ func softmaxRow32(logOut bool, x, o, scratch []float32) {
 		s0 += float64(e[j])
 	}
 	s := s0 + s1 + s2 + s3
+	if s != s { // a NaN the maximum skipped
+		softmaxRowDegenerate(logOut, x, o)
+		return
+	}
 	if logOut {
-		l := m + float32(math.Log(s))
-		for j, v := range x {
-			o[j] = v - l
-		}
+		subVS32Kern(o, x, m+float32(math.Log(s)))
 		return
 	}
 	inv := 1 / s
-	for j := range o {
-		o[j] = float32(float64(o[j]) * inv)
+	for j, v := range e {
+		o[j] = float32(float64(v) * inv)
+	}
+}
+
+// subVS32Kern sets o[i] = a[i] − s.
+var subVS32Kern = arithKern32("Sub").vs
+
+// softmaxRowDegenerate computes a row holding ±Inf or NaN in float64.
+func softmaxRowDegenerate(logOut bool, x, o []float32) {
+	buf := make([]float64, len(x))
+	for j, v := range x {
+		buf[j] = float64(v)
+	}
+	n := "Softmax"
+	if logOut {
+		n = "LogSoftmax"
+	}
+	softmaxRow64(n, buf)
+	for j, v := range buf {
+		o[j] = float32(v)
 	}
 }
 
