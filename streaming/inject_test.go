@@ -1,7 +1,6 @@
 package streaming_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/inject"
+	"github.com/onnxloss/onnxloss/internal/goldens"
 	"github.com/onnxloss/onnxloss/internal/refs"
 	"github.com/onnxloss/onnxloss/lossops"
 	"github.com/onnxloss/onnxloss/streaming"
@@ -151,22 +151,9 @@ func streamed(res *inject.Result) bool {
 	return false
 }
 
-// torchRecord is a model's entry in testdata/models/expected.json.
-type torchRecord struct {
-	Inputs  map[string]torchTensor `json:"inputs"`
-	Outputs map[string]torchTensor `json:"outputs"`
-	Extra   map[string]torchTensor `json:"extra"`
-}
-
-type torchTensor struct {
-	DType string    `json:"dtype"`
-	Shape []int     `json:"shape"`
-	Data  []float64 `json:"data"`
-}
-
 // feeds returns ONNX Runtime inputs for an injected model: the recorded
 // inputs, plus labels of the logits' batch shape.
-func feeds(t *testing.T, rec torchRecord, md *inject.Metadata) map[string]refs.Tensor {
+func feeds(t *testing.T, rec goldens.ModelRecord, md *inject.Metadata) map[string]refs.Tensor {
 	t.Helper()
 	in := map[string]refs.Tensor{}
 	for name, v := range rec.Inputs {
@@ -199,24 +186,13 @@ func feeds(t *testing.T, rec torchRecord, md *inject.Metadata) map[string]refs.T
 	return in
 }
 
-func records(t *testing.T) map[string]torchRecord {
+func records(t *testing.T) map[string]goldens.ModelRecord {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "testdata", "models", "expected.json"))
+	recs, err := goldens.LoadModelRecords("..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &all); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]torchRecord{}
-	for name, r := range all {
-		var rec torchRecord
-		if name != "_about" && json.Unmarshal(r, &rec) == nil {
-			out[name] = rec
-		}
-	}
-	return out
+	return recs
 }
 
 // TestStreamedModelsRunInORT runs the streamed and the in-memory model of

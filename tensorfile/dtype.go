@@ -2,10 +2,10 @@ package tensorfile
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 
+	"github.com/onnxloss/onnxloss/internal/half"
 	"github.com/onnxloss/onnxloss/onnxpb"
 )
 
@@ -72,77 +72,14 @@ func dtypeNames() string {
 type Float16 uint16
 
 // Float32 returns h as a float32; the conversion is exact.
-func (h Float16) Float32() float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	man := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // Inf or NaN
-		return math.Float32frombits(sign | 0x7f800000 | man<<13)
-	case exp != 0: // normal
-		return math.Float32frombits(sign | (exp+127-15)<<23 | man<<13)
-	case man == 0: // ±0
-		return math.Float32frombits(sign)
-	}
-	// Subnormal half: man × 2^-24, exactly representable as a normal float32.
-	f := float32(man) * (1.0 / (1 << 24))
-	if sign != 0 {
-		f = -f
-	}
-	return f
-}
+func (h Float16) Float32() float32 { return half.F16ToF32(uint16(h)) }
 
 // Float16FromFloat32 rounds f to the nearest half-precision value (ties to even).
 // Values beyond the half range become ±Inf; NaN stays NaN.
-func Float16FromFloat32(f float32) Float16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int32(b>>23) & 0xff
-	man := b & 0x7fffff
-	if exp == 0xff {
-		if man != 0 {
-			return Float16(sign | 0x7e00 | uint16(man>>13)) // quiet NaN, keep payload top bits
-		}
-		return Float16(sign | 0x7c00)
-	}
-	e := exp - 127 + 15
-	if e >= 0x1f {
-		return Float16(sign | 0x7c00)
-	}
-	if e <= 0 {
-		// Subnormal half or zero. Full significand with implicit bit, shifted.
-		if e < -10 {
-			return Float16(sign) // rounds to ±0 (|f| < 2^-25)
-		}
-		m := man | 0x800000
-		shift := uint32(14 - e) // 13 + (1 - e)
-		half := m >> shift
-		rem := m & (1<<shift - 1)
-		mid := uint32(1) << (shift - 1)
-		if rem > mid || (rem == mid && half&1 == 1) {
-			half++
-		}
-		return Float16(sign | uint16(half))
-	}
-	half := uint32(e)<<10 | man>>13
-	rem := man & 0x1fff
-	if rem > 0x1000 || (rem == 0x1000 && half&1 == 1) {
-		half++ // may carry into the exponent, up to Inf: correct
-	}
-	return Float16(sign | uint16(half))
-}
+func Float16FromFloat32(f float32) Float16 { return Float16(half.F32ToF16(f)) }
 
 // bfloat16ToFloat32 widens a bfloat16 bit pattern exactly.
-func bfloat16ToFloat32(b uint16) float32 {
-	return math.Float32frombits(uint32(b) << 16)
-}
+func bfloat16ToFloat32(b uint16) float32 { return half.BF16ToF32(b) }
 
 // bfloat16FromFloat32 rounds f to bfloat16 (ties to even), keeping NaN a NaN.
-func bfloat16FromFloat32(f float32) uint16 {
-	b := math.Float32bits(f)
-	if b&0x7f800000 == 0x7f800000 && b&0x7fffff != 0 {
-		return uint16(b>>16) | 0x40
-	}
-	b += 0x7fff + (b>>16)&1
-	return uint16(b >> 16)
-}
+func bfloat16FromFloat32(f float32) uint16 { return half.F32ToBF16(f) }

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -70,7 +71,7 @@ func FromInputs(m *graphedit.Model, path string, inputs, expect []*onnxpb.Tensor
 		}
 		g := got[e.GetName()]
 		c := compareValues("vs expected", e.GetName(), g.AsFloat64(), want.AsFloat64(), opt.Tolerance)
-		if !sameShape(g.Shape(), want.Shape()) {
+		if !slices.Equal(g.Shape(), want.Shape()) {
 			c.Pass, c.Problem = false, fmt.Sprintf("shape %v, expected %v", g.Shape(), want.Shape())
 		}
 		rep.add(c)
@@ -129,16 +130,4 @@ func feedsFor(sess *eval.Session, inputs []*onnxpb.TensorProto) (map[string]*eva
 		return nil, fmt.Errorf("the inputs file lacks graph input(s) %s: give a tensor for every input", strings.Join(missing, ", "))
 	}
 	return feeds, nil
-}
-
-func sameShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/onnxloss/onnxloss/onnxpb"
@@ -175,17 +176,7 @@ func scalarInt(t *Tensor, what string) (int64, error) {
 	return t.i64At(0), nil
 }
 
-func shapeEq(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+func shapeEq(a, b []int64) bool { return slices.Equal(a, b) }
 
 func stridesOf(shape []int64) []int64 {
 	s := make([]int64, len(shape))
