@@ -18,14 +18,7 @@ import (
 // with graphedit at the case's opset and saves it under dir.
 func injectGoldens(t *testing.T, dir string) []goldens.Injected {
 	t.Helper()
-	root, err := refs.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases, err := goldens.Load(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cases := goldens.ForTest(t)
 	if len(cases) < 60 {
 		t.Fatalf("%d golden cases, want >= 60", len(cases))
 	}

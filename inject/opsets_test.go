@@ -17,14 +17,7 @@ import (
 // opset wants without touching opset_import.
 func TestEveryOpset(t *testing.T) {
 	refs.ORTHarness(t)
-	root, err := refs.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases, err := goldens.Load(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cases := goldens.ForTest(t)
 	// One case per loss × reduction, preferring N-D logits and ignore_index.
 	picked := map[string]goldens.Case{}
 	for _, c := range cases {

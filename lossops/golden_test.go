@@ -7,20 +7,12 @@ import (
 	"testing"
 
 	"github.com/onnxloss/onnxloss/internal/goldens"
-	"github.com/onnxloss/onnxloss/internal/refs"
 	"github.com/onnxloss/onnxloss/lossops"
 )
 
 func loadGoldens(t *testing.T) []goldens.Case {
 	t.Helper()
-	root, err := refs.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases, err := goldens.Load(root)
-	if err != nil {
-		t.Fatalf("reading goldens (regenerate with /usr/bin/python3 scripts/gen-goldens.py): %v", err)
-	}
+	cases := goldens.ForTest(t)
 	if len(cases) < 70 {
 		t.Fatalf("%d golden cases, want >= 70", len(cases))
 	}

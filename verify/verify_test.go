@@ -7,7 +7,6 @@ import (
 
 	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/internal/goldens"
-	"github.com/onnxloss/onnxloss/internal/refs"
 	"github.com/onnxloss/onnxloss/verify"
 )
 
@@ -17,14 +16,7 @@ import (
 // float64 closed form on the same random logits within the default
 // tolerance.
 func TestSyntheticPassesOnEveryGoldenModel(t *testing.T) {
-	root, err := refs.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases, err := goldens.Load(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cases := goldens.ForTest(t)
 	injected, err := goldens.InjectAll(cases, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -51,14 +43,7 @@ func TestSyntheticPassesOnEveryGoldenModel(t *testing.T) {
 // TestSyntheticCatchesAWrongLoss changes one class weight inside an injected
 // model: the synthetic check must fail.
 func TestSyntheticCatchesAWrongLoss(t *testing.T) {
-	root, err := refs.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases, err := goldens.Load(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cases := goldens.ForTest(t)
 	var pick []goldens.Case
 	for _, c := range cases {
 		if c.Loss == "cb_focal" && c.Reduction == "mean" && c.LogitsDtype == "float32" && !c.MultiHot() {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"testing"
 
 	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/inject"
@@ -276,4 +277,19 @@ func LoadModelRecords(root string) (map[string]ModelRecord, error) {
 		out[name] = rec
 	}
 	return out, nil
+}
+
+// ForTest loads the golden cases of the repository a test runs in, failing
+// t if they cannot be read.
+func ForTest(t testing.TB) []Case {
+	t.Helper()
+	root, err := refs.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := Load(root)
+	if err != nil {
+		t.Fatalf("reading goldens (regenerate with /usr/bin/python3 scripts/gen-goldens.py): %v", err)
+	}
+	return cases
 }
