@@ -153,6 +153,7 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 	if opset < 11 {
 		return nil, fmt.Errorf("the model imports default-domain opset %d: onnxloss needs opset 11 or newer (re-export with opset_version >= 11)", opset)
 	}
+	var prior *graphedit.Loss // a training loss a previous injection replaced in place
 	if old, ok, err := ReadMetadata(m); ok {
 		if !opt.Replace {
 			return nil, fmt.Errorf("the model already has an onnxloss loss (%s): pass --replace to swap it, or start from the original model", lossName(old))
@@ -160,13 +161,17 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		removeInjected(m, old)
+		prior = removeInjected(m, old)
 		res.Notes = append(res.Notes, fmt.Sprintf("replaced the previous %s loss", old.Loss))
 	}
 
 	existing, err := trainingLoss(m, opt)
 	if err != nil {
 		return nil, err
+	}
+	if existing == nil && prior != nil && opt.Logits == "" {
+		// The previous injection had replaced the training graph's loss.
+		existing = prior
 	}
 	if existing != nil {
 		res.Notes = append(res.Notes, carryOver(existing, &opt)...)
@@ -447,9 +452,12 @@ func renameOutput(m *graphedit.Model, from, to string) {
 }
 
 // removeInjected deletes everything a previous injection added: nodes and
-// initializers under NamePrefix, the labels input, the loss output and the
-// metadata entry.
-func removeInjected(m *graphedit.Model, md *Metadata) {
+// initializers under NamePrefix, the labels input and the loss output it
+// created, and the metadata entry. When that injection had replaced a
+// training graph's own loss in place, the labels input and the loss output
+// belong to the graph and stay; the replaced loss is returned so that the
+// new loss can take its place again.
+func removeInjected(m *graphedit.Model, md *Metadata) (inPlace *graphedit.Loss) {
 	g := m.Graph()
 	prefix := NamePrefix + "/"
 	nodes := g.Node[:0]
@@ -466,16 +474,25 @@ func removeInjected(m *graphedit.Model, md *Metadata) {
 		}
 	}
 	g.Initializer = inits
+	ownLabels, ownOutput := true, true
+	if r := md.Replaced; r != nil {
+		ownLabels = false
+		if r.Output == md.LossOutput {
+			ownOutput = false
+			inPlace = r
+			inPlace.NodeProtos, inPlace.LogSoftmax = nil, nil // already gone
+		}
+	}
 	inputs := g.Input[:0]
 	for _, vi := range g.Input {
-		if vi.GetName() != md.Labels {
+		if !ownLabels || vi.GetName() != md.Labels {
 			inputs = append(inputs, vi)
 		}
 	}
 	g.Input = inputs
 	outputs := g.Output[:0]
 	for _, vi := range g.Output {
-		if vi.GetName() != md.LossOutput {
+		if !ownOutput || vi.GetName() != md.LossOutput {
 			outputs = append(outputs, vi)
 		}
 	}
@@ -488,6 +505,7 @@ func removeInjected(m *graphedit.Model, md *Metadata) {
 	}
 	m.Proto.MetadataProps = props
 	m.ResetNames()
+	return inPlace
 }
 
 // elemName returns the short lower-case name of an element type.

@@ -279,3 +279,74 @@ func TestAmbiguousTrainingLoss(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestReplaceSwappedTrainingLoss re-injects (--replace) into a training
+// graph whose loss onnxloss already swapped: the graph keeps its inputs and
+// its loss output, and the new loss is PyTorch's value for it.
+func TestReplaceSwappedTrainingLoss(t *testing.T) {
+	refs.ORTHarness(t)
+	root, err := refs.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want *trainingCase
+	for _, c := range loadTrainingCases(t, root) {
+		if c.Model == "train_mlp_ce_o13.onnx" && c.Loss == "cb_softmax" && !c.OverrideReduction {
+			want = &c
+			break
+		}
+	}
+	if want == nil {
+		t.Fatal("no cb_softmax training golden")
+	}
+	m, err := graphedit.Load(filepath.Join(root, "testdata", "models", want.Model))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := inject.Options{Loss: lossops.Focal, Counts: &lossops.Counts{Values: want.Counts}, Gamma: 2, Normalize: true}
+	if _, err := inject.Inject(m, first); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inject.Inject(m, first); err == nil || !strings.Contains(err.Error(), "--replace") {
+		t.Fatalf("second injection without Replace: %v", err)
+	}
+	opt, err := want.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.IgnoreIndex, opt.Reduction, opt.Replace = nil, "", true
+	res, err := inject.Inject(m, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Metadata.Replaced == nil || res.Metadata.LossOutput != "loss" || res.Metadata.Labels != "target" || res.Metadata.IgnoreIndex == nil {
+		t.Errorf("metadata %+v", res.Metadata)
+	}
+	if got := outputNames(m); strings.Join(got, ",") != "loss" {
+		t.Errorf("outputs %v, want [loss]", got)
+	}
+	var inputs []string
+	for _, in := range m.Graph().GetInput() {
+		inputs = append(inputs, in.GetName())
+	}
+	if strings.Join(inputs, ",") != "x,target" {
+		t.Errorf("inputs %v, want [x target]", inputs)
+	}
+	path := filepath.Join(t.TempDir(), "replaced.onnx")
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	rec := loadTorchRecords(t, root)[want.Model]
+	feeds := map[string]refs.Tensor{
+		"x":      refs.FloatTensor("float32", rec.Inputs["x"].Shape, rec.Inputs["x"].Data),
+		"target": refs.IntTensor("int64", rec.Inputs["target"].Shape, toInts(rec.Inputs["target"].Data)),
+	}
+	r := refs.RunORT(t, []refs.Job{{Model: path, Inputs: feeds}})[0]
+	if r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	got, _ := r.Outputs["loss"].Floats()
+	if !closeTo(got[0], want.Expected.Data[0], 1e-5, 1e-6) {
+		t.Errorf("loss = %.9g, PyTorch %.9g", got[0], want.Expected.Data[0])
+	}
+}
