@@ -74,7 +74,7 @@ func parseNPYHeader(s string) (npyHeader, error) {
 	}
 	d, err := strconv.Unquote(strings.Replace(descr, "'", `"`, -1))
 	if err != nil || len(d) < 3 {
-		return h, fmt.Errorf("unsupported .npy dtype %s: want integer, float or bool labels", descr)
+		return h, fmt.Errorf("unsupported .npy dtype %s: want integer, float or bool labels", quote([]byte(descr)))
 	}
 	switch d[0] {
 	case '<', '|', '=':
@@ -96,7 +96,7 @@ func parseNPYHeader(s string) (npyHeader, error) {
 	case fo == "True":
 		h.fortran = true
 	case fo != "False":
-		return h, fmt.Errorf("bad .npy header: fortran_order %s", fo)
+		return h, fmt.Errorf("bad .npy header: fortran_order %s: want True or False", quote([]byte(fo)))
 	}
 	shape, ok := dictValue(s, "shape")
 	if !ok || !strings.HasPrefix(shape, "(") || !strings.HasSuffix(shape, ")") {
@@ -109,7 +109,7 @@ func parseNPYHeader(s string) (npyHeader, error) {
 		}
 		n, err := strconv.ParseInt(part, 10, 64)
 		if err != nil || n < 0 {
-			return h, fmt.Errorf("bad .npy header: shape %s", shape)
+			return h, fmt.Errorf("bad .npy header: shape %s: want a tuple of non-negative integers", quote([]byte(shape)))
 		}
 		h.shape = append(h.shape, n)
 	}
