@@ -15,3 +15,5 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 ONNXLOSS_REQUIRE_REFS=1 go test -count=1 ./... "$@"
+# The conformance count, for the log: "N of M node tests run, all passed".
+ONNXLOSS_REQUIRE_REFS=1 go test -count=1 -run '^TestConformance$' -v ./verify/eval | grep 'node tests run'
