@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/onnxloss/onnxloss/inject"
 )
 
 // Exit codes: 0 success, 1 a verification mismatch, 2 bad usage or input.
@@ -55,7 +57,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:      "onnxloss",
 		Usage:     "append class-imbalance losses to ONNX models and verify them",
-		Version:   version,
+		Version:   inject.Version, // the version inject writes into the metadata
 		Writer:    stdout,
 		ErrWriter: stderr,
 		// Exit codes are decided in run, not by the library.
@@ -76,8 +78,6 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return app
 }
 
-// version is the tool version, shared with the metadata inject writes.
-const version = "0.1.0"
 
 func usageError(c *cli.Context, err error, _ bool) error {
 	name := "onnxloss"
