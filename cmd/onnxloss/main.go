@@ -78,7 +78,6 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return app
 }
 
-
 func usageError(c *cli.Context, err error, _ bool) error {
 	name := "onnxloss"
 	if c.Command != nil && c.Command.Name != "" {
