@@ -8,25 +8,10 @@ import (
 	"testing"
 
 	"github.com/onnxloss/onnxloss/graphedit"
+	"github.com/onnxloss/onnxloss/internal/goldens"
 	"github.com/onnxloss/onnxloss/internal/refs"
 	"github.com/onnxloss/onnxloss/onnxpb"
 )
-
-// irFor is the IR version a model of the given default opset declares (the
-// one torch.onnx.export / onnx.helper pick).
-func irFor(opset int64) int64 {
-	switch {
-	case opset <= 11:
-		return 6
-	case opset <= 14:
-		return 7
-	case opset <= 18:
-		return 8
-	case opset <= 20:
-		return 9
-	}
-	return 10
-}
 
 // nd is a dense row-major float64 tensor, the Go reference.
 type nd struct {
@@ -254,7 +239,7 @@ var builderOpsets = []int64{11, 12, 13, 17, 18, 21}
 func builderModel(t *testing.T, opset int64) (*graphedit.Model, []string) {
 	t.Helper()
 	m := &graphedit.Model{Proto: &onnxpb.ModelProto{
-		IrVersion:    ptr(irFor(opset)),
+		IrVersion:    ptr(goldens.IRVersion(opset)),
 		ProducerName: ptr("graphedit-test"),
 		OpsetImport:  []*onnxpb.OperatorSetIdProto{{Domain: ptr(""), Version: ptr(opset)}},
 		Graph:        &onnxpb.GraphProto{Name: ptr(fmt.Sprintf("builders_o%d", opset))},
