@@ -19,3 +19,17 @@ if [ ! -f ortharness/node_modules/onnxruntime-node/package.json ]; then
   (cd ortharness && npm ci --no-audit --no-fund --loglevel=error)
 fi
 echo "references: $(/usr/bin/python3 -c 'import torch, torchvision, onnx; print("torch", torch.__version__, "torchvision", torchvision.__version__, "onnx", onnx.__version__)'), onnxruntime-node $(node -p 'require("./ortharness/node_modules/onnxruntime-node/package.json").version')"
+
+# Python references Debian lacks: a venv over Debian's site packages (so torch
+# 1.13 stays importable), pinned, --no-deps so nothing pulls a newer torch.
+# One requirement per line in scripts/venv-requirements.txt.
+if grep -qv '^\s*\(#\|$\)' scripts/venv-requirements.txt; then
+  if [ ! -x .venv/bin/python ]; then
+    /usr/bin/python3 -m venv --system-site-packages .venv
+  fi
+  if ! cmp -s scripts/venv-requirements.txt .venv/installed-requirements.txt; then
+    .venv/bin/pip install -q --disable-pip-version-check --no-deps -r scripts/venv-requirements.txt
+    cp scripts/venv-requirements.txt .venv/installed-requirements.txt
+  fi
+  echo "venv: $(grep -cv '^\s*\(#\|$\)' scripts/venv-requirements.txt) pinned packages in .venv"
+fi
