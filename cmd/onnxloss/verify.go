@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxloss/onnxloss/graphcheck"
 	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/onnxpb"
 	"github.com/onnxloss/onnxloss/tensorfile"
@@ -44,6 +45,9 @@ func runVerify(c *cli.Context) error {
 	m, err := graphedit.Load(path)
 	if err != nil {
 		return badInput(err)
+	}
+	if err := graphcheck.Check(m.Proto, graphcheck.Options{MaxOpset: graphcheck.MaxInjectOpset}); err != nil {
+		return badInput(fmt.Errorf("%s: %w", path, err))
 	}
 	var rep *verify.Report
 	if c.IsSet("inputs") {
