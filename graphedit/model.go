@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/onnxloss/onnxloss/internal/cleanup"
 	"github.com/onnxloss/onnxloss/onnxpb"
 )
 
@@ -202,14 +203,16 @@ func WriteAtomic(path string, write func(io.Writer) error) error {
 	if !st.IsDir() {
 		return fmt.Errorf("cannot write %s: %s is not a directory", path, dir)
 	}
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return fmt.Errorf("cannot write %s: it is a directory, give a file name", path)
+	if err := CheckOutput(path); err != nil {
+		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := os.CreateTemp(dir, tempPattern(filepath.Base(path)))
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	tmp := f.Name()
+	untrack := cleanup.Track(tmp)
+	defer untrack()
 	fail := func(err error) error {
 		f.Close()
 		os.Remove(tmp)
@@ -225,9 +228,56 @@ func WriteAtomic(path string, write func(io.Writer) error) error {
 		os.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := cleanup.Commit(tmp, path); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// CheckOutput refuses an output path that exists and is not a regular file
+// (a directory, a device such as /dev/null, a FIFO, a socket): the write
+// renames a new file over it, which would replace the special file. A
+// symbolic link is judged by what it points to.
+func CheckOutput(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil // absent (or unreachable: the write reports that)
+	}
+	mode := st.Mode()
+	switch {
+	case mode.IsRegular():
+		return nil
+	case mode.IsDir():
+		return fmt.Errorf("cannot write %s: it is a directory, give a file name", path)
+	case mode&fs.ModeCharDevice != 0:
+		return fmt.Errorf("cannot write %s: it is a character device; onnxloss replaces only regular files, give a file name", path)
+	case mode&fs.ModeDevice != 0:
+		return fmt.Errorf("cannot write %s: it is a block device; onnxloss replaces only regular files, give a file name", path)
+	case mode&fs.ModeNamedPipe != 0:
+		return fmt.Errorf("cannot write %s: it is a FIFO (named pipe); onnxloss replaces only regular files, give a file name", path)
+	case mode&fs.ModeSocket != 0:
+		return fmt.Errorf("cannot write %s: it is a socket; onnxloss replaces only regular files, give a file name", path)
+	}
+	return fmt.Errorf("cannot write %s: it is not a regular file; onnxloss replaces only regular files, give a file name", path)
+}
+
+// maxNameBytes is the longest file name (one path component) Linux file
+// systems accept, NAME_MAX.
+const maxNameBytes = 255
+
+// tempPattern is the os.CreateTemp pattern of the temporary file beside an
+// output named base: ".BASE.tmp-" and up to 10 random digits. A long base is
+// cut (at a character boundary) so that the temporary name stays within
+// maxNameBytes for every output name that is itself valid.
+func tempPattern(base string) string {
+	const extra = len(".") + len(".tmp-") + 10 // CreateTemp's random part is a uint32
+	if len(base) > maxNameBytes-extra {
+		cut := maxNameBytes - extra
+		for cut > 0 && !utf8.RuneStart(base[cut]) {
+			cut--
+		}
+		base = base[:cut]
+	}
+	return "." + base + ".tmp-*"
 }

@@ -8,7 +8,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/inject"
+	"github.com/onnxloss/onnxloss/internal/termtext"
 	"github.com/onnxloss/onnxloss/lossops"
 	"github.com/onnxloss/onnxloss/onnxpb"
 	"github.com/onnxloss/onnxloss/streaming"
@@ -119,13 +121,14 @@ func runInject(c *cli.Context) error {
 	md := res.Metadata
 	w := c.App.ErrWriter
 	for _, n := range res.Notes {
-		fmt.Fprintln(w, "note: "+n)
+		fmt.Fprintln(w, "note: "+termtext.Line(n))
 	}
-	fmt.Fprintf(w, "attached %s to %s (%s, rank %d, C = %d) at opset %d; ", md.Loss, md.Logits, md.LogitsDType, md.LogitsRank, md.NumClasses, md.Opset)
+	name := termtext.Name
+	fmt.Fprintf(w, "attached %s to %s (%s, rank %d, C = %d) at opset %d; ", md.Loss, name(md.Logits), md.LogitsDType, md.LogitsRank, md.NumClasses, md.Opset)
 	if md.Replaced != nil {
-		fmt.Fprintf(w, "labels from input %s (%s); loss output %s replaced in place\n", md.Labels, md.LabelsDType, md.LossOutput)
+		fmt.Fprintf(w, "labels from input %s (%s); loss output %s replaced in place\n", name(md.Labels), md.LabelsDType, name(md.LossOutput))
 	} else {
-		fmt.Fprintf(w, "new input %s (%s); first output %s\n", md.Labels, md.LabelsDType, md.LossOutput)
+		fmt.Fprintf(w, "new input %s (%s); first output %s\n", name(md.Labels), md.LabelsDType, name(md.LossOutput))
 	}
 	if lossops.Loss(md.Loss).TakesWeights() {
 		fmt.Fprintf(w, "weights (%s): %s\n", md.Weighting, formatWeights(md.Weights))
@@ -140,7 +143,7 @@ func runInject(c *cli.Context) error {
 		}
 		fmt.Fprintf(w, "%s: %s\n", what, formatWeights(adj))
 	}
-	fmt.Fprintf(w, "wrote %s\n", out)
+	fmt.Fprintf(w, "wrote %s\n", termtext.Name(out))
 	return nil
 }
 
@@ -161,7 +164,7 @@ func checkOutputPath(in, out string) error {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return fmt.Errorf("output directory %s does not exist: create it first", dir)
 	}
-	return nil
+	return graphedit.CheckOutput(out)
 }
 
 func injectOptions(c *cli.Context) (inject.Options, error) {

@@ -237,7 +237,6 @@ func mustFit(dt DType, shape ...int64) {
 	}
 }
 
-
 func newTyped[T any](dt DType, shape []int64, data []T) *Tensor {
 	if int64(len(data)) != NumElements(shape) {
 		panic(fmt.Sprintf("eval: %d values for shape %v", len(data), shape))
