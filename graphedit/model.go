@@ -50,9 +50,9 @@ func Load(path string) (*Model, error) {
 	if !st.Mode().IsRegular() && st.Mode()&fs.ModeNamedPipe == 0 {
 		return nil, fmt.Errorf("cannot read model %s: not a regular file or pipe", path)
 	}
-	data, err := os.ReadFile(path)
+	data, err := readModelFile(path, st.Mode().IsRegular())
 	if err != nil {
-		return nil, fmt.Errorf("cannot read model: %w", err)
+		return nil, err
 	}
 	m, err := LoadBytes(data)
 	if err != nil {
@@ -60,6 +60,35 @@ func Load(path string) (*Model, error) {
 	}
 	m.Dir = filepath.Dir(path)
 	return m, nil
+}
+
+// MaxPipedModel is the most Load reads from a pipe: protobuf messages, and so
+// ONNX models without external data, are limited to 2 GiB.
+const MaxPipedModel = 2 << 30
+
+// readModelFile reads the model file; a pipe is read up to MaxPipedModel
+// bytes, so an endless stream fails instead of exhausting memory.
+func readModelFile(path string, regular bool) ([]byte, error) {
+	if regular {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read model: %w", err)
+		}
+		return data, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read model: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxPipedModel+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read model: %w", err)
+	}
+	if len(data) > MaxPipedModel {
+		return nil, fmt.Errorf("cannot read model %s: the pipe delivered more than 2 GiB, the most an ONNX model (a protobuf message) can hold", path)
+	}
+	return data, nil
 }
 
 // LoadReader reads a whole model from r. External data locations resolve

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/onnxloss/onnxloss/internal/smallfile"
 )
 
 // Format is the kind of label file.
@@ -222,7 +224,10 @@ func ParseClasses(s string) ([]string, error) {
 // ReadClassesFile reads class names from a file, one per line (blank lines
 // and surrounding spaces ignored).
 func ReadClassesFile(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
+	data, err := smallfile.Read(path, smallfile.DefaultLimit)
+	if errors.Is(err, smallfile.ErrTooLarge) {
+		return nil, fmt.Errorf("classes file %s is larger than %d MiB: it should hold one class name per line (is it the right file?)", path, smallfile.DefaultLimit>>20)
+	}
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
