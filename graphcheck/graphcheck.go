@@ -78,10 +78,11 @@ func checkOpsets(mp *onnxpb.ModelProto, opt Options) error {
 		}
 	}
 	v := DefaultOpset(mp)
-	if v == 0 {
-		return errors.New("the model imports no default-domain (ai.onnx) opset: re-export it with an opset_version")
-	}
 	switch {
+	case v == 0 && opt.MinOpset > 0:
+		return fmt.Errorf("the model imports no default-domain (ai.onnx) opset: onnxloss needs opset %d or newer (re-export with an opset_version)", opt.MinOpset)
+	case v == 0:
+		return nil // only other domains (e.g. ai.onnx.preview.training)
 	case opt.MinOpset > 0 && v < opt.MinOpset:
 		return fmt.Errorf("the model imports default-domain opset %d: onnxloss needs opset %d or newer (re-export with opset_version >= %d)", v, opt.MinOpset, opt.MinOpset)
 	case opt.MaxOpset > 0 && v > opt.MaxOpset:
@@ -272,9 +273,6 @@ func typed(vi *onnxpb.ValueInfoProto, what string) error {
 		e := tt.TensorType.GetElemType()
 		if e == int32(onnxpb.TensorProto_UNDEFINED) {
 			return fmt.Errorf("%s %q is a tensor without an element type: declare float, int64, … (re-export the model)", what, vi.GetName())
-		}
-		if _, known := onnxpb.TensorProto_DataType_name[e]; !known {
-			return fmt.Errorf("%s %q has element type %d, which ONNX does not define", what, vi.GetName(), e)
 		}
 	}
 	return nil

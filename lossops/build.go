@@ -299,7 +299,7 @@ func (g *lossGraph) sigmoidFocal() string {
 		return b.ReduceSum("loss_sum", loss, nil, false)
 	}
 	if g.mask == "" {
-		return b.ReduceMean("loss_mean", loss, nil, false)
+		return g.mean(loss, true)
 	}
 	total := b.ReduceSum("loss_sum", loss, nil, false)
 	count := b.Op("Mul", "valid_elems", []string{b.ReduceSum("valid_count", g.mask, nil, false), g.scalar("classes", float64(g.site.C))})
@@ -344,7 +344,7 @@ func (g *lossGraph) reduce(loss, den string) string {
 		return b.ReduceSum("loss_sum", loss, nil, false)
 	}
 	if den == "" && g.mask == "" {
-		return b.ReduceMean("loss_mean", loss, nil, false)
+		return g.mean(loss, false)
 	}
 	switch {
 	case den != "" && g.mask != "":
@@ -354,6 +354,29 @@ func (g *lossGraph) reduce(loss, den string) string {
 	}
 	total := b.ReduceSum("loss_sum", loss, nil, false)
 	count := b.ReduceSum("mean_denominator", den, nil, false)
+	return b.Op("Div", "loss_mean", []string{total, g.nonZero(count)})
+}
+
+// mean is the mean of loss when no position is ignored: Σ loss over the
+// number of positions (perElement: of positions × C), 0 for an empty batch
+// (N = 0), where ReduceMean would give 0/0 = NaN. The count comes from the
+// labels alone, so it adds nothing to the gradient path.
+func (g *lossGraph) mean(loss string, perElement bool) string {
+	b := g.b
+	labels, perLabel := g.y, 1.0 // index labels: one per position
+	if g.spec.MultiHot {
+		labels, perLabel = g.target, float64(g.site.C) // one per element
+	}
+	// Not(Less(v, v)) is true for every element, NaN targets included.
+	ones := b.Cast("label_ones", b.Op("Not", "label_present", []string{b.Op("Less", "label_absent", []string{labels, labels})}), g.elem)
+	count := b.ReduceSum("label_count", ones, nil, false)
+	switch {
+	case perElement && perLabel == 1:
+		count = b.Op("Mul", "element_count", []string{count, g.scalar("classes", float64(g.site.C))})
+	case !perElement && perLabel != 1:
+		count = b.Op("Div", "position_count", []string{count, g.scalar("classes", perLabel)})
+	}
+	total := b.ReduceSum("loss_sum", loss, nil, false)
 	return b.Op("Div", "loss_mean", []string{total, g.nonZero(count)})
 }
 

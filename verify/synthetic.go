@@ -61,6 +61,9 @@ func Synthetic(m *graphedit.Model, path string, opt SyntheticOptions) (*Report, 
 	if !ok {
 		return nil, fmt.Errorf("%s has no onnxloss metadata: run `onnxloss inject` first, or compare outputs with --inputs/--expect", path)
 	}
+	if err := checkMetadata(md); err != nil {
+		return nil, fmt.Errorf("%s: onnxloss metadata: %w", path, err)
+	}
 	sess, err := eval.NewSession(m.Proto, m.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("preparing the evaluator: %w", err)
