@@ -89,8 +89,8 @@ func TestCheck(t *testing.T) {
 			m.OpsetImport = append(m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: s("ai.onnx"), Version: i64(13)})
 		}, "twice in opset_import"},
 		{"escaped names", func(m *onnxpb.ModelProto) { m.Graph.Node[1].Input[0] = "\x1b[2J\n" }, `reads "\x1b[2J\n", which`},
-		{"subgraph reads outer value", func(m *onnxpb.ModelProto) { addIf(m, "a", "a") }, ""},
-		{"subgraph reads a later outer value", func(m *onnxpb.ModelProto) { addIf(m, "y", "a") }, `reads "y", which no graph input`},
+		{"subgraph reads outer value", func(m *onnxpb.ModelProto) { addIf(m, "a", "t") }, ""},
+		{"subgraph reads a later outer value", func(m *onnxpb.ModelProto) { addIf(m, "y", "t") }, `reads "y", which no graph input`},
 		{"subgraph overwrites outer value", func(m *onnxpb.ModelProto) { addIf(m, "a", "x") }, `outputs "x", which is already a graph input`},
 	}
 	for _, tc := range tests {
