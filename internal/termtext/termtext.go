@@ -38,12 +38,13 @@ func Names(names []string) string {
 	return strings.Join(q, ", ")
 }
 
-// Line makes one safe line of a message: runs of white space (newlines and
-// tabs included) become one space, and every other character a terminal
-// would act on (control characters, invalid UTF-8, format characters such
-// as U+202E) is escaped as \xNN, \uNNNN or \UNNNNNNNN.
+// Line makes one safe line of a message: leading and trailing white space
+// is dropped, and every character a terminal would act on (control
+// characters, newlines and tabs included, invalid UTF-8, format characters
+// such as U+202E) is escaped as \n, \xNN, \uNNNN or \UNNNNNNNN, so a path
+// or name inside the message stays recognizable and cannot break the line.
 func Line(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = strings.TrimSpace(s)
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])

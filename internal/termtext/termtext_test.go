@@ -32,7 +32,8 @@ func TestName(t *testing.T) {
 func TestLine(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"plain message: x", "plain message: x"},
-		{"two\nlines\r\n  and\ttabs", "two lines and tabs"},
+		{"two\nlines\r\n  and\ttabs", `two\nlines\r\n  and\ttabs`},
+		{"  trailing newline\n", "trailing newline"},
 		{"esc \x1b[2J here", `esc \x1b[2J here`},
 		{"nul \x00", `nul \x00`},
 		{"c1 \u009b", `c1 \u009b`},
