@@ -48,13 +48,12 @@ func Write(path string, write func(io.Writer) error) error {
 	if err := CheckOutput(path); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, tempPattern(filepath.Base(path)))
+	f, untrack, err := cleanup.CreateTemp(dir, tempPattern(filepath.Base(path)))
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	tmp := f.Name()
-	untrack := cleanup.Track(tmp)
 	defer untrack()
+	tmp := f.Name()
 	fail := func(err error) error {
 		f.Close()
 		os.Remove(tmp)

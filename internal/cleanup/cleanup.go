@@ -1,8 +1,8 @@
 // Package cleanup removes the temporary files of unfinished writes when the
 // process is interrupted by SIGINT, SIGTERM or SIGHUP, then exits 128+signal.
 //
-// Writers register each temporary file with Track and rename it into place
-// with Commit; Commit and the signal handler exclude each other, so an
+// Writers create each temporary file with CreateTemp and rename it into
+// place with Commit; both exclude the signal handler, so an
 // interrupted run leaves either the complete output under its final name or
 // nothing at all (SIGKILL cannot be caught: its temporary file may remain).
 package cleanup
@@ -22,17 +22,24 @@ var (
 	pending = map[string]bool{}
 )
 
-// Track registers the temporary file path for removal on interruption. The
-// returned function unregisters it (call it once the file is gone).
-func Track(path string) (untrack func()) {
+// CreateTemp creates a temporary file as os.CreateTemp does and registers it
+// for removal on interruption, with no signal handled in between (a file
+// created but not yet registered would survive the signal). The returned
+// function unregisters it: call it once the file is renamed or removed.
+func CreateTemp(dir, pattern string) (f *os.File, untrack func(), err error) {
 	mu.Lock()
+	defer mu.Unlock()
+	f, err = os.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, func() {}, err
+	}
+	path := f.Name()
 	pending[path] = true
-	mu.Unlock()
-	return func() {
+	return f, func() {
 		mu.Lock()
 		delete(pending, path)
 		mu.Unlock()
-	}
+	}, nil
 }
 
 // Commit renames the tracked temporary file tmp to path and unregisters it,
