@@ -19,7 +19,8 @@ func i64(v int64) *int64 { return &v }
 func tensorVI(name string) *onnxpb.ValueInfoProto {
 	e := int32(onnxpb.TensorProto_FLOAT)
 	return &onnxpb.ValueInfoProto{Name: s(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
-		TensorType: &onnxpb.TypeProto_Tensor{ElemType: &e, Shape: &onnxpb.TensorShapeProto{}}}}}
+		TensorType: &onnxpb.TypeProto_Tensor{ElemType: &e, Shape: &onnxpb.TensorShapeProto{
+			Dim: []*onnxpb.TensorShapeProto_Dimension{{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: 1}}}}}}}}
 }
 
 func node(name, op string, in []string, out ...string) *onnxpb.NodeProto {
@@ -44,14 +45,19 @@ func model() *onnxpb.ModelProto {
 	}
 }
 
-func TestCheck(t *testing.T) {
-	tests := []struct {
-		name string
-		edit func(m *onnxpb.ModelProto)
-		want string // "" = valid
-	}{
+// checkCase is one edit of model() and the error it must give.
+type checkCase struct {
+	name string
+	edit func(m *onnxpb.ModelProto)
+	want string // "" = valid
+}
+
+func checkCases() []checkCase {
+	return []checkCase{
 		{"valid", func(*onnxpb.ModelProto) {}, ""},
-		{"optional input left out", func(m *onnxpb.ModelProto) { m.Graph.Node[1].Input = append(m.Graph.Node[1].Input, "") }, ""},
+		{"optional input left out", func(m *onnxpb.ModelProto) {
+			m.Graph.Node[1].OpType, m.Graph.Node[1].Input = s("Clip"), []string{"a", "", "w"}
+		}, ""},
 		{"out of order", func(m *onnxpb.ModelProto) { g := m.Graph; g.Node[0], g.Node[1] = g.Node[1], g.Node[0] },
 			`node "n2" (Relu) reads "a" before node "n1" (Mul) produces it: nodes must be in topological order`},
 		{"cycle", func(m *onnxpb.ModelProto) { m.Graph.Node[0].Input[0] = "y" },
@@ -93,7 +99,10 @@ func TestCheck(t *testing.T) {
 		{"subgraph reads a later outer value", func(m *onnxpb.ModelProto) { addIf(m, "y", "t") }, `reads "y", which no graph input`},
 		{"subgraph overwrites outer value", func(m *onnxpb.ModelProto) { addIf(m, "a", "x") }, `outputs "x", which is already a graph input`},
 	}
-	for _, tc := range tests {
+}
+
+func TestCheck(t *testing.T) {
+	for _, tc := range checkCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			m := model()
 			tc.edit(m)
@@ -125,7 +134,9 @@ func addIf(m *onnxpb.ModelProto, read, out string) {
 			{Name: s("then_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: body()},
 			{Name: s("else_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: body()},
 		}}
-	g.Input = append(g.Input, tensorVI("c"))
+	c := tensorVI("c")
+	c.Type.GetTensorType().ElemType = proto.Int32(int32(onnxpb.TensorProto_BOOL))
+	g.Input = append(g.Input, c)
 	g.Node = []*onnxpb.NodeProto{g.Node[0], cond, g.Node[1]}
 }
 
@@ -255,4 +266,53 @@ func FuzzCheck(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAgreesWithONNXChecker writes the graphs of TestCheck to files and runs
+// onnx.checker.check_model(full_check=True) (onnx 1.12) on them: every graph
+// Check refuses, the checker refuses too, and the valid ones it accepts.
+// Opset bounds are onnxloss's own (onnx 1.12 accepts any opset number), so
+// those cases are left out.
+//
+// Check is stricter than onnx 1.12's checker on four counts, left out too:
+// a graph without outputs and a graph output that nothing defines (neither
+// can be computed), an output declared twice (which one would a runtime
+// return?), and an output whose element type is UNDEFINED (inject needs
+// the logits' type).
+func TestAgreesWithONNXChecker(t *testing.T) {
+	stricter := map[string]bool{"no outputs": true, "undefined output": true, "duplicate output": true, "output without elem type": true}
+	dir := t.TempDir()
+	cases := map[string]*onnxpb.ModelProto{}
+	valid := map[string]bool{}
+	for _, tc := range checkCases() {
+		if strings.Contains(tc.want, "opset") || strings.Contains(tc.name, "opset") || stricter[tc.name] {
+			continue
+		}
+		m := model()
+		tc.edit(m)
+		p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".onnx")
+		b, err := proto.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cases[p] = m
+		valid[p] = Check(m, Inject) == nil
+	}
+	var paths []string
+	for p := range cases {
+		paths = append(paths, p)
+	}
+	bad := refs.CheckModels(t, paths)
+	for _, p := range paths {
+		msg, refused := bad[p]
+		switch {
+		case valid[p] && refused:
+			t.Errorf("%s: Check accepts it, onnx.checker refuses: %s", filepath.Base(p), msg)
+		case !valid[p] && !refused:
+			t.Errorf("%s: Check refuses it (%v), onnx.checker accepts it", filepath.Base(p), Check(cases[p], Inject))
+		}
+	}
 }
