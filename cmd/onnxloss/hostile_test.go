@@ -302,6 +302,11 @@ func hostileFixtures(t *testing.T, bin, d, out, counts, mlp string) ([]badRow, [
 	add("weights counts /dev/zero", 2, "counts file /dev/zero is larger than 64 MiB", "weights", "--counts", "/dev/zero")
 	add("classes file /dev/zero", 2, "classes file /dev/zero is larger than 64 MiB", "counts", writeFile(t, filepath.Join(d, "y_cls.txt"), "1\n"), "--classes-file", "/dev/zero", "-o", out)
 	add("labels /dev/zero", 2, "line 1 is longer than", "counts", "/dev/zero", "-o", out)
+	for _, ext := range []string{"pb", "json", "npy"} {
+		z := filepath.Join(d, "zero."+ext)
+		must(os.Symlink("/dev/zero", z))
+		add("tensor file /dev/zero as ."+ext, 2, "is a device or socket, not a tensor file", "verify", injected, "--inputs", z)
+	}
 
 	// --- Names with terminal escapes. ---
 	{
