@@ -222,6 +222,7 @@ func TestBadInputThroughCLI(t *testing.T) {
 	}
 	inputs := []string{mlp, injected, counts}
 	hostile, keep, checks := hostileFixtures(t, bin, d, out, counts, mlp)
+	t.Logf("%d rows, %d of them hostile inputs (hostile_test.go)", len(tests)+len(hostile), len(hostile))
 	tests = append(tests, hostile...)
 	inputs = append(inputs, keep...)
 	for _, tc := range tests {
