@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand"
@@ -100,6 +101,9 @@ func Synthetic(m *graphedit.Model, path string, opt SyntheticOptions) (*Report, 
 			return nil, fmt.Errorf("closed form: %w", err)
 		}
 		out, err := sess.Run(map[string]*eval.Tensor{md.Logits: logits, md.Labels: labels}, []string{md.LossOutput})
+		if errors.Is(err, eval.ErrTooLarge) {
+			return nil, fmt.Errorf("evaluating %s: %w", path, err) // bad input, not a mismatch
+		}
 		if err != nil {
 			rep.add(Check{Name: name, Output: md.LossOutput, Problem: "evaluator: " + err.Error()})
 			continue

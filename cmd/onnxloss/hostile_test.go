@@ -237,7 +237,7 @@ func hostileFixtures(t *testing.T, bin, d, out, counts, mlp string) ([]badRow, [
 		keep = append(keep, p)
 		add("size: "+name, 2, want, "verify", p, "--inputs", inputs, "--expect", expect)
 	}
-	size("2^20 x 2^20 initializer", "more than the 4.0 GiB", &onnxpb.TensorProto{Dims: []int64{1 << 20, 1 << 20}, RawData: []byte{1, 2, 3, 4}})
+	size("2^20 x 2^20 initializer", "more than the 4.0 GiB the evaluator allows for one tensor (if the model really needs it, raise --max-tensor-gib)", &onnxpb.TensorProto{Dims: []int64{1 << 20, 1 << 20}, RawData: []byte{1, 2, 3, 4}})
 	size("overflowing dims", "more than 2^63 elements", &onnxpb.TensorProto{Dims: []int64{1<<32 + 1, 1 << 32}, RawData: []byte{1, 2, 3, 4}})
 	size("overflowing dims, typed data", "more than 2^63 elements", &onnxpb.TensorProto{Dims: []int64{1 << 62, 1 << 62, 4}, FloatData: []float32{1}})
 	size("negative dim", "negative dimension", &onnxpb.TensorProto{Dims: []int64{-4, 5}, RawData: []byte{1, 2, 3, 4}})
@@ -297,6 +297,8 @@ func hostileFixtures(t *testing.T, bin, d, out, counts, mlp string) ([]badRow, [
 		v["num_classes"], v["counts"], v["weights"] = c, make([]float64, c), make([]float64, c)
 		v["logits_rank"] = 5
 	})
+	add("size: --max-tensor-gib 0", 2, "--max-tensor-gib 0 is invalid", "verify", injected, "--max-tensor-gib", "0")
+	add("size: --max-tensor-gib tiny", 2, "more than the 1.0 KiB the evaluator allows", "verify", injected, "--max-tensor-gib", "0.000001")
 	// Small inputs read with a limit: endless streams fail fast.
 	add("counts /dev/zero", 2, "counts file /dev/zero is larger than 64 MiB", "inject", "--loss", "focal", "--counts", "/dev/zero", "-o", out, mlp)
 	add("weights counts /dev/zero", 2, "counts file /dev/zero is larger than 64 MiB", "weights", "--counts", "/dev/zero")
