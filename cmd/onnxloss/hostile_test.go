@@ -261,6 +261,25 @@ func hostileFixtures(t *testing.T, bin, d, out, counts, mlp string) ([]badRow, [
 		add("size: "+name+" output", 2, "more than the 4.0 GiB", "verify", p, "--inputs", inputs, "--expect", expect)
 	}
 	bombOp("Expand", "Expand", []string{"x", "shape"})
+	rangeOp := func(name, want string, limit float32) {
+		scalar := func(n string, v float32) *onnxpb.TensorProto {
+			return &onnxpb.TensorProto{Name: sp(n), DataType: ptrI32(int32(onnxpb.TensorProto_FLOAT)), FloatData: []float32{v}}
+		}
+		m := &onnxpb.ModelProto{
+			IrVersion:   ptrI64(7),
+			OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: sp(""), Version: ptrI64(13)}},
+			Graph: &onnxpb.GraphProto{
+				Name: sp("range"), Input: []*onnxpb.ValueInfoProto{floatVI("x", 1, 4)}, Output: []*onnxpb.ValueInfoProto{floatVI("logits", 1, 5)},
+				Initializer: []*onnxpb.TensorProto{scalar("start", 0), scalar("limit", limit), scalar("delta", 1e-30)},
+				Node:        []*onnxpb.NodeProto{{Name: sp("range"), OpType: sp("Range"), Input: []string{"start", "limit", "delta"}, Output: []string{"logits"}}},
+			},
+		}
+		p := writeModelRaw(t, filepath.Join(d, "range_"+name+".onnx"), m)
+		keep = append(keep, p)
+		add("size: Range "+name, 2, want, "verify", p, "--inputs", inputs, "--expect", expect)
+	}
+	rangeOp("1e30 elements", "tensor too large: Range from 0 to 1.0000000150474662e+30", 1e30)
+	rangeOp("NaN limit", "give no element count", float32(math.NaN()))
 	bombOp("ConstantOfShape", "ConstantOfShape", []string{"shape"})
 	// Metadata sizes: an injected model whose metadata lies.
 	injected := filepath.Join(d, "meta_src.onnx")

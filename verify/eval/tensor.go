@@ -212,20 +212,18 @@ func New(dt DType, shape []int64) (*Tensor, error) {
 }
 
 // mustNew is New for internal use where dtype and shape were validated.
-// A size error panics as an allocError, which callOp turns back into the
-// node's error.
+// Shapes often come from the model's values (Expand, Range, Tile, …), so an
+// error panics as an allocError, which callOp turns back into the node's
+// error: bad input, not a bug.
 func mustNew(dt DType, shape []int64) *Tensor {
 	t, err := New(dt, shape)
 	if err != nil {
-		if errors.Is(err, ErrTooLarge) {
-			panic(allocError{err})
-		}
-		panic(err)
+		panic(allocError{err})
 	}
 	return t
 }
 
-// allocError carries a size error out of an op through a panic.
+// allocError carries an allocation error out of an op through a panic.
 type allocError struct{ err error }
 
 // mustFit panics with an allocError unless a buffer of type dt and the given
