@@ -153,7 +153,7 @@ func (c *checker) graph(g *onnxpb.GraphProto, parent *scope, main bool) error {
 				return err
 			}
 		}
-		s.names[name] = "graph input"
+		s.names[name] = "a graph input"
 	}
 	inits := map[string]bool{}
 	addInit := func(name string) error {
@@ -165,7 +165,7 @@ func (c *checker) graph(g *onnxpb.GraphProto, parent *scope, main bool) error {
 		}
 		inits[name] = true
 		if _, isInput := s.names[name]; !isInput {
-			s.names[name] = "initializer"
+			s.names[name] = "an initializer"
 		}
 		return nil
 	}
@@ -232,9 +232,9 @@ func (c *checker) graph(g *onnxpb.GraphProto, parent *scope, main bool) error {
 				continue
 			}
 			if what, ok := s.lookup(o); ok {
-				return fmt.Errorf("%s%s outputs %q, which is already a %s: every value must have a single producer", nodeLabel(n, i), where, o, what)
+				return fmt.Errorf("%s%s outputs %q, which is already %s: every value must have a single producer", nodeLabel(n, i), where, o, what)
 			}
-			s.names[o] = "node output"
+			s.names[o] = "a node output"
 		}
 	}
 	if main && len(g.GetOutput()) == 0 {

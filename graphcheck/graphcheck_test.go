@@ -70,7 +70,7 @@ func checkCases() []checkCase {
 			`value "y" is produced by two nodes, node "n2" (Relu) and node "n3" (Relu)`},
 		{"output twice in a node", func(m *onnxpb.ModelProto) { m.Graph.Node[1].Output = []string{"y", "y"} }, `lists output "y" twice`},
 		{"overwrites an input", func(m *onnxpb.ModelProto) { m.Graph.Node[1].Output[0] = "x" }, `outputs "x", which is already a graph input`},
-		{"overwrites an initializer", func(m *onnxpb.ModelProto) { m.Graph.Node[1].Output[0] = "w" }, `outputs "w", which is already a initializer`},
+		{"overwrites an initializer", func(m *onnxpb.ModelProto) { m.Graph.Node[1].Output[0] = "w" }, `outputs "w", which is already an initializer`},
 		{"output without type", func(m *onnxpb.ModelProto) { m.Graph.Output[0].Type = nil }, `graph output "y" has no type`},
 		{"output without elem type", func(m *onnxpb.ModelProto) {
 			m.Graph.Output[0].Type.GetTensorType().ElemType = proto.Int32(0)
