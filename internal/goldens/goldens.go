@@ -47,7 +47,12 @@ type Case struct {
 	Tau       float64 `json:"tau"`
 	MaxMargin float64 `json:"max_margin"`
 	Scale     float64 `json:"scale"`
-	Logits    Tensor  `json:"logits"`
+	// ClassAxis is the logits' class axis (nil: 1, the layout of the cases
+	// written before the axis was recorded).
+	ClassAxis *int `json:"class_axis"`
+	// BackgroundLabel is --background-label (detection cases).
+	BackgroundLabel *int64 `json:"background_label"`
+	Logits          Tensor `json:"logits"`
 	// Labels holds index labels, or the float targets of multi-hot cases.
 	Labels   Tensor    `json:"labels"`
 	Weights  []float64 `json:"weights"`
@@ -99,6 +104,13 @@ func (c *Case) Options() (inject.Options, error) {
 	}
 	if c.LabelsDtype == "int32" {
 		opt.LabelsElem = onnxpb.TensorProto_INT32
+	}
+	opt.ClassAxis, opt.BackgroundLabel = c.ClassAxis, c.BackgroundLabel
+	if c.ClassAxis == nil && len(c.Logits.Shape) == 3 {
+		// Rank 3 needs the axis stated whenever it is ambiguous, e.g.
+		// (N, 5, 5) with C = 5; these cases are (N, C, L).
+		one := 1
+		opt.ClassAxis = &one
 	}
 	return opt, nil
 }
