@@ -59,9 +59,9 @@ type Options struct {
 	// BackgroundLabel, when non-nil, marks positions that are negatives for
 	// every class (dense detection; sigmoid losses).
 	BackgroundLabel *int64
-	LabelsName string                      // default "labels"
-	LabelsElem onnxpb.TensorProto_DataType // INT64 (default) or INT32
-	LossName   string                      // default "loss"
+	LabelsName      string                      // default "labels"
+	LabelsElem      onnxpb.TensorProto_DataType // INT64 (default) or INT32
+	LossName        string                      // default "loss"
 	// Replace allows injecting into a model that already carries an
 	// onnxloss loss; the old one is removed first.
 	Replace bool
@@ -107,9 +107,9 @@ type Metadata struct {
 	// BackgroundLabel is the label of all-negative positions, if any.
 	BackgroundLabel *int64 `json:"background_label,omitempty"`
 	Labels          string `json:"labels"`
-	LabelsDType string `json:"labels_dtype"`
-	LossOutput  string `json:"loss_output"`
-	Opset       int64  `json:"opset"`
+	LabelsDType     string `json:"labels_dtype"`
+	LossOutput      string `json:"loss_output"`
+	Opset           int64  `json:"opset"`
 	// Replaced describes the training graph's own loss that this one
 	// replaced (or kept beside, with KeepLoss); nil for plain injection.
 	Replaced *graphedit.Loss `json:"replaced,omitempty"`

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -52,9 +53,23 @@ func FromInputs(m *graphedit.Model, path string, inputs, expect []*onnxpb.Tensor
 			return nil, fmt.Errorf("expected tensor %q is not a graph output (outputs: %s): name the tensors after the outputs", e.GetName(), strings.Join(outputs, ", "))
 		}
 	}
-	withLoss := hasMeta && feeds[md.Labels] != nil
-	if withLoss && !graphOutputs[md.Logits] {
-		outputs = append(outputs, md.Logits)
+	var heads []inject.Head
+	if hasMeta {
+		heads = md.Heads
+		if len(heads) == 0 {
+			heads = []inject.Head{{Logits: md.Logits, LogitsRank: md.LogitsRank, ClassAxis: md.Axis(), Labels: md.Labels, LossOutput: md.LossOutput, Weight: 1}}
+		}
+	}
+	withLoss := hasMeta
+	for _, h := range heads {
+		withLoss = withLoss && feeds[h.Labels] != nil
+	}
+	if withLoss {
+		for _, h := range heads {
+			if !graphOutputs[h.Logits] && !slices.Contains(outputs, h.Logits) {
+				outputs = append(outputs, h.Logits)
+			}
+		}
 	}
 	got, err := sess.Run(feeds, outputs)
 	if err != nil {
@@ -77,25 +92,45 @@ func FromInputs(m *graphedit.Model, path string, inputs, expect []*onnxpb.Tensor
 		rep.add(c)
 	}
 	if withLoss {
-		logits := got[md.Logits]
-		shape := make([]int, logits.Rank())
-		for i, d := range logits.Shape() {
-			shape[i] = int(d)
-		}
-		var labels []int64
-		var targets []float64
-		if md.Targets == "multi-hot" {
-			targets = feeds[md.Labels].AsFloat64()
-		} else {
-			for _, v := range feeds[md.Labels].AsFloat64() {
-				labels = append(labels, int64(v))
+		var total []float64
+		for i, h := range heads {
+			logits := got[h.Logits]
+			shape := make([]int, logits.Rank())
+			for i, d := range logits.Shape() {
+				shape[i] = int(d)
+			}
+			var labels []int64
+			var targets []float64
+			if md.Targets == "multi-hot" {
+				targets = feeds[h.Labels].AsFloat64()
+			} else {
+				for _, v := range feeds[h.Labels].AsFloat64() {
+					labels = append(labels, int64(v))
+				}
+			}
+			want, _, err := lossops.Reference(md.HeadSpec(h), logits.AsFloat64(), shape, labels, targets)
+			var lre *lossops.LabelRangeError
+			if errors.As(err, &lre) {
+				// The graph's loss is NaN for such a label; say which one.
+				rep.add(Check{Name: "labels", Output: h.Labels, Problem: fmt.Sprintf("%s %q: %v", "input", h.Labels, lre)})
+				return rep, nil
+			}
+			if err != nil {
+				return nil, fmt.Errorf("closed form of the loss: %w", err)
+			}
+			if len(md.Heads) > 0 {
+				rep.add(compareValues("vs closed form", h.LossOutput, got[h.LossOutput].AsFloat64(), want, opt.Tolerance))
+			}
+			if total == nil {
+				total = make([]float64, len(want))
+			}
+			for k := range want {
+				total[k] += h.Weight * want[k]
+			}
+			if i == len(heads)-1 {
+				rep.add(compareValues("vs closed form", md.LossOutput, got[md.LossOutput].AsFloat64(), total, opt.Tolerance))
 			}
 		}
-		want, _, err := lossops.Reference(md.Spec(), logits.AsFloat64(), shape, labels, targets)
-		if err != nil {
-			return nil, fmt.Errorf("closed form of the loss: %w", err)
-		}
-		rep.add(compareValues("vs closed form", md.LossOutput, got[md.LossOutput].AsFloat64(), want, opt.Tolerance))
 	}
 	return rep, nil
 }
