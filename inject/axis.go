@@ -80,3 +80,23 @@ func joinInts(v []int) string {
 func withoutAxis(shape []graphedit.Dim, a int) []graphedit.Dim {
 	return append(append([]graphedit.Dim{}, shape[:a]...), shape[a+1:]...)
 }
+
+// ClassAxisHint describes, for `onnxloss inspect`, how inject will choose the
+// class axis of logits of type vt (rank ≥ 3), before any counts are known.
+func ClassAxisHint(vt graphedit.ValueType) string {
+	var cands []string
+	for i := 1; i < vt.Rank(); i++ {
+		if d := vt.Shape[i]; d.Static() {
+			cands = append(cands, fmt.Sprintf("%d (size %d)", i, d.Value))
+		}
+	}
+	have := "no axis after the batch axis is static"
+	if len(cands) > 0 {
+		have = "static axes " + strings.Join(cands, ", ")
+	}
+	fallback := "axis 1"
+	if vt.Rank() == 3 {
+		fallback = "an error asking for --class-axis"
+	}
+	return fmt.Sprintf("axis chosen by inject: the only axis whose static size is C (the number of counts), else %s; %s in %s", fallback, have, shapeString(vt))
+}
