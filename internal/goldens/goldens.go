@@ -56,7 +56,7 @@ type Case struct {
 	// host model), fed the inputs of InputSet (axis.json's input_sets).
 	Model    string `json:"model"`
 	InputSet string `json:"input_set"`
-	Logits          Tensor `json:"logits"`
+	Logits   Tensor `json:"logits"`
 	// Labels holds index labels, or the float targets of multi-hot cases.
 	Labels   Tensor    `json:"labels"`
 	Weights  []float64 `json:"weights"`
