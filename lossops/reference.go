@@ -108,13 +108,8 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 		if len(labels) != npos {
 			return nil, nil, fmt.Errorf("labels have %d values but shape %v needs %d", len(labels), posShape, npos)
 		}
-		for i, y := range labels {
-			if (spec.IgnoreIndex != nil && y == *spec.IgnoreIndex) || isBackground(y) {
-				continue
-			}
-			if y < 0 || y >= int64(nc) {
-				return nil, nil, &LabelRangeError{Label: y, Index: unravel(i, posShape), Classes: nc, IgnoreIndex: spec.IgnoreIndex, BackgroundLabel: spec.BackgroundLabel}
-			}
+		if err := CheckLabels(spec, nc, labels, posShape); err != nil {
+			return nil, nil, err
 		}
 	}
 	w := func(c int) float64 {
@@ -313,6 +308,21 @@ func (e *LabelRangeError) Error() string {
 		pos[i] = strconv.Itoa(v)
 	}
 	return fmt.Sprintf("label %d at position %s is out of range: use %s; the injected loss is NaN there", e.Label, strings.Join(pos, ","), allowed)
+}
+
+// CheckLabels returns a *LabelRangeError for the first label of labels
+// (row-major, of the given shape) that is outside [0, classes) and neither
+// spec's ignore_index nor its background label; nil when there is none.
+func CheckLabels(spec Spec, classes int, labels []int64, shape []int) error {
+	for i, y := range labels {
+		if (spec.IgnoreIndex != nil && y == *spec.IgnoreIndex) || (spec.BackgroundLabel != nil && y == *spec.BackgroundLabel) {
+			continue
+		}
+		if y < 0 || y >= int64(classes) {
+			return &LabelRangeError{Label: y, Index: unravel(i, shape), Classes: classes, IgnoreIndex: spec.IgnoreIndex, BackgroundLabel: spec.BackgroundLabel}
+		}
+	}
+	return nil
 }
 
 // unravel returns the multi-index of flat row-major index i in shape.
