@@ -295,6 +295,9 @@ func TestLargeTorchvisionModels(t *testing.T) {
 	if !strings.Contains(stderr, "labels labels (shared)") || !strings.Contains(stderr, "loss = 1·loss/out + 0.5·loss/aux") {
 		t.Errorf("stderr does not describe the shared labels and the weighted sum:\n%s", stderr)
 	}
+	if code, stdout, stderr := runBinary(t, "verify", dst); code != 0 || !strings.Contains(stdout, "loss/aux") {
+		t.Errorf("verify (every head against the closed form): exit %d\n%s%s", code, stdout, stderr)
+	}
 	m, err := graphedit.Load(dst)
 	if err != nil {
 		t.Fatal(err)
