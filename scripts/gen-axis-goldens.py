@@ -287,6 +287,23 @@ def main():
                         cases.append(expected_class_last(c, x, y, t))
             if name == "det":
                 cases += detection_cases(det.head, x, key, gi, si)
+                # --reduction foreground without a background label, for the
+                # other losses: torch's per-anchor losses (reduction none),
+                # per image summed and divided by max(1, its non-ignored
+                # anchors), then averaged over the images.
+                for loss in LOSSES:
+                    if loss in SIGMOID:
+                        continue
+                    c = base_case(f"foreground/{key}/{loss}", loss, C, reduction="none", ignore_index=-100,
+                                  class_axis=axis, model=fname, input_set=key, opset=opset)
+                    y, t = draw_labels(c, tuple(x.shape), gi)
+                    expected_class_last(c, x, y, t)
+                    per = torch.tensor(c["expected"]["data"], dtype=F64).view(c["expected"]["shape"])
+                    fg = (y != -100).sum(1).to(F64)
+                    out = (per.sum(1) / torch.clamp(fg, min=1)).mean()
+                    c["reduction"] = "foreground"
+                    c["expected"] = {"shape": [], "data": [float(out)]}
+                    cases.append(c)
     for c in cases:
         c.setdefault("logits", None)
     out = {"about": __doc__.strip().splitlines()[0], "input_sets": sets, "cases": cases}
