@@ -13,7 +13,8 @@ import (
 	"github.com/onnxloss/onnxloss/verify/eval"
 )
 
-// TestEmptyBatch injects every loss, with every reduction, with and without
+// TestEmptyBatch injects every loss, with every reduction (foreground with
+// index labels), with and without
 // ignore_index (and multi-hot targets for the sigmoid losses), into the
 // PyTorch-exported MLP (batch dim N symbolic) and runs it on a batch of
 // N = 0 in ONNX Runtime 1.30 and in the Go evaluator: mean and sum are
@@ -36,10 +37,10 @@ func TestEmptyBatch(t *testing.T) {
 	}
 	var runs []run
 	for _, loss := range lossops.Losses {
-		for _, red := range []lossops.Reduction{lossops.Mean, lossops.Sum, lossops.None} {
+		for _, red := range []lossops.Reduction{lossops.Mean, lossops.Sum, lossops.None, lossops.Foreground} {
 			for _, variant := range []string{"index", "ignore", "multi-hot"} {
-				if variant == "multi-hot" && !loss.IsSigmoid() {
-					continue
+				if variant == "multi-hot" && (!loss.IsSigmoid() || red == lossops.Foreground) {
+					continue // the foreground reduction counts index labels
 				}
 				opt := inject.Options{Loss: loss, Counts: counts, Beta: 0.999, Normalize: true, Gamma: 2, Alpha: 0.25,
 					Reduction: red, Tau: lossops.DefaultTau, MaxMargin: lossops.DefaultMaxMargin, Scale: lossops.DefaultScale,

@@ -44,6 +44,11 @@ func inspectCommand() *cli.Command {
 				}{s, md})
 			}
 			printSummary(c, path, s, md)
+			if s.Logits != nil && md == nil {
+				if vt, ok := m.InferType(s.Logits.Name); ok && vt.Rank() >= 3 {
+					fmt.Fprintf(c.App.Writer, "class     %s\n", inject.ClassAxisHint(vt))
+				}
+			}
 			return nil
 		},
 	}
@@ -104,7 +109,10 @@ func printSummary(c *cli.Context, path string, s graphedit.Summary, md *inject.M
 		fmt.Fprintf(w, "loss      %s\n", termtext.Line(l.String()))
 	}
 	if md != nil {
-		fmt.Fprintf(w, "onnxloss  %s (weighting %s) on %s, labels %s, output %s — written by onnxloss %s\n", name(md.Loss), name(md.Weighting), name(md.Logits), name(md.Labels), name(md.LossOutput), name(md.Version))
+		fmt.Fprintf(w, "onnxloss  %s (weighting %s) on %s, class axis %d, labels %s, output %s — written by onnxloss %s\n", name(md.Loss), name(md.Weighting), name(md.Logits), md.Axis(), name(md.Labels), name(md.LossOutput), name(md.Version))
+		for _, h := range md.Heads {
+			fmt.Fprintf(w, "head      %s: logits %s, class axis %d, labels %s, output %s, weight %g\n", name(h.Name), name(h.Logits), h.ClassAxis, name(h.Labels), name(h.LossOutput), h.Weight)
+		}
 	}
 }
 
