@@ -360,7 +360,7 @@ func hostileFixtures(t *testing.T, bin, d, out, counts, mlp string) ([]badRow, [
 		})
 		pc := writeModelRaw(t, filepath.Join(d, "esc_c.onnx"), mc)
 		keep = append(keep, pc)
-		add("escapes: class count error", 2, `logits "lo\x1b]0;owned\agits" have 4 classes`, "inject", "--loss", "focal", "--counts", counts, "-o", out, pc)
+		add("escapes: class count error", 2, `logits "lo\x1b]0;owned\agits" (shape [4,4]) have 4 classes`, "inject", "--loss", "focal", "--counts", counts, "-o", out, pc)
 	}
 	add("escapes: --logits", 2, `--logits "\x1b[31mnope\r" is not a value`, "inject", "--loss", "focal", "--counts", counts, "--logits", "\x1b[31mnope\r", "-o", out, mlp)
 	add("escapes: --loss", 2, `unknown loss "\x1b[2Jfocal"`, "inject", "--loss", "\x1b[2Jfocal", "--counts", counts, "-o", out, mlp)
