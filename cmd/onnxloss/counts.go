@@ -20,14 +20,15 @@ func countsCommand() *cli.Command {
 			"a CSV/TSV file (--column picks the labels), a .npy array of integer labels of any shape, " +
 			"or with --multi-hot a .npy array (N, C) of 0/1 targets. The file is read once, streaming.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the counts JSON to `FILE` (default: stdout)"},
-			&cli.StringFlag{Name: "format", Usage: "text, csv or npy (default: from the extension; .tsv is tab-separated CSV)"},
-			&cli.StringFlag{Name: "column", Usage: "CSV column of the labels: header `NAME` or 0-based INDEX"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the counts JSON to `FILE` (- for stdout)", DefaultText: "-"},
+			&cli.StringFlag{Name: "format", Usage: "text, csv or npy (.tsv is tab-separated CSV)", DefaultText: "from the extension; text for stdin"},
+			&cli.StringFlag{Name: "column", Usage: "CSV column of the labels: header `NAME` or 0-based INDEX", DefaultText: "none"},
+			&cli.BoolFlag{Name: "json", Usage: "print a JSON report (labels, ignored, counts, output) on stdout; needs -o FILE"},
 			&cli.BoolFlag{Name: "multi-hot", Usage: "the .npy array is (N, C) of 0/1: count the positives of each class"},
-			&cli.IntFlag{Name: "num-classes", Usage: "number of classes C: classes without samples count 0; a label >= C is an error"},
-			&cli.Int64Flag{Name: "ignore-index", Usage: "label value to skip (e.g. -100 or 255)"},
-			&cli.StringFlag{Name: "classes", Usage: "class names, comma-separated (`a,b,c`): the output names them"},
-			&cli.StringFlag{Name: "classes-file", Usage: "class names, one per line in `FILE`"},
+			&cli.IntFlag{Name: "num-classes", Usage: "number of classes C: classes without samples count 0; a label >= C is an error", DefaultText: "none (the largest label + 1)"},
+			&cli.Int64Flag{Name: "ignore-index", Usage: "label value to skip (e.g. -100 or 255)", DefaultText: "none"},
+			&cli.StringFlag{Name: "classes", Usage: "class names, comma-separated (`a,b,c`): the output names them", DefaultText: "none"},
+			&cli.StringFlag{Name: "classes-file", Usage: "class names, one per line in `FILE`", TakesFile: true, DefaultText: "none"},
 		},
 		Action: runCounts,
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -21,11 +23,11 @@ import (
 
 // weightFlags are the flags that turn counts into class weights, shared by
 // inject and weights.
-func weightFlags() []cli.Flag {
+func weightFlags(weightingDefault string) []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "counts", Usage: "per-class sample counts: JSON `FILE` ([n0, n1, …], {\"counts\": […], \"classes\": […]} or {\"0\": n0, …})", Required: true},
-		&cli.StringFlag{Name: "weighting", Usage: "class weights from counts: none, inverse, sqrt_inverse, effective (default: the loss's)"},
-		&cli.Float64Flag{Name: "beta", Value: 0.9999, Usage: "β of the effective number of samples, in [0, 1)"},
+		&cli.StringFlag{Name: "counts", TakesFile: true, Required: true, Usage: "per-class sample counts: JSON `FILE` ([n0, n1, …], {\"counts\": […], \"classes\": […]} or {\"0\": n0, …}; - reads stdin; `onnxloss counts` writes it)"},
+		&cli.StringFlag{Name: "weighting", Usage: "class weights from counts: none, inverse, sqrt_inverse, effective", DefaultText: weightingDefault},
+		&cli.Float64Flag{Name: "beta", Value: 0.9999, Usage: "β of the effective number of samples, in [0, 1) (--weighting effective only)"},
 		&cli.StringFlag{Name: "normalize", Value: "sum", Usage: "sum: scale weights to sum to C; none: keep raw weights"},
 		&cli.StringFlag{Name: "zero-counts", Value: "error", Usage: "a class with count 0: error, or skip (weight 0)"},
 	}
@@ -61,25 +63,26 @@ func weightConfig(c *cli.Context, def lossops.Weighting) (lossops.WeightConfig, 
 func injectCommand() *cli.Command {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "loss", Usage: "the loss: " + lossList(), Required: true},
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the model with the loss to `FILE`", Required: true},
-		&cli.BoolFlag{Name: "no-stream", Usage: "load the whole model into memory (default: models of 64 MiB or more are streamed, tensor data copied unread)"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the model with the loss to `FILE` (- for stdout)", Required: true},
+		&cli.BoolFlag{Name: "no-stream", Usage: "load the whole model into memory (without it, models of 64 MiB or more are streamed, tensor data copied unread)"},
 		&cli.BoolFlag{Name: "stream", Usage: "stream the model whatever its size (--no-stream wins)"},
+		&cli.BoolFlag{Name: "json", Usage: "also print the summary as one JSON document on stdout (the text stays on stderr)"},
 	}
-	flags = append(flags, weightFlags()...)
+	flags = append(flags, weightFlags(lossWeightingDefaults())...)
 	flags = append(flags,
-		&cli.Float64Flag{Name: "gamma", Value: 2, Usage: "focusing parameter γ >= 0 (focal, sigmoid_focal, cb_focal)"},
-		&cli.Float64Flag{Name: "alpha", Value: 0.25, Usage: "α <= 1 of sigmoid_focal; negative disables it"},
-		&cli.Float64Flag{Name: "tau", Value: lossops.DefaultTau, Usage: "τ of logit_adjusted: logits + τ·log(prior)"},
-		&cli.Float64Flag{Name: "max-margin", Value: lossops.DefaultMaxMargin, Usage: "largest margin (rarest class) of ldam, > 0"},
-		&cli.Float64Flag{Name: "scale", Value: lossops.DefaultScale, Usage: "logit scale s of ldam, > 0"},
-		&cli.StringFlag{Name: "reduction", Usage: "mean, sum, none or foreground (per sample: sum / max(1, foreground positions), then the mean; default: mean, or the replaced loss's)"},
-		&cli.Int64Flag{Name: "ignore-index", Usage: "label value excluded from the loss (e.g. -100)"},
-		&cli.Float64Flag{Name: "label-smoothing", Usage: "ε in [0, 1) (weighted_ce)"},
+		&cli.Float64Flag{Name: "gamma", Value: 2, Usage: "focusing parameter γ >= 0 (" + paramUsersText("gamma") + ")"},
+		&cli.Float64Flag{Name: "alpha", Value: 0.25, Usage: "α <= 1 weighting positives against negatives (" + paramUsersText("alpha") + ", as torchvision); negative disables it"},
+		&cli.Float64Flag{Name: "tau", Value: lossops.DefaultTau, Usage: "τ of " + paramUsersText("tau") + ": logits + τ·log(prior)"},
+		&cli.Float64Flag{Name: "max-margin", Value: lossops.DefaultMaxMargin, Usage: "largest margin (rarest class) of " + paramUsersText("max-margin") + ", > 0"},
+		&cli.Float64Flag{Name: "scale", Value: lossops.DefaultScale, Usage: "logit scale s of " + paramUsersText("scale") + ", > 0"},
+		&cli.StringFlag{Name: "reduction", Usage: "mean, sum, none or foreground (per sample: sum / max(1, foreground positions), then the mean)", DefaultText: "mean, or the replaced loss's"},
+		&cli.Int64Flag{Name: "ignore-index", Usage: "label value excluded from the loss (PyTorch's default is -100: pass it to match)", DefaultText: "none"},
+		&cli.Float64Flag{Name: "label-smoothing", Usage: "ε in [0, 1) (" + paramUsersText("label-smoothing") + ")"},
 		&cli.StringFlag{Name: "targets", Value: "index", Usage: "index labels, or multi-hot float targets (sigmoid losses)"},
-		&cli.StringFlag{Name: "logits", Usage: "attach to this value, or to several heads: out,aux (default: the single float output of rank >= 2)"},
-		&cli.StringFlag{Name: "class-axis", Usage: "the logits' class axis, e.g. 1 or -1 (default: the only axis of static size C; else axis 1 for rank 2 and >= 4)"},
-		&cli.Int64Flag{Name: "background-label", Usage: "label of positions that are negatives for every class (dense detection, e.g. -1; sigmoid losses)"},
-		&cli.StringFlag{Name: "head-weights", Usage: "weights of the heads' losses in the total loss, e.g. 1,0.5 (default: all 1)"},
+		&cli.StringFlag{Name: "logits", Usage: "attach to this value, or to several heads: out,aux", DefaultText: "the single float output of rank >= 2"},
+		&cli.StringFlag{Name: "class-axis", Usage: "the logits' class axis, e.g. 1 or -1", DefaultText: "the only axis of static size C; else axis 1 for rank 2 and >= 4"},
+		&cli.Int64Flag{Name: "background-label", Usage: "label of positions that are negatives for every class (dense detection, e.g. -1; sigmoid losses)", DefaultText: "none"},
+		&cli.StringFlag{Name: "head-weights", Usage: "weights of the heads' losses in the total loss, e.g. 1,0.5", DefaultText: "all 1"},
 		&cli.StringFlag{Name: "labels-name", Value: "labels", Usage: "name of the new labels input"},
 		&cli.StringFlag{Name: "labels-dtype", Value: "int64", Usage: "int64 or int32 labels"},
 		&cli.StringFlag{Name: "loss-name", Value: "loss", Usage: "name of the new loss output"},
@@ -147,6 +150,7 @@ func runInject(c *cli.Context) error {
 			fmt.Fprintf(w, "new input %s (%s); first output %s\n", name(md.Labels), md.LabelsDType, name(md.LossOutput))
 		}
 	}
+	fmt.Fprintf(w, "loss options: %s\n", lossOptionsLine(md))
 	if lossops.Loss(md.Loss).TakesWeights() {
 		fmt.Fprintf(w, "weights (%s): %s\n", md.Weighting, formatWeights(md.Weights))
 	}
@@ -161,7 +165,52 @@ func runInject(c *cli.Context) error {
 		fmt.Fprintf(w, "%s: %s\n", what, formatWeights(adj))
 	}
 	fmt.Fprintf(w, "wrote %s\n", termtext.Name(out))
+	if c.Bool("json") {
+		return writeJSON(c.App.Writer, struct {
+			Output   string            `json:"output"`
+			Notes    []string          `json:"notes"`
+			Axes     []inject.HeadAxis `json:"axes"`
+			Metadata *inject.Metadata  `json:"onnxloss"`
+		}{out, res.Notes, res.Axes, md})
+	}
 	return nil
+}
+
+// lossOptionsLine shows the options that decide the loss value and are
+// easy to get wrong silently: reduction, ignore_index, weighting, targets,
+// the class axis and the heads.
+func lossOptionsLine(md *inject.Metadata) string {
+	ignore := "none"
+	if md.IgnoreIndex != nil {
+		ignore = fmt.Sprint(*md.IgnoreIndex)
+	}
+	weighting := md.Weighting
+	if md.Weighting == string(lossops.WeightEffective) {
+		weighting += fmt.Sprintf(" (β = %g)", md.Beta)
+	}
+	if !lossops.Loss(md.Loss).TakesWeights() {
+		weighting = "none (counts enter as logit terms)"
+	}
+	axis := 1
+	if md.ClassAxis != nil {
+		axis = *md.ClassAxis
+	}
+	heads := "1"
+	if len(md.Heads) > 0 {
+		heads = fmt.Sprint(len(md.Heads))
+	}
+	line := fmt.Sprintf("reduction %s, ignore_index %s, weighting %s, targets %s, class axis %d, heads %s", md.Reduction, ignore, weighting, md.Targets, axis, heads)
+	if md.BackgroundLabel != nil {
+		line += fmt.Sprintf(", background label %d", *md.BackgroundLabel)
+	}
+	return line
+}
+
+// writeJSON writes v as one indented JSON document.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // checkOutputPath refuses to overwrite the input and needs an existing
@@ -196,6 +245,13 @@ func injectOptions(c *cli.Context) (inject.Options, error) {
 	}
 	cfg, err := weightConfig(c, "")
 	if err != nil {
+		return opt, err
+	}
+	weighting := cfg.Scheme
+	if weighting == "" {
+		weighting = lossops.DefaultWeighting(loss)
+	}
+	if err := checkUnusedFlags(c, loss, true, weighting); err != nil {
 		return opt, err
 	}
 	var red lossops.Reduction // "": mean, or carried over from a training graph's loss

@@ -14,7 +14,7 @@ func opsCommand() *cli.Command {
 		Name:  "ops",
 		Usage: "list the ONNX operators the reference evaluator implements",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "node-tests", Usage: "also count, per op, the ONNX node tests in `DIR` (test_*/model.onnx) the evaluator runs"},
+			&cli.StringFlag{Name: "node-tests", Usage: "also count, per op, the ONNX node tests in `DIR` (test_*/model.onnx) the evaluator runs", DefaultText: "none"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 0 {

@@ -13,8 +13,8 @@ import (
 )
 
 func weightsCommand() *cli.Command {
-	flags := append(weightFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON"},
-		&cli.StringFlag{Name: "plot", Usage: "also draw the counts (bars) and the weights of every scheme (lines) to a PNG `FILE`"})
+	flags := append(weightFlags(string(lossops.WeightEffective)), &cli.BoolFlag{Name: "json", Usage: "print JSON"},
+		&cli.StringFlag{Name: "plot", Usage: "also draw the counts (bars) and the weights of every scheme (lines) to `FILE`: .svg, .pdf or .png (- writes PNG to stdout)", DefaultText: "none"})
 	return &cli.Command{
 		Name:   "weights",
 		Usage:  "show the class weights a weighting scheme gives for counts",
@@ -42,6 +42,9 @@ func runWeights(c *cli.Context) error {
 	}
 	cfg, err := weightConfig(c, lossops.WeightEffective)
 	if err != nil {
+		return badInput(err)
+	}
+	if err := checkUnusedFlags(c, "", false, cfg.Scheme); err != nil {
 		return badInput(err)
 	}
 	w, err := lossops.ClassWeightsNamed(counts.Values, counts.Classes, cfg)
