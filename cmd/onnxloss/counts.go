@@ -73,6 +73,9 @@ func runCounts(c *cli.Context) error {
 		return badInput(err)
 	}
 	out := c.String("output")
+	if c.Bool("json") && out == "" {
+		return badInput(fmt.Errorf("--json prints a report on stdout, where the counts JSON goes without -o: write the counts with -o FILE"))
+	}
 	if out == "" {
 		b, err := labelcounts.CountsJSON(res.Counts, classes)
 		if err != nil {
@@ -83,6 +86,17 @@ func runCounts(c *cli.Context) error {
 	}
 	if err := labelcounts.WriteCountsFile(out, res.Counts, classes); err != nil {
 		return badInput(err)
+	}
+	if c.Bool("json") {
+		if err := writeJSON(c.App.Writer, struct {
+			Labels  int64    `json:"labels"`
+			Ignored int64    `json:"ignored"`
+			Counts  []int64  `json:"counts"`
+			Classes []string `json:"classes,omitempty"`
+			Output  string   `json:"output"`
+		}{res.Labels, res.Ignored, res.Counts, classes, out}); err != nil {
+			return err
+		}
 	}
 	what := "labels"
 	if opt.MultiHot {

@@ -239,7 +239,7 @@ func injectOptions(c *cli.Context) (inject.Options, error) {
 	if err != nil {
 		return opt, err
 	}
-	counts, err := lossops.LoadCounts(c.String("counts"))
+	counts, err := loadCounts(c.String("counts"))
 	if err != nil {
 		return opt, err
 	}
@@ -342,4 +342,14 @@ func headLabels(md *inject.Metadata) string {
 		return termtext.Name(names[0]) + " (shared)"
 	}
 	return termtext.Names(names)
+}
+
+// loadCounts reads a counts JSON file; a file that is not JSON at all is
+// most likely the label file itself, so the error says how to count it.
+func loadCounts(path string) (*lossops.Counts, error) {
+	counts, err := lossops.LoadCounts(path)
+	if err != nil && strings.Contains(err.Error(), "not valid JSON") {
+		return nil, fmt.Errorf("%w; if %s holds labels, count them first: onnxloss counts %s -o counts.json", err, termtext.Name(path), termtext.Name(path))
+	}
+	return counts, err
 }

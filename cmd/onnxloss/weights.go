@@ -36,7 +36,7 @@ func runWeights(c *cli.Context) error {
 	if c.NArg() != 0 {
 		return cli.Exit("weights takes no arguments: pass the counts with --counts FILE", exitBadInput)
 	}
-	counts, err := lossops.LoadCounts(c.String("counts"))
+	counts, err := loadCounts(c.String("counts"))
 	if err != nil {
 		return badInput(err)
 	}
