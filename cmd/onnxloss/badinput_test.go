@@ -235,6 +235,31 @@ func TestBadInputThroughCLI(t *testing.T) {
 		{"weights plot directory missing", []string{"weights", "--counts", counts, "--plot", filepath.Join(d, "missing", "w.png")}, 2, "does not exist"},
 		{"weights bad beta", []string{"weights", "--counts", counts, "--beta", "2"}, 2, "beta"},
 		{"weights missing counts", []string{"weights", "--counts", filepath.Join(d, "nope.json")}, 2, "nope.json"},
+		// The command line itself (issue 14): a flag never swallows "--" or
+		// the next flag, unknown names get the closest, no-effect flags are errors.
+		{"output flag last without value", []string{"inject", "--loss", "cb_focal", "--counts", counts, mlp, "-o"}, 2, "flag -o needs a value"},
+		{"counts flag followed by a flag", []string{"inject", "--loss", "cb_focal", "--counts", "-o", out, mlp}, 2, "flag --counts needs a value"},
+		{"flag value before --", []string{"inject", "--loss", "cb_focal", "--counts", counts, "-o", "--", mlp}, 2, "flag -o needs a value"},
+		{"counts -o last", []string{"counts", bad("y_ok5.txt", "1\n"), "-o"}, 2, "flag -o needs a value"},
+		{"pytorch spelling of a flag", inj(mlp, "--ignore_index", "255"), 2, "unknown flag --ignore_index: did you mean --ignore-index?"},
+		{"misspelt command", []string{"injcet", "--loss", "focal"}, 2, "did you mean `onnxloss inject`?"},
+		{"unknown global flag", []string{"--bogus"}, 2, "unknown flag --bogus (see `onnxloss --help`)"},
+		{"alpha with cb_focal", inj(mlp, "--alpha", "0.5"), 2, "--alpha has no effect with --loss cb_focal: it applies to sigmoid_focal"},
+		{"gamma with weighted_ce", adj("weighted_ce", counts, "--gamma", "1"), 2, "--gamma has no effect with --loss weighted_ce"},
+		{"gamma with logit_adjusted", adj("logit_adjusted", counts, "--gamma", "1"), 2, "--gamma has no effect with --loss logit_adjusted"},
+		{"tau with focal", adj("focal", counts, "--tau", "2"), 2, "--tau has no effect with --loss focal: it applies to logit_adjusted"},
+		{"scale with cb_softmax", adj("cb_softmax", counts, "--scale", "10"), 2, "--scale has no effect with --loss cb_softmax: it applies to ldam"},
+		{"label smoothing with cb_focal", inj(mlp, "--label-smoothing", "0.1"), 2, "--label-smoothing has no effect with --loss cb_focal"},
+		{"beta with inverse weighting", inj(mlp, "--weighting", "inverse", "--beta", "0.99"), 2, "--beta has no effect with --weighting inverse"},
+		{"beta with focal's default weighting", adj("focal", counts, "--beta", "0.99"), 2, "--beta has no effect with --weighting inverse"},
+		{"weights beta with inverse", []string{"weights", "--counts", counts, "--weighting", "inverse", "--beta", "0.9"}, 2, "--beta has no effect with --weighting inverse"},
+		{"label file as counts", withCounts(bad("labels.txt", "0\n1\n1\n")), 2, "count them first: onnxloss counts"},
+		{"stdin twice", []string{"inject", "--loss", "focal", "--counts", "-", "-o", out, "-"}, 2, "standard input (-) is given twice"},
+		{"json with output to stdout", []string{"inject", "--loss", "focal", "--counts", counts, "-o", "-", "--json", mlp}, 2, "--json and an output to - both write to standard output"},
+		{"counts json without -o", []string{"counts", bad("y_ok6.txt", "1\n"), "--json"}, 2, "write the counts with -o FILE"},
+		{"plot unknown extension", []string{"weights", "--counts", counts, "--plot", filepath.Join(d, "w.txt")}, 2, `extension ".txt": use .png, .svg or .pdf`},
+		{"completion unknown shell", []string{"completion", "tcsh"}, 2, `unknown shell "tcsh"`},
+		{"version with argument", []string{"version", "x"}, 2, "version takes no arguments"},
 	}
 	inputs := []string{mlp, injected, counts}
 	hostile, keep, checks := hostileFixtures(t, bin, d, out, counts, mlp)

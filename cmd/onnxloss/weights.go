@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/internal/termtext"
 	"github.com/onnxloss/onnxloss/lossops"
 	"github.com/onnxloss/onnxloss/weightplot"
@@ -52,6 +53,11 @@ func runWeights(c *cli.Context) error {
 		return badInput(err)
 	}
 	if p := c.String("plot"); p != "" {
+		// What is at the path (a FIFO, a directory) is checked before
+		// its extension: that error is the one to fix first.
+		if err := graphedit.CheckOutput(p); err != nil {
+			return badInput(err)
+		}
 		if err := weightplot.WriteFile(p, counts.Values, counts.Classes, weightplot.Options{Beta: cfg.Beta, Normalize: cfg.Normalize}); err != nil {
 			return badInput(err)
 		}
