@@ -20,7 +20,7 @@ func countsCommand() *cli.Command {
 			"a CSV/TSV file (--column picks the labels), a .npy array of integer labels of any shape, " +
 			"or with --multi-hot a .npy array (N, C) of 0/1 targets. The file is read once, streaming.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the counts JSON to `FILE` (- for stdout)", DefaultText: "-"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the counts JSON to `FILE` (- for stdout)", DefaultText: "standard output"},
 			&cli.StringFlag{Name: "format", Usage: "text, csv or npy (.tsv is tab-separated CSV)", DefaultText: "from the extension; text for stdin"},
 			&cli.StringFlag{Name: "column", Usage: "CSV column of the labels: header `NAME` or 0-based INDEX", DefaultText: "none"},
 			&cli.BoolFlag{Name: "json", Usage: "print a JSON report (labels, ignored, counts, output) on stdout; needs -o FILE"},
