@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/onnxloss/onnxloss/graphedit"
+	"github.com/onnxloss/onnxloss/onnxpb"
+	"github.com/onnxloss/onnxloss/tensorfile"
 )
 
 // runBin runs the real binary with stdin and returns exit code, stdout, stderr.
@@ -87,6 +90,24 @@ func TestStdinStdout(t *testing.T) {
 	code, got, _ = runBin(t, model, "inspect", "-")
 	if code != 0 || !strings.Contains(string(got), "<stdin>") {
 		t.Fatalf("inspect -: exit %d, %s", code, got)
+	}
+	// Tensor files from stdin: verify --inputs - reads the .npz by its
+	// magic bytes and reports what it reports for the file.
+	x := make([]float32, 3*16)
+	for i := range x {
+		x[i] = float32(math.Sin(float64(i) * 0.7))
+	}
+	xT, _ := tensorfile.New("x", []int64{3, 16}, x)
+	labT, _ := tensorfile.New("labels", []int64{3}, []int64{4, 0, 2})
+	npz := filepath.Join(d, "in.npz")
+	if err := tensorfile.WriteFile(npz, []*onnxpb.TensorProto{xT, labT}); err != nil {
+		t.Fatal(err)
+	}
+	npzBytes, _ := os.ReadFile(npz)
+	codeF, fromFile, _ := runBin(t, nil, "verify", "--json", "--inputs", npz, toFile)
+	codeS, fromStdin, e := runBin(t, npzBytes, "verify", "--json", "--inputs", "-", toFile)
+	if codeF != 0 || codeS != 0 || !bytes.Equal(bytes.ReplaceAll(fromFile, []byte(npz), []byte("<stdin>")), fromStdin) {
+		t.Errorf("verify --inputs -: exit %d/%d; file %s\nstdin %s\n%s", codeF, codeS, fromFile, fromStdin, e)
 	}
 	// A failed run writes nothing to stdout.
 	code, got, _ = runBin(t, model, "inject", "--loss", "cb_focal", "--counts", counts, "--gamma", "-1", "-o", "-", "-")

@@ -43,23 +43,19 @@ func (s *stdio) bind(p *parsedArgs, in io.Reader) error {
 	}
 	own := flagIndex(p.command.Flags)
 	where := "onnxloss " + p.command.Name
-	useStdin := func(what string) (string, error) {
+	useStdin := func(what string, tensorFile bool) (string, error) {
 		if s.stdin != "" {
 			return "", usageErr{fmt.Sprintf("standard input (-) is given twice, to %s and %s: it can be read once, pass one of them as a file (see `%s --help`)", s.stdinBy, what, where)}
 		}
 		if err := s.mkdir(); err != nil {
 			return "", err
 		}
-		path := filepath.Join(s.dir, "stdin")
-		f, err := os.Create(path)
+		data, err := io.ReadAll(in)
 		if err != nil {
-			return "", err
-		}
-		if _, err := io.Copy(f, in); err != nil {
-			f.Close()
 			return "", fmt.Errorf("reading standard input: %w", err)
 		}
-		if err := f.Close(); err != nil {
+		path := filepath.Join(s.dir, "stdin"+sniffExtension(data, tensorFile))
+		if err := os.WriteFile(path, data, 0o600); err != nil {
 			return "", err
 		}
 		s.stdin, s.stdinBy = path, what
@@ -67,7 +63,7 @@ func (s *stdio) bind(p *parsedArgs, in io.Reader) error {
 	}
 	for i, a := range p.positional {
 		if a == "-" {
-			path, err := useStdin(strings.ToUpper(argsUsage(p.command)))
+			path, err := useStdin(strings.ToUpper(argsUsage(p.command)), false)
 			if err != nil {
 				return err
 			}
@@ -101,7 +97,7 @@ func (s *stdio) bind(p *parsedArgs, in io.Reader) error {
 			s.stdout = path
 		case takesFile(f):
 			var err error
-			if path, err = useStdin(dashed(f.Names()[0])); err != nil {
+			if path, err = useStdin(dashed(f.Names()[0]), f.Names()[0] != "counts"); err != nil {
 				return err
 			}
 		default:
@@ -215,4 +211,23 @@ func (r renamingWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// sniffExtension names standard input's format for readers that choose by
+// extension: .npy and .npz by their magic bytes; for tensor-file flags also
+// .json (a leading { or [) and otherwise .pb. Anything else gets none
+// (models and counts JSON are read whatever the name; labels default to
+// text).
+func sniffExtension(data []byte, tensorFile bool) string {
+	switch {
+	case bytes.HasPrefix(data, []byte("\x93NUMPY")):
+		return ".npy"
+	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
+		return ".npz"
+	case !tensorFile:
+		return ""
+	case len(bytes.TrimSpace(data)) > 0 && (bytes.TrimSpace(data)[0] == '{' || bytes.TrimSpace(data)[0] == '['):
+		return ".json"
+	}
+	return ".pb"
 }
