@@ -260,6 +260,12 @@ func TestBadInputThroughCLI(t *testing.T) {
 		{"plot unknown extension", []string{"weights", "--counts", counts, "--plot", filepath.Join(d, "w.txt")}, 2, `extension ".txt": use .png, .svg or .pdf`},
 		{"completion unknown shell", []string{"completion", "tcsh"}, 2, `unknown shell "tcsh"`},
 		{"version with argument", []string{"version", "x"}, 2, "version takes no arguments"},
+		{"no counts for a weighted loss", []string{"inject", "--loss", "cb_focal", "-o", out, mlp}, 2, "--loss cb_focal with --weighting effective needs --counts FILE"},
+		{"no counts for logit_adjusted", []string{"inject", "--loss", "logit_adjusted", "-o", out, mlp}, 2, "needs --counts FILE"},
+		{"no counts, rank 3 logits", []string{"inject", "--loss", "sigmoid_focal", "-o", out, modelPath("seq_conv1d_static_o13.onnx")}, 2, "pass --class-axis 1 or --class-axis -1"},
+		{"no counts needed: sigmoid_focal", []string{"inject", "--loss", "sigmoid_focal", "-o", out, mlp}, 0, ""},
+		{"no counts needed: multi-hot", []string{"inject", "--loss", "sigmoid_focal", "--targets", "multi-hot", "-o", out, mlp}, 0, ""},
+		{"no counts needed: weighting none", []string{"inject", "--loss", "weighted_ce", "--weighting", "none", "-o", out, mlp}, 0, ""},
 	}
 	inputs := []string{mlp, injected, counts}
 	hostile, keep, checks := hostileFixtures(t, bin, d, out, counts, mlp)

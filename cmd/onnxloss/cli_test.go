@@ -235,3 +235,34 @@ func TestCompletion(t *testing.T) {
 		}
 	}
 }
+
+// TestNoCountsNeeded: a loss that reads no counts is injected without
+// --counts, C taken from the logits, and the result passes verify; it is
+// the same graph as with a counts file (only the recorded counts differ).
+func TestNoCountsNeeded(t *testing.T) {
+	d := t.TempDir()
+	counts := writeFile(t, filepath.Join(d, "c.json"), "[500, 120, 7, 40, 3]")
+	without, with := filepath.Join(d, "without.onnx"), filepath.Join(d, "with.onnx")
+	if code, _, e := runBin(t, nil, "inject", "--loss", "sigmoid_focal", "--targets", "multi-hot", "-o", without, modelPath("mlp_o13.onnx")); code != 0 || !strings.Contains(e, "no --counts: C = 5 from axis 1") {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	if code, _, e := runBin(t, nil, "inject", "--loss", "sigmoid_focal", "--targets", "multi-hot", "--counts", counts, "-o", with, modelPath("mlp_o13.onnx")); code != 0 {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	if code, out, e := runBin(t, nil, "verify", without); code != 0 {
+		t.Fatalf("verify: exit %d: %s %s", code, out, e)
+	}
+	a, err1 := graphedit.Load(without)
+	b, err2 := graphedit.Load(with)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if len(a.Proto.GetGraph().GetNode()) != len(b.Proto.GetGraph().GetNode()) {
+		t.Errorf("%d nodes without counts, %d with", len(a.Proto.GetGraph().GetNode()), len(b.Proto.GetGraph().GetNode()))
+	}
+	for i, n := range a.Proto.GetGraph().GetNode() {
+		if m := b.Proto.GetGraph().GetNode()[i]; n.GetOpType() != m.GetOpType() {
+			t.Errorf("node %d: %s without counts, %s with", i, n.GetOpType(), m.GetOpType())
+		}
+	}
+}

@@ -23,9 +23,13 @@ import (
 
 // weightFlags are the flags that turn counts into class weights, shared by
 // inject and weights.
-func weightFlags(weightingDefault string) []cli.Flag {
+func weightFlags(weightingDefault string, countsRequired bool) []cli.Flag {
+	countsDefault := ""
+	if !countsRequired {
+		countsDefault = "none (needed unless the loss reads no counts: weighting none and not logit_adjusted, balanced_softmax, ldam)"
+	}
 	return []cli.Flag{
-		&cli.StringFlag{Name: "counts", TakesFile: true, Required: true, Usage: "per-class sample counts: JSON `FILE` ([n0, n1, …], {\"counts\": […], \"classes\": […]} or {\"0\": n0, …}; - reads stdin; `onnxloss counts` writes it)"},
+		&cli.StringFlag{Name: "counts", TakesFile: true, Required: countsRequired, DefaultText: countsDefault, Usage: "per-class sample counts: JSON `FILE` ([n0, n1, …], {\"counts\": […], \"classes\": […]} or {\"0\": n0, …}; - reads stdin; `onnxloss counts` writes it)"},
 		&cli.StringFlag{Name: "weighting", Usage: "class weights from counts: none, inverse, sqrt_inverse, effective", DefaultText: weightingDefault},
 		&cli.Float64Flag{Name: "beta", Value: 0.9999, Usage: "β of the effective number of samples, in [0, 1) (--weighting effective only)"},
 		&cli.StringFlag{Name: "normalize", Value: "sum", Usage: "sum: scale weights to sum to C; none: keep raw weights"},
@@ -68,7 +72,7 @@ func injectCommand() *cli.Command {
 		&cli.BoolFlag{Name: "stream", Usage: "stream the model whatever its size (--no-stream wins)"},
 		&cli.BoolFlag{Name: "json", Usage: "also print the summary as one JSON document on stdout (the text stays on stderr)"},
 	}
-	flags = append(flags, weightFlags(lossWeightingDefaults())...)
+	flags = append(flags, weightFlags(lossWeightingDefaults(), false)...)
 	flags = append(flags,
 		&cli.Float64Flag{Name: "gamma", Value: 2, Usage: "focusing parameter γ >= 0 (" + paramUsersText("gamma") + ")"},
 		&cli.Float64Flag{Name: "alpha", Value: 0.25, Usage: "α <= 1 weighting positives against negatives (" + paramUsersText("alpha") + ", as torchvision); negative disables it"},
@@ -239,9 +243,11 @@ func injectOptions(c *cli.Context) (inject.Options, error) {
 	if err != nil {
 		return opt, err
 	}
-	counts, err := loadCounts(c.String("counts"))
-	if err != nil {
-		return opt, err
+	var counts *lossops.Counts
+	if c.IsSet("counts") {
+		if counts, err = loadCounts(c.String("counts")); err != nil {
+			return opt, err
+		}
 	}
 	cfg, err := weightConfig(c, "")
 	if err != nil {
@@ -253,6 +259,9 @@ func injectOptions(c *cli.Context) (inject.Options, error) {
 	}
 	if err := checkUnusedFlags(c, loss, true, weighting); err != nil {
 		return opt, err
+	}
+	if counts == nil && inject.NeedsCounts(loss, weighting) {
+		return opt, fmt.Errorf("--loss %s with --weighting %s needs --counts FILE (per-class counts; `onnxloss counts LABELS` writes it): pass it, or --weighting none", loss, weighting)
 	}
 	var red lossops.Reduction // "": mean, or carried over from a training graph's loss
 	if c.IsSet("reduction") {

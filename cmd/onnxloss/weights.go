@@ -14,7 +14,7 @@ import (
 )
 
 func weightsCommand() *cli.Command {
-	flags := append(weightFlags(string(lossops.WeightEffective)), &cli.BoolFlag{Name: "json", Usage: "print JSON"},
+	flags := append(weightFlags(string(lossops.WeightEffective), true), &cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		&cli.StringFlag{Name: "plot", Usage: "also draw the counts (bars) and the weights of every scheme (lines) to `FILE`: .svg, .pdf or .png (- writes PNG to stdout)", DefaultText: "none"})
 	return &cli.Command{
 		Name:   "weights",
