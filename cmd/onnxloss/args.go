@@ -19,6 +19,9 @@ type parsedArgs struct {
 	command    *cli.Command
 	flags      []string // the command's flags with their values
 	positional []string
+	// help holds `onnxloss help [COMMAND]` as given (the library's help
+	// command, which parses its own arguments).
+	help []string
 }
 
 // argv rebuilds a command line the flag parser reads unambiguously: global
@@ -28,7 +31,7 @@ type parsedArgs struct {
 func (p parsedArgs) argv(prog string) []string {
 	out := append([]string{prog}, p.global...)
 	if p.command == nil {
-		return out
+		return append(out, p.help...)
 	}
 	out = append(out, p.command.Name)
 	out = append(out, p.flags...)
@@ -103,6 +106,10 @@ func parseArgs(app *cli.App, args []string) (parsedArgs, error) {
 		p.global = append(p.global, a)
 	}
 	if i == len(args) {
+		return p, nil
+	}
+	if args[i] == "help" || args[i] == "h" {
+		p.help = args[i:]
 		return p, nil
 	}
 	for _, c := range app.Commands {

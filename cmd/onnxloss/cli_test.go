@@ -40,6 +40,17 @@ func TestNoArgumentsPrintsUsage(t *testing.T) {
 	}
 }
 
+// TestHelpCommand: `onnxloss help inject` and `inject -h` print the
+// command's help.
+func TestHelpCommand(t *testing.T) {
+	for _, args := range [][]string{{"help", "inject"}, {"inject", "-h"}, {"h"}} {
+		code, out, e := runBin(t, nil, args...)
+		if code != 0 || !strings.Contains(string(out), "inject") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, e)
+		}
+	}
+}
+
 // TestVersionCommand: `onnxloss version` and --version agree; -v is --verbose.
 func TestVersionCommand(t *testing.T) {
 	code, out, _ := runBin(t, nil, "version")
