@@ -6,7 +6,9 @@ package main
 
 import (
 	"fmt"
+	"hash/fnv"
 	"os"
+	"sort"
 	"time"
 )
 
@@ -39,7 +41,20 @@ func main() {
 	for _, n := range counts {
 		total += n
 	}
-	fmt.Printf("%s: %d values (%d int classes, %d string classes) in %.2fs\n", lib, total, len(ints), len(counts), time.Since(start).Seconds())
+	// A digest of the counts, so the two libraries' answers can be compared.
+	h := fnv.New64a()
+	for i, n := range ints {
+		fmt.Fprintf(h, "%d=%d\n", i, n)
+	}
+	names := make([]string, 0, len(counts))
+	for k := range counts {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		fmt.Fprintf(h, "%s=%d\n", k, counts[k])
+	}
+	fmt.Printf("%s: %d values (%d int classes, %d string classes, digest %016x) in %.2fs\n", lib, total, len(ints), len(counts), h.Sum64(), time.Since(start).Seconds())
 }
 
 func bump(ints []int64, v int64) []int64 {

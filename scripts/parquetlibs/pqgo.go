@@ -45,6 +45,33 @@ func withParquetGo(path, col string) ([]int64, map[string]int64, error) {
 			if err != nil {
 				return nil, nil, err
 			}
+			if d := p.Dictionary(); d != nil {
+				// Dictionary-encoded page (what pyarrow, Spark and DuckDB
+				// write by default): count the indices, then look each
+				// distinct one up once.
+				data := p.Data()
+				idx := data.Int32()
+				hist := make([]int64, d.Len())
+				for _, i := range idx {
+					hist[i]++
+				}
+				for i, n := range hist {
+					if n == 0 {
+						continue
+					}
+					v := d.Index(int32(i))
+					if v.Kind() == pq.ByteArray {
+						strs[string(v.ByteArray())] += n
+					} else {
+						for int64(len(ints)) <= v.Int64() {
+							ints = append(ints, 0)
+						}
+						ints[v.Int64()] += n
+					}
+				}
+				pq.Release(p)
+				continue
+			}
 			vr := p.Values()
 			if ir, ok := vr.(pq.Int64Reader); ok {
 				// The typed fast path: no parquet.Value per element.
