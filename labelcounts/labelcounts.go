@@ -203,7 +203,7 @@ func checkOptions(opt Options) error {
 		return fmt.Errorf("--num-classes %d is invalid: use 1..%d", opt.NumClasses, MaxClasses)
 	}
 	if opt.MultiHot && opt.Format != NPY && opt.Format != NPZ {
-		return fmt.Errorf("--multi-hot reads a .npy/.npz array of shape (N, C), not a %s file (a Parquet list column is read as multi-hot by itself)", formatName(opt.Format))
+		return fmt.Errorf("multi-hot labels are read from a .npy/.npz array of shape (N, C) with --multi-hot, not from a %s file (a Parquet list column is multi-hot by itself)", formatName(opt.Format))
 	}
 	if opt.MultiHot && opt.IgnoreIndex != nil {
 		return fmt.Errorf("--ignore-index applies to index labels, not multi-hot targets")
@@ -473,6 +473,45 @@ func CountsJSON(counts []int64, classes []string) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
+// countsFile is the counts JSON with where the counts came from.
+type countsFile struct {
+	Counts      []int64  `json:"counts"`
+	Classes     []string `json:"classes,omitempty"`
+	Samples     int64    `json:"samples,omitempty"`
+	Images      []int64  `json:"images,omitempty"`
+	ImagePixels []int64  `json:"image_pixels,omitempty"`
+	Source      []string `json:"source,omitempty"`
+	Format      Format   `json:"format,omitempty"`
+	IgnoreIndex *int64   `json:"ignore_index,omitempty"`
+}
+
+// JSON returns the counts file onnxloss inject reads, recording where the
+// counts came from:
+//
+//	{"counts": [...], "classes": [...], "samples": N, "images": [...],
+//	 "image_pixels": [...], "source": [...], "format": "masks", "ignore_index": 255}
+//
+// with the keys that do not apply left out.
+func (r *Result) JSON() ([]byte, error) {
+	if r.Classes != nil && len(r.Classes) != len(r.Counts) {
+		return nil, fmt.Errorf("%d class names for %d classes: give one name per class (or --num-classes %d)", len(r.Classes), len(r.Counts), len(r.Classes))
+	}
+	b, err := json.Marshal(countsFile{r.Counts, r.Classes, r.Samples, r.Images, r.ImagePixels, r.Sources, r.Format, r.IgnoreIndex})
+	if err != nil {
+		return nil, fmt.Errorf("encoding counts: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// WriteFile writes r.JSON() to path atomically (see WriteCountsFile).
+func (r *Result) WriteFile(path string) error {
+	b, err := r.JSON()
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, b)
+}
+
 // WriteCountsFile writes CountsJSON(counts, classes) to path atomically: to
 // a temporary file in the same directory, then renamed, so a failed run
 // leaves no partial file.
@@ -481,6 +520,10 @@ func WriteCountsFile(path string, counts []int64, classes []string) (err error) 
 	if err != nil {
 		return err
 	}
+	return writeAtomic(path, b)
+}
+
+func writeAtomic(path string, b []byte) (err error) {
 	dir := filepath.Dir(path)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return fmt.Errorf("output directory %s does not exist: create it first", dir)

@@ -123,7 +123,7 @@ func TestCountErrors(t *testing.T) {
 		{"text all ignored", "-1\n-1\n", Options{Format: Text, IgnoreIndex: ptr(int64(-1))}, "all 2 labels equal the ignore index"},
 		{"text long line", strings.Repeat("1", maxLine+5), Options{Format: Text}, "longer than"},
 		{"bad num-classes", "1\n", Options{Format: Text, NumClasses: -2}, "--num-classes -2 is invalid"},
-		{"multi-hot text", "1\n", Options{Format: Text, MultiHot: true}, "--multi-hot reads a .npy/.npz array"},
+		{"multi-hot text", "1\n", Options{Format: Text, MultiHot: true}, "multi-hot labels are read from a .npy"},
 		{"csv many columns no --column", "a,b\n1,2\n", Options{Format: CSV}, "has 2 columns: pick the labels with --column"},
 		{"csv unknown column", "a,b\n1,2\n", Options{Format: CSV, Column: "label"}, `--column "label" is not in the header`},
 		{"csv column index out of range", "a,b\n1,2\n", Options{Format: CSV, Column: "5"}, "--column 5 is out of range"},
