@@ -25,6 +25,11 @@ type Options struct {
 	Loss      lossops.Loss
 	Counts    *lossops.Counts
 	Weighting lossops.Weighting // "" = the loss's default
+	// Weights, when non-nil, are the class weights themselves (--weights);
+	// Counts may then be nil unless the loss uses counts.
+	Weights []float64
+	// ENetC is c of the enet weighting (0: lossops.DefaultENetC).
+	ENetC     float64
 	Beta      float64
 	Normalize bool
 	SkipZero  bool
@@ -78,7 +83,12 @@ type Metadata struct {
 	Scale     float64   `json:"scale,omitempty"`
 	Counts    []float64 `json:"counts"`
 	Classes   []string  `json:"classes,omitempty"`
-	Weights   []float64 `json:"weights"`
+	// CountsOrigin is what the counts file recorded about where the counts
+	// came from (onnxloss counts writes it), when it did.
+	CountsOrigin *lossops.CountsOrigin `json:"counts_origin,omitempty"`
+	// ENetC is c of the enet weighting, recorded when it is used.
+	ENetC   float64   `json:"enet_c,omitempty"`
+	Weights []float64 `json:"weights"`
 	// Weighted is false when the loss carries no class weights at all
 	// (weighting none); Weights then holds ones.
 	Weighted    bool   `json:"weighted"`
@@ -147,7 +157,10 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 		opt.LabelsElem = onnxpb.TensorProto_INT64
 	}
 	if opt.Counts == nil || len(opt.Counts.Values) == 0 {
-		return nil, fmt.Errorf("no class counts given: pass --counts FILE")
+		if opt.Weights == nil || opt.Loss.FromCounts() {
+			return nil, fmt.Errorf("no class counts given: pass --counts FILE")
+		}
+		opt.Counts = &lossops.Counts{} // the weights alone fix C
 	}
 	opset := m.DefaultDomainOpset()
 	if opset < 11 {
@@ -184,6 +197,9 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 	if weighting == "" {
 		weighting = lossops.DefaultWeighting(opt.Loss)
 	}
+	if opt.Weights != nil {
+		weighting = lossops.WeightGiven
+	}
 	spec := lossops.Spec{
 		Loss: opt.Loss, Gamma: opt.Gamma, Alpha: opt.Alpha, Reduction: opt.Reduction,
 		IgnoreIndex: opt.IgnoreIndex, LabelSmoothing: opt.LabelSmoothing, MultiHot: opt.MultiHot,
@@ -205,8 +221,8 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	cfg := lossops.WeightConfig{Scheme: weighting, Beta: opt.Beta, Normalize: opt.Normalize, SkipZero: opt.SkipZero}
-	weights, err := lossops.ClassWeightsNamed(opt.Counts.Values, opt.Counts.Classes, cfg)
+	cfg := lossops.WeightConfig{Scheme: weighting, Beta: opt.Beta, Normalize: opt.Normalize, SkipZero: opt.SkipZero, ENetC: opt.ENetC, Given: opt.Weights}
+	weights, err := opt.Counts.ClassWeights(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +258,7 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 	if vt.Rank() < 2 {
 		return nil, fmt.Errorf("logits %q have rank %d: need (N, C, ...) with the class axis 1, rank >= 2", logits, vt.Rank())
 	}
-	C := len(opt.Counts.Values)
+	C := len(weights) // = len(opt.Counts.Values) when counts are given
 	if d := vt.Shape[1]; d.Static() && d.Value != int64(C) {
 		return nil, fmt.Errorf("logits %q have %d classes (dim 1) but the counts give %d: pass counts for %d classes", logits, d.Value, C, d.Value)
 	}
@@ -319,7 +335,13 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 		Targets: "index", Tau: spec.Tau, MaxMargin: spec.MaxMargin, Scale: spec.Scale, Counts: opt.Counts.Values, Classes: opt.Counts.Classes, Weights: weights,
 		Weighted: spec.Weights != nil, NumClasses: C, Logits: logits, LogitsDType: elemName(vt.Elem),
 		LogitsRank: vt.Rank(), Labels: labelsName, LabelsDType: elemName(labelsType.Elem),
-		LossOutput: lossOutput, Opset: opset, Replaced: existing,
+		LossOutput: lossOutput, Opset: opset, Replaced: existing, CountsOrigin: opt.Counts.Origin,
+	}
+	if weighting == lossops.WeightENet {
+		md.ENetC = cfg.ENetC
+		if md.ENetC == 0 {
+			md.ENetC = lossops.DefaultENetC
+		}
 	}
 	if opt.SkipZero {
 		md.ZeroCounts = "skip"

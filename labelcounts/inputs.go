@@ -66,7 +66,7 @@ func CountInputs(inputs []string, opt Options) (*Result, error) {
 		}
 		return nil, fmt.Errorf("%d inputs: %w", len(inputs), err)
 	}
-	res.Format, res.Sources = format, inputs
+	res.Format, res.Sources, res.Files = format, inputs, len(items)
 	return res, nil
 }
 

@@ -124,6 +124,8 @@ type Result struct {
 	Format      Format
 	Sources     []string
 	IgnoreIndex *int64
+	// Files is the number of files read (globs and directories expanded).
+	Files int
 }
 
 // FormatOf returns the format the extension of path implies: .npy, .npz,

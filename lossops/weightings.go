@@ -1,10 +1,16 @@
 package lossops
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
 	"sort"
+	"strconv"
+	"strings"
 )
 
 // DefaultENetC is c of the enet weighting, as Paszke et al. chose it.
@@ -132,4 +138,69 @@ func givenWeights(counts []float64, cfg WeightConfig) ([]float64, error) {
 		normalize(out, kept)
 	}
 	return out, nil
+}
+
+// maxWeightsFile bounds a --weights file.
+const maxWeightsFile = 64 << 20
+
+// ParseWeightVector reads a --weights value: numbers separated by commas
+// ("0.2,1,3.5"), or the path of a file holding a JSON array of numbers or
+// numbers separated by commas or whitespace (what numpy.savetxt or
+// print(w.tolist()) write). Errors are one line.
+func ParseWeightVector(s string) ([]float64, error) {
+	if w, err := parseNumberList(s); err == nil {
+		return w, nil
+	}
+	st, err := os.Stat(s)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("--weights %q is neither numbers like 0.2,1,3.5 nor an existing file", shortValue(s))
+	case err != nil:
+		return nil, fmt.Errorf("--weights file %s cannot be read: %v", s, errors.Unwrap(err))
+	case st.IsDir():
+		return nil, fmt.Errorf("--weights file %s is a directory", s)
+	case st.Size() > maxWeightsFile:
+		return nil, fmt.Errorf("--weights file %s is larger than %d MiB: is it a weight vector?", s, maxWeightsFile>>20)
+	}
+	data, err := os.ReadFile(s)
+	if err != nil {
+		return nil, fmt.Errorf("--weights file %s cannot be read: %v", s, errors.Unwrap(err))
+	}
+	data = bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
+	var w []float64
+	if bytes.HasPrefix(data, []byte("[")) {
+		if err := json.Unmarshal(data, &w); err != nil {
+			return nil, fmt.Errorf("--weights file %s is not a JSON array of numbers: %v", s, oneLine(err.Error()))
+		}
+	} else if w, err = parseNumberList(string(data)); err != nil {
+		return nil, fmt.Errorf("--weights file %s: %v", s, err)
+	}
+	if len(w) == 0 {
+		return nil, fmt.Errorf("--weights file %s has no weights", s)
+	}
+	return w, nil
+}
+
+// parseNumberList parses numbers separated by commas and/or whitespace.
+func parseNumberList(s string) ([]float64, error) {
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
+	if len(fields) == 0 {
+		return nil, errors.New("no numbers")
+	}
+	w := make([]float64, len(fields))
+	for i, f := range fields {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			return nil, fmt.Errorf("weight %d is %q, not a number", i, shortValue(f))
+		}
+		w[i] = v
+	}
+	return w, nil
+}
+
+func shortValue(s string) string {
+	if len(s) > 40 {
+		return s[:37] + "..."
+	}
+	return s
 }
