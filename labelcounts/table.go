@@ -103,7 +103,8 @@ func countLabelCountCSV(path string, opt Options, c *counter) error {
 }
 
 // countLabelCountParquet reads an aggregated label,count Parquet table.
-func countLabelCountParquet(path string, opt Options, c *counter) error {
+func countLabelCountParquet(path string, opt Options, c *counter) (err error) {
+	defer recoverParquet(&err)
 	pf, f, err := openParquet(path)
 	if err != nil {
 		return err
@@ -117,6 +118,11 @@ func countLabelCountParquet(path string, opt Options, c *counter) error {
 	cc, err := findColumn(pf, countName, "--count-column")
 	if err != nil {
 		return err
+	}
+	for _, idx := range []int{lc.index, cc.index} {
+		if err := checkParquetChunks(pf, f, idx); err != nil {
+			return err
+		}
 	}
 	if lc.list || cc.list || cc.kind == parquet.ByteArray {
 		return fmt.Errorf("columns %q and %q must be a label (id or name) and an integer count", labelName, countName)
