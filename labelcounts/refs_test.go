@@ -356,3 +356,28 @@ func indexOf(s []string, v string) int {
 	}
 	return -1
 }
+
+// TestNPZMatchesNumPy: an array of a compressed .npz archive written by
+// NumPy, streamed out of the archive, and labels on standard input.
+func TestNPZMatchesNumPy(t *testing.T) {
+	d := t.TempDir()
+	path := filepath.Join(d, "data.npz")
+	var want struct{ Counts []int64 }
+	runPython(t, `
+import json, sys, numpy as np
+rng = np.random.default_rng(9)
+y = rng.integers(0, 7, (50, 8, 8)).astype(np.int16); y[0, 0, :3] = -100
+np.savez_compressed(sys.argv[1], x=rng.random((4, 3)), y=y)
+print(json.dumps({"counts": np.bincount(y[y != -100].ravel(), minlength=7).tolist()}))`, &want, path)
+	ignore := int64(-100)
+	res, err := labelcounts.CountInputs([]string{path}, labelcounts.Options{Column: "y", IgnoreIndex: &ignore})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(res.Counts, want.Counts) || res.Ignored != 3 {
+		t.Errorf("got %v (%d ignored), NumPy %v (3)", res.Counts, res.Ignored, want.Counts)
+	}
+	if _, err := labelcounts.CountInputs([]string{path}, labelcounts.Options{}); err == nil || !strings.Contains(err.Error(), "holds 2 arrays (x, y): pick the labels with --column") {
+		t.Errorf("two arrays without --column: %v", err)
+	}
+}
