@@ -151,32 +151,33 @@ func ParseWeightVector(s string) ([]float64, error) {
 	if w, err := parseNumberList(s); err == nil {
 		return w, nil
 	}
+	name := displayName(s)
 	st, err := os.Stat(s)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("--weights %q is neither numbers like 0.2,1,3.5 nor an existing file", shortValue(s))
 	case err != nil:
-		return nil, fmt.Errorf("--weights file %s cannot be read: %v", s, errors.Unwrap(err))
+		return nil, fmt.Errorf("--weights file %s cannot be read: %v", name, errors.Unwrap(err))
 	case st.IsDir():
-		return nil, fmt.Errorf("--weights file %s is a directory", s)
+		return nil, fmt.Errorf("--weights file %s is a directory", name)
 	case st.Size() > maxWeightsFile:
-		return nil, fmt.Errorf("--weights file %s is larger than %d MiB: is it a weight vector?", s, maxWeightsFile>>20)
+		return nil, fmt.Errorf("--weights file %s is larger than %d MiB: is it a weight vector?", name, maxWeightsFile>>20)
 	}
 	data, err := os.ReadFile(s)
 	if err != nil {
-		return nil, fmt.Errorf("--weights file %s cannot be read: %v", s, errors.Unwrap(err))
+		return nil, fmt.Errorf("--weights file %s cannot be read: %v", name, errors.Unwrap(err))
 	}
 	data = bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
 	var w []float64
 	if bytes.HasPrefix(data, []byte("[")) {
 		if err := json.Unmarshal(data, &w); err != nil {
-			return nil, fmt.Errorf("--weights file %s is not a JSON array of numbers: %v", s, oneLine(err.Error()))
+			return nil, fmt.Errorf("--weights file %s is not a JSON array of numbers: %v", name, oneLine(err.Error()))
 		}
 	} else if w, err = parseNumberList(string(data)); err != nil {
-		return nil, fmt.Errorf("--weights file %s: %v", s, err)
+		return nil, fmt.Errorf("--weights file %s: %v", name, err)
 	}
 	if len(w) == 0 {
-		return nil, fmt.Errorf("--weights file %s has no weights", s)
+		return nil, fmt.Errorf("--weights file %s has no weights", name)
 	}
 	return w, nil
 }
@@ -196,6 +197,15 @@ func parseNumberList(s string) ([]float64, error) {
 		w[i] = v
 	}
 	return w, nil
+}
+
+// displayName quotes a file name that has characters that would break the
+// one-line error.
+func displayName(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 func shortValue(s string) string {

@@ -108,6 +108,7 @@ func FuzzParseWeightVector(f *testing.F) {
 	f.Add("0.2,1,3.5")
 	f.Add("1 2\n3\t4")
 	f.Add(",,")
+	f.Add("\n\x00") // a "file name" with a newline: the error must stay one line
 	f.Fuzz(func(t *testing.T, s string) {
 		w, err := lossops.ParseWeightVector(s)
 		if err != nil {
