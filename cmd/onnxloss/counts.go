@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/onnxloss/onnxloss/internal/termtext"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/onnxloss/onnxloss/labelcounts"
@@ -121,7 +123,7 @@ func runCounts(c *cli.Context) error {
 	if res.Ignored > 0 {
 		fmt.Fprintf(c.App.ErrWriter, " (%d ignored)", res.Ignored)
 	}
-	fmt.Fprintf(c.App.ErrWriter, " in %d classes: %s\nwrote %s\n", len(res.Counts), formatCounts(res.Counts), out)
+	fmt.Fprintf(c.App.ErrWriter, " in %d classes: %s\nwrote %s\n", len(res.Counts), formatCounts(res.Counts), termtext.Name(out))
 	return nil
 }
 
