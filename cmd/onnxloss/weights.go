@@ -51,6 +51,9 @@ func runWeights(c *cli.Context) error {
 		return badInput(err)
 	}
 	if len(counts.Values) == 0 {
+		if c.String("plot") != "" {
+			return badInput(fmt.Errorf("--plot draws the counts: give --counts FILE too"))
+		}
 		counts.Values = make([]float64, len(w)) // --weights alone: no counts to show
 	}
 	if p := c.String("plot"); p != "" {
