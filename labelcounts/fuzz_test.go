@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The fuzz targets check that no input panics, errors are one line, and
@@ -114,4 +115,23 @@ func FuzzParquet(f *testing.F) {
 			checkOneLine(t, countParquet(p, Options{Column: col}, c))
 		}
 	})
+}
+
+func TestProgressLine(t *testing.T) {
+	var buf bytes.Buffer
+	p := NewProgress(&buf)
+	p.start = time.Now().Add(-time.Second)
+	p.setFiles(4, true)
+	p.fileDone(1 << 20)
+	p.print()
+	if got := buf.String(); !strings.Contains(got, "counting: 1/4 files") || !strings.Contains(got, "masks/s") {
+		t.Errorf("masks progress %q", got)
+	}
+	buf.Reset()
+	p.setFiles(2, false)
+	p.addBytes(3 << 20)
+	p.print()
+	if got := buf.String(); !strings.Contains(got, "3.0 MiB read") || !strings.Contains(got, "MiB/s") {
+		t.Errorf("stream progress %q", got)
+	}
 }

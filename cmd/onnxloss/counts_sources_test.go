@@ -144,3 +144,46 @@ func TestWeightsVectorIntoInject(t *testing.T) {
 		}
 	}
 }
+
+// TestMaskCountsOriginInMetadata: counts from mask PNGs record their origin,
+// and inject copies it into the model's metadata.
+func TestMaskCountsOriginInMetadata(t *testing.T) {
+	d := t.TempDir()
+	for k := 0; k < 3; k++ {
+		m := image.NewGray(image.Rect(0, 0, 6, 4))
+		for i := range m.Pix {
+			m.Pix[i] = uint8((i + k) % 5)
+		}
+		m.Pix[0] = 255
+		writePNG(t, filepath.Join(d, "m"+string(rune('0'+k))+".png"), m)
+	}
+	counts := filepath.Join(d, "counts.json")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"onnxloss", "counts", filepath.Join(d, "*.png"), "--ignore-index", "255", "-o", counts}, &stdout, &stderr); code != 0 {
+		t.Fatalf("counts exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "counted 72 pixels of 3 masks (3 ignored) in 5 classes") {
+		t.Errorf("summary %q", stderr.String())
+	}
+	out := filepath.Join(d, "m.onnx")
+	model := filepath.Join("..", "..", "testdata", "models", "mlp_o13.onnx")
+	stderr.Reset()
+	if code := run([]string{"onnxloss", "inject", "--loss", "weighted_ce", "--counts", counts, "--weighting", "median_frequency", "-o", out, model}, &stdout, &stderr); code != 0 {
+		t.Fatalf("inject exit %d: %s", code, stderr.String())
+	}
+	m, err := graphedit.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, ok, err := inject.ReadMetadata(m)
+	if err != nil || !ok {
+		t.Fatalf("metadata: %v %v", ok, err)
+	}
+	o := md.CountsOrigin
+	if o == nil || o.Format != "masks" || o.IgnoreIndex == nil || *o.IgnoreIndex != 255 || len(o.Images) != 5 || o.Images[0] != 3 || o.ImagePixels[0] != 72 {
+		t.Fatalf("counts origin %+v", o)
+	}
+	if md.Weighting != "median_frequency" || len(md.Weights) != 5 {
+		t.Errorf("weighting %s %v", md.Weighting, md.Weights)
+	}
+}
