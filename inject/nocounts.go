@@ -9,12 +9,12 @@ import (
 
 // NeedsCounts reports whether a loss with this weighting ("" means the
 // loss's default) reads the class counts: the count-derived losses always,
-// the others unless their weighting is none.
+// the others unless their weighting is none or given (--weights).
 func NeedsCounts(loss lossops.Loss, weighting lossops.Weighting) bool {
 	if weighting == "" {
 		weighting = lossops.DefaultWeighting(loss)
 	}
-	return loss.FromCounts() || (loss.TakesWeights() && weighting != lossops.WeightNone)
+	return loss.FromCounts() || (loss.TakesWeights() && weighting != lossops.WeightNone && weighting != lossops.WeightGiven)
 }
 
 // countsFromModel stands in for the counts of a loss that reads none: C

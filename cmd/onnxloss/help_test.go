@@ -132,17 +132,35 @@ func TestHelpDefaultsAreTheDefaults(t *testing.T) {
 					t.Fatalf("help must show exactly one default or (required): %q", shown)
 				}
 				// Runs of base with the flag added, first success wins.
+				// A flag of one weighting (--beta, --enet-c) is tried with
+				// each weighting too.
+				variants := []string{""}
+				if tg.command == "inject" || tg.command == "weights" {
+					for _, w := range lossops.Weightings {
+						if w != lossops.WeightGiven {
+							variants = append(variants, "--weighting="+string(w))
+						}
+					}
+				}
 				try := func(value string, keep func(lossops.Loss) bool) (outcome, outcome, bool) {
-					for i, args := range runs {
-						if keep != nil && !keep(lossops.Losses[i]) {
-							continue
-						}
-						b := base(args)
-						if b.code != 0 {
-							t.Fatalf("baseline %v fails: %s", args, b.stderr)
-						}
-						if o := runIt(with(args, "--"+name+"="+value)); o.code == 0 {
-							return b, o, true
+					for _, v := range variants {
+						for i, args := range runs {
+							if keep != nil && !keep(lossops.Losses[i]) {
+								continue
+							}
+							if v != "" {
+								args = with(args, v)
+							}
+							b := base(args)
+							if b.code != 0 {
+								if v != "" {
+									continue // a weighting this loss does not take
+								}
+								t.Fatalf("baseline %v fails: %s", args, b.stderr)
+							}
+							if o := runIt(with(args, "--"+name+"="+value)); o.code == 0 {
+								return b, o, true
+							}
 						}
 					}
 					return outcome{}, outcome{}, false

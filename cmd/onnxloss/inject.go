@@ -23,23 +23,30 @@ import (
 
 // weightFlags are the flags that turn counts into class weights, shared by
 // inject and weights.
-func weightFlags(weightingDefault string, countsRequired bool) []cli.Flag {
-	countsDefault := ""
-	if !countsRequired {
-		countsDefault = "none (needed unless the loss reads no counts: weighting none and not logit_adjusted, balanced_softmax, ldam)"
-	}
+func weightFlags(weightingDefault, countsDefault string) []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "counts", TakesFile: true, Required: countsRequired, DefaultText: countsDefault, Usage: "per-class sample counts: JSON `FILE` ([n0, n1, …], {\"counts\": […], \"classes\": […]} or {\"0\": n0, …}; - reads stdin; `onnxloss counts` writes it)"},
-		&cli.StringFlag{Name: "weighting", Usage: "class weights from counts: none, inverse, sqrt_inverse, effective", DefaultText: weightingDefault},
+		&cli.StringFlag{Name: "counts", TakesFile: true, DefaultText: countsDefault, Usage: "per-class sample counts: JSON `FILE` ([n0, n1, …], {\"counts\": […], \"classes\": […]} or {\"0\": n0, …}; - reads stdin; `onnxloss counts` writes it)"},
+		&cli.StringFlag{Name: "weighting", Usage: "class weights from counts: " + weightingList(), DefaultText: weightingDefault},
+		&cli.StringFlag{Name: "weights", Usage: "the class weights themselves: `W0,W1,…` or a FILE (JSON array, or numbers separated by commas or whitespace); --counts is then only needed by losses that use counts", DefaultText: "none"},
 		&cli.Float64Flag{Name: "beta", Value: 0.9999, Usage: "β of the effective number of samples, in [0, 1) (--weighting effective only)"},
-		&cli.StringFlag{Name: "normalize", Value: "sum", Usage: "sum: scale weights to sum to C; none: keep raw weights"},
+		&cli.Float64Flag{Name: "enet-c", Value: lossops.DefaultENetC, Usage: "c of the enet weighting 1/ln(c + p), > 1 (--weighting enet only)"},
+		&cli.StringFlag{Name: "normalize", Value: "sum", Usage: "sum: scale weights to sum to C; none: keep raw weights", DefaultText: "sum; none with --weights"},
 		&cli.StringFlag{Name: "zero-counts", Value: "error", Usage: "a class with count 0: error, or skip (weight 0)"},
 	}
 }
 
+// weightingList names the --weighting schemes.
+func weightingList() string {
+	names := make([]string, len(lossops.Weightings))
+	for i, w := range lossops.Weightings {
+		names[i] = string(w)
+	}
+	return strings.Join(names, ", ")
+}
+
 // weightConfig reads the weight flags.
 func weightConfig(c *cli.Context, def lossops.Weighting) (lossops.WeightConfig, error) {
-	cfg := lossops.WeightConfig{Scheme: def, Beta: c.Float64("beta")}
+	cfg := lossops.WeightConfig{Scheme: def, Beta: c.Float64("beta"), ENetC: c.Float64("enet-c")}
 	if s := c.String("weighting"); s != "" {
 		w, err := lossops.ParseWeighting(s)
 		if err != nil {
@@ -47,9 +54,20 @@ func weightConfig(c *cli.Context, def lossops.Weighting) (lossops.WeightConfig, 
 		}
 		cfg.Scheme = w
 	}
+	if c.IsSet("weights") {
+		if c.IsSet("weighting") {
+			return cfg, fmt.Errorf("give --weights (the weights) or --weighting (weights from counts), not both")
+		}
+		w, err := lossops.ParseWeightVector(c.String("weights"))
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Scheme, cfg.Given = lossops.WeightGiven, w
+	}
 	switch c.String("normalize") {
 	case "sum":
-		cfg.Normalize = true
+		// A given vector is used as it is unless --normalize sum is asked.
+		cfg.Normalize = cfg.Given == nil || c.IsSet("normalize")
 	case "none":
 	default:
 		return cfg, fmt.Errorf("--normalize %q is invalid: use sum or none", c.String("normalize"))
@@ -72,7 +90,7 @@ func injectCommand() *cli.Command {
 		&cli.BoolFlag{Name: "stream", Usage: "stream the model whatever its size (--no-stream wins)"},
 		&cli.BoolFlag{Name: "json", Usage: "also print the summary as one JSON document on stdout (the text stays on stderr)"},
 	}
-	flags = append(flags, weightFlags(lossWeightingDefaults(), false)...)
+	flags = append(flags, weightFlags(lossWeightingDefaults(), "none (needed unless the loss reads no counts: weighting none or --weights, and not logit_adjusted, balanced_softmax, ldam)")...)
 	flags = append(flags,
 		&cli.Float64Flag{Name: "gamma", Value: 2, Usage: "focusing parameter γ >= 0 (" + paramUsersText("gamma") + ")"},
 		&cli.Float64Flag{Name: "alpha", Value: 0.25, Usage: "α <= 1 weighting positives against negatives (" + paramUsersText("alpha") + ", as torchvision); negative disables it"},
@@ -243,12 +261,6 @@ func injectOptions(c *cli.Context) (inject.Options, error) {
 	if err != nil {
 		return opt, err
 	}
-	var counts *lossops.Counts
-	if c.IsSet("counts") {
-		if counts, err = loadCounts(c.String("counts")); err != nil {
-			return opt, err
-		}
-	}
 	cfg, err := weightConfig(c, "")
 	if err != nil {
 		return opt, err
@@ -257,11 +269,20 @@ func injectOptions(c *cli.Context) (inject.Options, error) {
 	if weighting == "" {
 		weighting = lossops.DefaultWeighting(loss)
 	}
+	if cfg.Given != nil {
+		weighting = lossops.WeightGiven
+	}
 	if err := checkUnusedFlags(c, loss, true, weighting); err != nil {
 		return opt, err
 	}
+	var counts *lossops.Counts
+	if c.String("counts") != "" {
+		if counts, err = loadCounts(c.String("counts")); err != nil {
+			return opt, err
+		}
+	}
 	if counts == nil && inject.NeedsCounts(loss, weighting) {
-		return opt, fmt.Errorf("--loss %s with --weighting %s needs --counts FILE (per-class counts; `onnxloss counts LABELS` writes it): pass it, or --weighting none", loss, weighting)
+		return opt, fmt.Errorf("--loss %s with --weighting %s needs --counts FILE (per-class counts; `onnxloss counts LABELS` writes it): pass it, --weights W0,W1,…, or --weighting none", loss, weighting)
 	}
 	var red lossops.Reduction // "": mean, or carried over from a training graph's loss
 	if c.IsSet("reduction") {
@@ -271,6 +292,7 @@ func injectOptions(c *cli.Context) (inject.Options, error) {
 	}
 	opt = inject.Options{
 		Loss: loss, Counts: counts, Weighting: cfg.Scheme, Beta: cfg.Beta, Normalize: cfg.Normalize, SkipZero: cfg.SkipZero,
+		Weights: cfg.Given, ENetC: cfg.ENetC,
 		Gamma: c.Float64("gamma"), Alpha: c.Float64("alpha"), Reduction: red, LabelSmoothing: c.Float64("label-smoothing"),
 		Tau: c.Float64("tau"), MaxMargin: c.Float64("max-margin"), Scale: c.Float64("scale"),
 		Logits: c.String("logits"), LabelsName: c.String("labels-name"), LossName: c.String("loss-name"), Replace: c.Bool("replace"), KeepLoss: c.Bool("keep-loss"),

@@ -26,7 +26,8 @@ var paramUsers = map[string][]lossops.Loss{
 
 // weightingParams are the weight flags read by some weightings only.
 var weightingParams = map[string][]lossops.Weighting{
-	"beta": {lossops.WeightEffective},
+	"beta":   {lossops.WeightEffective},
+	"enet-c": {lossops.WeightENet},
 }
 
 // paramUsersText lists the losses reading a flag, for its help.

@@ -17,6 +17,10 @@ import (
 // from run, none handles "-" itself.
 var stdoutFlags = map[string]bool{"output": true, "plot": true}
 
+// ownStdin are the commands that read a positional "-" themselves
+// (counts streams standard input and sniffs its format).
+var ownStdin = map[string]bool{"counts": true}
+
 // stdio stands a temporary file in for "-": standard input is copied into
 // one before the command runs, an output written to one is copied to
 // standard output after the command succeeded (so a failed run writes
@@ -62,7 +66,7 @@ func (s *stdio) bind(p *parsedArgs, in io.Reader) error {
 		return path, nil
 	}
 	for i, a := range p.positional {
-		if a == "-" {
+		if a == "-" && !ownStdin[p.command.Name] {
 			path, err := useStdin(strings.ToUpper(argsUsage(p.command)), false)
 			if err != nil {
 				return err

@@ -14,7 +14,7 @@ import (
 )
 
 func weightsCommand() *cli.Command {
-	flags := append(weightFlags(string(lossops.WeightEffective), true), &cli.BoolFlag{Name: "json", Usage: "print JSON"},
+	flags := append(weightFlags(string(lossops.WeightEffective), "none (needed unless --weights)"), &cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		&cli.StringFlag{Name: "plot", Usage: "also draw the counts (bars) and the weights of every scheme (lines) to `FILE`: .svg, .pdf or .png (- writes PNG to stdout)", DefaultText: "none"})
 	return &cli.Command{
 		Name:   "weights",
@@ -37,20 +37,35 @@ func runWeights(c *cli.Context) error {
 	if c.NArg() != 0 {
 		return cli.Exit("weights takes no arguments: pass the counts with --counts FILE", exitBadInput)
 	}
-	counts, err := loadCounts(c.String("counts"))
-	if err != nil {
-		return badInput(err)
-	}
 	cfg, err := weightConfig(c, lossops.WeightEffective)
 	if err != nil {
 		return badInput(err)
 	}
-	if err := checkUnusedFlags(c, "", false, cfg.Scheme); err != nil {
+	if c.String("counts") == "" && cfg.Given == nil {
+		return badInput(fmt.Errorf("--counts FILE is required (or --weights for the weights themselves): make the file with onnxloss counts"))
+	}
+	scheme := cfg.Scheme
+	if cfg.Given != nil {
+		scheme = lossops.WeightGiven
+	}
+	if err := checkUnusedFlags(c, "", false, scheme); err != nil {
 		return badInput(err)
 	}
-	w, err := lossops.ClassWeightsNamed(counts.Values, counts.Classes, cfg)
+	counts := &lossops.Counts{}
+	if c.String("counts") != "" {
+		if counts, err = loadCounts(c.String("counts")); err != nil {
+			return badInput(err)
+		}
+	}
+	w, err := counts.ClassWeights(cfg)
 	if err != nil {
 		return badInput(err)
+	}
+	if len(counts.Values) == 0 {
+		if c.String("plot") != "" {
+			return badInput(fmt.Errorf("--plot draws the counts: give --counts FILE too"))
+		}
+		counts.Values = make([]float64, len(w)) // --weights alone: no counts to show
 	}
 	if p := c.String("plot"); p != "" {
 		// What is at the path (a FIFO, a directory) is checked before
