@@ -176,7 +176,7 @@ func opGatherND(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	es := x.dtype.Size()
 	slice := int(NumElements(x.shape[b+k:])) * es
 	batch := int(NumElements(x.shape[:b]))
-	perBatch := int(NumElements(idx.shape[b:idx.Rank()-1]))
+	perBatch := int(NumElements(idx.shape[b : idx.Rank()-1]))
 	xbatch := int(NumElements(x.shape[b:]))
 	xs := stridesOf(x.shape[b:])
 	ob, xb := o.bytes(), x.bytes()
