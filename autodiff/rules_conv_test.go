@@ -155,3 +155,14 @@ func posFloats(n int64) []float64 {
 	}
 	return v
 }
+
+// TestConvDynamicSpatial differentiates a strided Conv whose input has
+// symbolic spatial dims (the sliced transposed-conv form).
+func TestConvDynamicSpatial(t *testing.T) {
+	for _, rc := range []ruleCase{
+		{name: "dyn_strided", op: "Conv", dynamic: []int{0}, attrs: attrs(ais("strides", []int64{2, 3}), ais("pads", []int64{1, 0, 0, 2})), ins: []in{p(1, 2, 7, 8), p(3, 2, 3, 3)}},
+		{name: "dyn_strided_dilated_groups", op: "Conv", dynamic: []int{0}, attrs: attrs(ais("strides", []int64{2, 2}), ais("dilations", []int64{2, 1}), ai("group", 2), ais("pads", []int64{2, 1, 1, 1})), ins: []in{p(1, 4, 9, 6), p(4, 2, 2, 3)}},
+	} {
+		t.Run(rc.name, func(t *testing.T) { checkRule(t, rc) })
+	}
+}

@@ -71,6 +71,9 @@ func inferPool(c *InferCtx) []Shape {
 	}
 	s := rankShape(x.Elem, len(x.Dims))
 	s.Dims[0], s.Dims[1] = x.Dims[0], x.Dims[1]
+	if kernel, ok := c.AttrInts("kernel_shape"); ok {
+		spatialOut(c, x, kernel, c.AttrInt("ceil_mode", 0) != 0, s.Dims[2:])
+	}
 	out[0] = s
 	if len(out) > 1 {
 		out[1] = s.withElem(onnxpb.TensorProto_INT64)
