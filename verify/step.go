@@ -118,7 +118,6 @@ func StepGradients(m *graphedit.Model, path string, opt StepOptions) (*Report, e
 	}
 	for i, p := range md.Params {
 		g64 := ana64[md.Grads[i]]
-		if len(g64) == 0 { fmt.Println("DEBUG", p, md.Grads[i], an[md.Grads[i]]) }
 		pv := params64[p].Float64s()
 		n := opt.Samples
 		if n > len(pv) {
