@@ -3,8 +3,8 @@ package stepmodel
 import (
 	"compress/gzip"
 	"encoding/json"
-	"io"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
