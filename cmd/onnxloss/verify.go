@@ -20,7 +20,7 @@ func verifyCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "inputs", Usage: "run the whole model on these inputs (`FILE`: .npz, .npy, .pb, .json)"},
 			&cli.StringFlag{Name: "expect", Usage: "compare the outputs with these tensors another runtime produced (`FILE`; needs --inputs)"},
-			&cli.Float64Flag{Name: "rtol", Value: verify.DefaultTolerance.RTol, Usage: "relative tolerance"},
+			&cli.Float64Flag{Name: "rtol", Value: verify.DefaultTolerance.RTol, Usage: "relative tolerance (with --expect, setting --rtol or --atol replaces the default scaled rule for every output; see README)"},
 			&cli.Float64Flag{Name: "atol", Value: verify.DefaultTolerance.ATol, Usage: "absolute tolerance"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the synthetic check's random logits and labels"},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
@@ -57,7 +57,8 @@ func runVerify(c *cli.Context) error {
 				return badInput(err)
 			}
 		}
-		rep, err = verify.FromInputs(m, path, inputs, expect, verify.RunOptions{Tolerance: tol})
+		rep, err = verify.FromInputs(m, path, inputs, expect, verify.RunOptions{Tolerance: tol,
+			Explicit: c.IsSet("rtol") || c.IsSet("atol"), Progress: c.App.ErrWriter})
 		if err != nil {
 			return badInput(err)
 		}

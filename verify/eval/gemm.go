@@ -23,7 +23,7 @@ type matView struct {
 	rs, cs int
 }
 
-func rowMajor(d []float32, cols int) matView { return matView{d, cols, 1} }
+func rowMajor(d []float32, cols int) matView   { return matView{d, cols, 1} }
 func transposed(d []float32, cols int) matView { return matView{d, 1, cols} }
 
 // packA copies rows [i0, i0+mc) × cols [p0, p0+kc) of a into 6-row strips

@@ -3,9 +3,11 @@ package eval
 import (
 	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 	"sort"
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/onnxloss/onnxloss/onnxpb"
@@ -27,6 +29,8 @@ type Session struct {
 	inference bool
 	// pool keeps the intermediate buffers of the last run for the next one.
 	pool sessionPool
+	// progressTo receives progress lines (see ReportProgress).
+	progressTo io.Writer
 }
 
 // UseInferenceMode makes Dropout the identity even where the graph asks for
@@ -307,12 +311,12 @@ func (s *Session) Run(feeds map[string]*Tensor, outputs []string) (map[string]*T
 		rs.protect[bufKey(t)] = true
 	}
 	const pinned = 1 << 30
+	if bad := s.unsupportedNeeded(need); bad != nil {
+		return nil, bad
+	}
 	for i, pn := range s.nodes {
 		if !need[i] {
 			continue
-		}
-		if pn.def == nil {
-			return nil, fmt.Errorf("%s: unsupported op %s in domain %q (supported: see onnxloss ops)", pn.label, pn.proto.GetOpType(), pn.proto.GetDomain())
 		}
 		for _, in := range pn.inputs() {
 			if in != "" {
@@ -323,14 +327,30 @@ func (s *Session) Run(feeds map[string]*Tensor, outputs []string) (map[string]*T
 	for _, o := range outputs {
 		rs.uses[o] += pinned
 	}
+	var prog *progress
+	if s.progressTo != nil {
+		prog = &progress{w: s.progressTo, start: time.Now()}
+		for _, n := range need {
+			if n {
+				prog.total++
+			}
+		}
+	}
+	done := 0
 	for i, pn := range s.nodes {
 		if !need[i] {
 			continue
 		}
 		if err := s.runNode(pn, rs); err != nil {
+			if prog != nil && prog.shown {
+				fmt.Fprintln(prog.w)
+			}
 			return nil, err
 		}
+		done++
+		prog.step(done)
 	}
+	prog.finish()
 	res := make(map[string]*Tensor, len(outputs))
 	for _, o := range outputs {
 		t, ok := rs.vals[o]
@@ -561,4 +581,30 @@ func (c *opCtx) runSubgraph(sub *Session, extra map[string]*Tensor) ([]*Tensor, 
 		out[i] = res[o]
 	}
 	return out, nil
+}
+
+// unsupportedNeeded names every unsupported op among the needed nodes.
+func (s *Session) unsupportedNeeded(need []bool) error {
+	found := map[string]*UnsupportedOp{}
+	var order []string
+	for i, pn := range s.nodes {
+		if !need[i] || pn.def != nil {
+			continue
+		}
+		k := pn.proto.GetDomain() + "\x00" + pn.proto.GetOpType()
+		if found[k] == nil {
+			found[k] = &UnsupportedOp{Domain: pn.proto.GetDomain(), OpType: pn.proto.GetOpType(), First: pn.proto.GetName()}
+			order = append(order, k)
+		}
+		found[k].Nodes++
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	sort.Strings(order)
+	e := &UnsupportedError{}
+	for _, k := range order {
+		e.Ops = append(e.Ops, *found[k])
+	}
+	return e
 }
