@@ -85,6 +85,9 @@ func depthwise2D(x, k, o []float32, g *conv2DGeom) {
 				} else {
 					hi = min(hi, lim/g.sw+1)
 				}
+				if hi <= lo {
+					continue
+				}
 				if g.sw == 1 {
 					s := src[lo+x0 : hi+x0]
 					d := orow[lo:hi]
