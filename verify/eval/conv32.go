@@ -164,7 +164,8 @@ func conv2DFloat32(c *opCtx, x, w, b *Tensor, wg windowGeom, group int64) (*Tens
 				bm = rowMajor(col, ohw)
 			}
 			out := od[(n*g.m+gi*g.mg)*ohw:][:g.mg*ohw]
-			sgemm(g.mg, ohw, kdim, rowMajor(wd[gi*g.mg*kdim:][:g.mg*kdim], kdim), bm, out, ohw)
+			wv := rowMajor(wd[gi*g.mg*kdim:][:g.mg*kdim], kdim)
+			sgemmPacked(g.mg, ohw, kdim, wv, bm, c.packedWeight(w, wv, g.mg, kdim, true), nil, out, ohw)
 		}
 	}
 	return o, true
@@ -173,7 +174,7 @@ func conv2DFloat32(c *opCtx, x, w, b *Tensor, wg windowGeom, group int64) (*Tens
 // matmulFloat32 multiplies float32 matrices with the blocked GEMM; a
 // broadcast right operand (weights shared by every batch) folds the batch
 // into the rows.
-func matmulFloat32(a, b, o []float32, ai, bi []int, m, k, n int) {
+func matmulFloat32(c *opCtx, bt *Tensor, a, b, o []float32, ai, bi []int, m, k, n int) {
 	shared := true
 	for q := range bi {
 		if bi[q] != 0 || ai[q] != q {
@@ -183,7 +184,8 @@ func matmulFloat32(a, b, o []float32, ai, bi []int, m, k, n int) {
 	}
 	if shared {
 		rows := len(ai) * m
-		sgemm(rows, n, k, rowMajor(a[:rows*k], k), rowMajor(b[:k*n], n), o, n)
+		bv := rowMajor(b[:k*n], n)
+		sgemmPacked(rows, n, k, rowMajor(a[:rows*k], k), bv, nil, c.packedWeight(bt, bv, k, n, false), o, n)
 		return
 	}
 	for q := range ai {

@@ -90,22 +90,66 @@ func kernelGo(k int, a, b []float32, c []float32, ldc int) {
 	}
 }
 
-// gemmBlock computes c[i0:i0+m, j0:j0+n] += a·b over the whole K, with its
-// own packing buffers.
-func gemmBlock(a, b matView, c []float32, ldc, i0, m, j0, n, k int, pa, pb []float32) {
+// packed is a whole operand packed once (weights, reused across runs):
+// for each KC block of K, every 6-row strip of A (or 16-column strip of B)
+// in turn, so that a block's strips are contiguous.
+type packed struct {
+	data []float32
+	pad  int // rows (A) or columns (B) rounded up to the strip width
+}
+
+// at returns the packed strips of K block p0 (length kc) starting at row
+// (A) or column (B) r, a multiple of the strip width w.
+func (p *packed) at(p0, kc, r, w int) []float32 {
+	return p.data[p0*p.pad+(r/w)*w*kc:]
+}
+
+func packWholeA(a matView, m, k int) *packed {
+	p := &packed{pad: (m + gemmMR - 1) / gemmMR * gemmMR}
+	p.data = make([]float32, p.pad*k)
+	for p0 := 0; p0 < k; p0 += gemmKC {
+		kc := min(gemmKC, k-p0)
+		packA(p.data[p0*p.pad:], a, 0, m, p0, kc)
+	}
+	return p
+}
+
+func packWholeB(b matView, k, n int) *packed {
+	p := &packed{pad: (n + gemmNR - 1) / gemmNR * gemmNR}
+	p.data = make([]float32, p.pad*k)
+	for p0 := 0; p0 < k; p0 += gemmKC {
+		kc := min(gemmKC, k-p0)
+		packB(p.data[p0*p.pad:], b, p0, kc, 0, n)
+	}
+	return p
+}
+
+// gemmBlock computes c[i0:i0+m, j0:j0+n] += a·b over the whole K, packing
+// into pa and pb unless the operand comes pre-packed (preA, preB).
+func gemmBlock(a, b matView, preA, preB *packed, c []float32, ldc, i0, m, j0, n, k int, pa, pb []float32) {
 	var edge [gemmMR * gemmNR]float32
 	for p0 := 0; p0 < k; p0 += gemmKC {
 		kc := min(gemmKC, k-p0)
-		packB(pb, b, p0, kc, j0, n)
+		bpanel := pb
+		if preB != nil {
+			bpanel = preB.at(p0, kc, j0, gemmNR)
+		} else {
+			packB(pb, b, p0, kc, j0, n)
+		}
 		for ic := 0; ic < m; ic += gemmMC {
 			mc := min(gemmMC, m-ic)
-			packA(pa, a, i0+ic, mc, p0, kc)
+			apanel := pa
+			if preA != nil {
+				apanel = preA.at(p0, kc, i0+ic, gemmMR)
+			} else {
+				packA(pa, a, i0+ic, mc, p0, kc)
+			}
 			for js := 0; js < n; js += gemmNR {
 				cols := min(gemmNR, n-js)
-				bp := pb[(js/gemmNR)*kc*gemmNR:]
+				bp := bpanel[(js/gemmNR)*kc*gemmNR:]
 				for is := 0; is < mc; is += gemmMR {
 					rows := min(gemmMR, mc-is)
-					ap := pa[(is/gemmMR)*kc*gemmMR:]
+					ap := apanel[(is/gemmMR)*kc*gemmMR:]
 					ci := (i0+ic+is)*ldc + j0 + js
 					if rows == gemmMR && cols == gemmNR {
 						runKernel(kc, ap, bp, c[ci:], ldc)
@@ -135,30 +179,38 @@ func runKernel(k int, a, b, c []float32, ldc int) {
 
 // sgemm computes c (m×n, row stride ldc) += a (m×k) · b (k×n).
 func sgemm(m, n, k int, a, b matView, c []float32, ldc int) {
+	sgemmPacked(m, n, k, a, b, nil, nil, c, ldc)
+}
+
+// sgemmPacked is sgemm with optionally pre-packed operands.
+func sgemmPacked(m, n, k int, a, b matView, preA, preB *packed, c []float32, ldc int) {
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
 	// Split the larger side into blocks for the workers.
-	const minWork = 1 << 16
 	alongN := n >= m
-	side := m
-	unit := gemmMR
+	side, unit := m, gemmMR
 	if alongN {
 		side, unit = n, gemmNR
 	}
 	blocks := (side + unit - 1) / unit
-	cost := (m * n * k) / max(blocks, 1)
-	parallelFor(blocks, max(cost/minWork*minChunk, 1), func(lo, hi int) {
+	parallelFor(blocks, max(m*n*k/max(blocks, 1), 1), func(lo, hi int) {
 		s0, s1 := lo*unit, min(hi*unit, side)
 		kc := min(gemmKC, k)
+		var pa, pb []float32
+		if preA == nil {
+			pa = make([]float32, gemmMC*kc)
+		}
 		if alongN {
-			pa := make([]float32, gemmMC*kc+gemmMR*kc)
-			pb := make([]float32, ((s1-s0+gemmNR-1)/gemmNR)*gemmNR*kc)
-			gemmBlock(a, b, c, ldc, 0, m, s0, s1-s0, k, pa, pb)
+			if preB == nil {
+				pb = make([]float32, ((s1-s0+gemmNR-1)/gemmNR)*gemmNR*kc)
+			}
+			gemmBlock(a, b, preA, preB, c, ldc, 0, m, s0, s1-s0, k, pa, pb)
 		} else {
-			pa := make([]float32, gemmMC*kc+gemmMR*kc)
-			pb := make([]float32, ((n+gemmNR-1)/gemmNR)*gemmNR*kc)
-			gemmBlock(a, b, c, ldc, s0, s1-s0, 0, n, k, pa, pb)
+			if preB == nil {
+				pb = make([]float32, ((n+gemmNR-1)/gemmNR)*gemmNR*kc)
+			}
+			gemmBlock(a, b, preA, preB, c, ldc, s0, s1-s0, 0, n, k, pa, pb)
 		}
 	})
 }

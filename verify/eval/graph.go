@@ -31,6 +31,10 @@ type Session struct {
 	pool sessionPool
 	// progressTo receives progress lines (see ReportProgress).
 	progressTo io.Writer
+	// isInit marks the buffers of the initializers (constant across runs).
+	isInit map[unsafe.Pointer]bool
+	// packs caches initializers packed for the GEMM.
+	packs packCache
 }
 
 // UseInferenceMode makes Dropout the identity even where the graph asks for
@@ -87,13 +91,16 @@ func NewSession(model *onnxpb.ModelProto, baseDir string) (*Session, error) {
 // newGraphSession prepares one graph: a model's main graph or a subgraph
 // (whose free values are fed from the enclosing scope at run time).
 func newGraphSession(g *onnxpb.GraphProto, opset int64, baseDir string) (*Session, error) {
-	s := &Session{opset: opset, inits: map[string]*Tensor{}, producer: map[string]int{}}
+	s := &Session{opset: opset, inits: map[string]*Tensor{}, producer: map[string]int{}, isInit: map[unsafe.Pointer]bool{}}
 	for _, tp := range g.GetInitializer() {
 		t, err := FromProto(tp, baseDir)
 		if err != nil {
 			return nil, fmt.Errorf("initializer: %w", err)
 		}
 		s.inits[tp.GetName()] = t
+		if key := bufKey(t); key != nil {
+			s.isInit[key] = true
+		}
 	}
 	if len(g.GetSparseInitializer()) > 0 {
 		return nil, errors.New("sparse initializers are not supported")
@@ -414,7 +421,7 @@ func (s *Session) runNode(pn *prepNode, rs *runState) (err error) {
 	for i, o := range outs {
 		want[i] = o != "" && rs.uses[o] > 0
 	}
-	c := &opCtx{node: n, opset: s.opset, attrs: pn.attrs, nOut: len(outs), want: want, dead: dead, run: rs, inference: s.inference, prep: pn}
+	c := &opCtx{node: n, opset: s.opset, attrs: pn.attrs, nOut: len(outs), want: want, dead: dead, run: rs, inference: s.inference, prep: pn, sess: s}
 	res, err := callOp(pn.def, c, in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", pn.label, err)

@@ -88,7 +88,7 @@ func opMatMul(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	}
 	mi, ki, ni := int(m), int(k), int(n)
 	if ad, ok := a.data.([]float32); ok {
-		matmulFloat32(ad, b.data.([]float32), o.data.([]float32), ai, bi, mi, ki, ni)
+		matmulFloat32(c, b, ad, b.data.([]float32), o.data.([]float32), ai, bi, mi, ki, ni)
 		nb = 0
 	}
 	for q := 0; q < nb; q++ {
@@ -192,7 +192,7 @@ func gemmFloat32(c *opCtx, in []*Tensor) (*Tensor, bool, error) {
 	o := c.alloc(Float32, []int64{int64(m), int64(n)})
 	od := o.Float32s()
 	clear(od)
-	sgemm(m, n, k, av, bv, od, n)
+	sgemmPacked(m, n, k, av, bv, c.packedWeight(a, av, m, k, true), c.packedWeight(b, bv, k, n, false), od, n)
 	if alpha != 1 {
 		for i := range od {
 			od[i] *= alpha
