@@ -194,6 +194,15 @@ func sgemmPacked(m, n, k int, a, b matView, preA, preB *packed, c []float32, ldc
 		side, unit = n, gemmNR
 	}
 	blocks := (side + unit - 1) / unit
+	// The operand every worker reads whole is packed once, up front.
+	if blocks > 1 {
+		if alongN && preA == nil {
+			preA = packWholeA(a, m, k)
+		}
+		if !alongN && preB == nil {
+			preB = packWholeB(b, k, n)
+		}
+	}
 	parallelFor(blocks, max(m*n*k/max(blocks, 1), 1), func(lo, hi int) {
 		s0, s1 := lo*unit, min(hi*unit, side)
 		kc := min(gemmKC, k)
