@@ -34,11 +34,14 @@ func archCache(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("ONNXLOSS_ARCHS_CACHE")
 	if dir == "" {
+		dir = filepath.Join("testdata", "archs", "cache")
+	}
+	if !filepath.IsAbs(dir) { // relative to the repository, as the scripts give it
 		root, err := refs.RepoRoot()
 		if err != nil {
 			t.Fatal(err)
 		}
-		dir = filepath.Join(root, "testdata", "archs", "cache")
+		dir = filepath.Join(root, dir)
 	}
 	return dir
 }
