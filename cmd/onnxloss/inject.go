@@ -2,13 +2,18 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/inject"
+	"github.com/onnxloss/onnxloss/internal/termtext"
 	"github.com/onnxloss/onnxloss/lossops"
 	"github.com/onnxloss/onnxloss/onnxpb"
 	"github.com/onnxloss/onnxloss/streaming"
@@ -67,11 +72,14 @@ func injectCommand() *cli.Command {
 		&cli.Float64Flag{Name: "tau", Value: lossops.DefaultTau, Usage: "τ of logit_adjusted: logits + τ·log(prior)"},
 		&cli.Float64Flag{Name: "max-margin", Value: lossops.DefaultMaxMargin, Usage: "largest margin (rarest class) of ldam, > 0"},
 		&cli.Float64Flag{Name: "scale", Value: lossops.DefaultScale, Usage: "logit scale s of ldam, > 0"},
-		&cli.StringFlag{Name: "reduction", Usage: "mean, sum or none (default: mean, or the replaced loss's)"},
+		&cli.StringFlag{Name: "reduction", Usage: "mean, sum, none or foreground (per sample: sum / max(1, foreground positions), then the mean; default: mean, or the replaced loss's)"},
 		&cli.Int64Flag{Name: "ignore-index", Usage: "label value excluded from the loss (e.g. -100)"},
 		&cli.Float64Flag{Name: "label-smoothing", Usage: "ε in [0, 1) (weighted_ce)"},
 		&cli.StringFlag{Name: "targets", Value: "index", Usage: "index labels, or multi-hot float targets (sigmoid losses)"},
-		&cli.StringFlag{Name: "logits", Usage: "attach to this value (default: the single float output of rank >= 2)"},
+		&cli.StringFlag{Name: "logits", Usage: "attach to this value, or to several heads: out,aux (default: the single float output of rank >= 2)"},
+		&cli.StringFlag{Name: "class-axis", Usage: "the logits' class axis, e.g. 1 or -1 (default: the only axis of static size C; else axis 1 for rank 2 and >= 4)"},
+		&cli.Int64Flag{Name: "background-label", Usage: "label of positions that are negatives for every class (dense detection, e.g. -1; sigmoid losses)"},
+		&cli.StringFlag{Name: "head-weights", Usage: "weights of the heads' losses in the total loss, e.g. 1,0.5 (default: all 1)"},
 		&cli.StringFlag{Name: "labels-name", Value: "labels", Usage: "name of the new labels input"},
 		&cli.StringFlag{Name: "labels-dtype", Value: "int64", Usage: "int64 or int32 labels"},
 		&cli.StringFlag{Name: "loss-name", Value: "loss", Usage: "name of the new loss output"},
@@ -119,13 +127,25 @@ func runInject(c *cli.Context) error {
 	md := res.Metadata
 	w := c.App.ErrWriter
 	for _, n := range res.Notes {
-		fmt.Fprintln(w, "note: "+n)
+		fmt.Fprintln(w, "note: "+termtext.Line(n))
 	}
-	fmt.Fprintf(w, "attached %s to %s (%s, rank %d, C = %d) at opset %d; ", md.Loss, md.Logits, md.LogitsDType, md.LogitsRank, md.NumClasses, md.Opset)
-	if md.Replaced != nil {
-		fmt.Fprintf(w, "labels from input %s (%s); loss output %s replaced in place\n", md.Labels, md.LabelsDType, md.LossOutput)
+	name := termtext.Name
+	for _, a := range res.Axes {
+		fmt.Fprintf(w, "class axis %d of %s (rank %d): %s\n", a.Axis, name(a.Logits), a.Rank, termtext.Line(a.Reason))
+	}
+	if len(md.Heads) > 0 {
+		parts := make([]string, len(md.Heads))
+		for i, h := range md.Heads {
+			parts[i] = fmt.Sprintf("%g·%s", h.Weight, name(h.LossOutput))
+		}
+		fmt.Fprintf(w, "attached %s to %d heads (C = %d) at opset %d; labels %s; first output %s = %s\n", md.Loss, len(md.Heads), md.NumClasses, md.Opset, headLabels(md), name(md.LossOutput), strings.Join(parts, " + "))
 	} else {
-		fmt.Fprintf(w, "new input %s (%s); first output %s\n", md.Labels, md.LabelsDType, md.LossOutput)
+		fmt.Fprintf(w, "attached %s to %s (%s, rank %d, C = %d) at opset %d; ", md.Loss, name(md.Logits), md.LogitsDType, md.LogitsRank, md.NumClasses, md.Opset)
+		if md.Replaced != nil {
+			fmt.Fprintf(w, "labels from input %s (%s); loss output %s replaced in place\n", name(md.Labels), md.LabelsDType, name(md.LossOutput))
+		} else {
+			fmt.Fprintf(w, "new input %s (%s); first output %s\n", name(md.Labels), md.LabelsDType, name(md.LossOutput))
+		}
 	}
 	if lossops.Loss(md.Loss).TakesWeights() {
 		fmt.Fprintf(w, "weights (%s): %s\n", md.Weighting, formatWeights(md.Weights))
@@ -140,7 +160,7 @@ func runInject(c *cli.Context) error {
 		}
 		fmt.Fprintf(w, "%s: %s\n", what, formatWeights(adj))
 	}
-	fmt.Fprintf(w, "wrote %s\n", out)
+	fmt.Fprintf(w, "wrote %s\n", termtext.Name(out))
 	return nil
 }
 
@@ -161,7 +181,7 @@ func checkOutputPath(in, out string) error {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return fmt.Errorf("output directory %s does not exist: create it first", dir)
 	}
-	return nil
+	return graphedit.CheckOutput(out)
 }
 
 func injectOptions(c *cli.Context) (inject.Options, error) {
@@ -193,6 +213,32 @@ func injectOptions(c *cli.Context) (inject.Options, error) {
 	if c.IsSet("ignore-index") {
 		v := c.Int64("ignore-index")
 		opt.IgnoreIndex = &v
+	}
+	if c.IsSet("background-label") {
+		v := c.Int64("background-label")
+		opt.BackgroundLabel = &v
+	}
+	if c.IsSet("class-axis") {
+		a, err := strconv.Atoi(strings.TrimSpace(c.String("class-axis")))
+		if err != nil {
+			return opt, fmt.Errorf("--class-axis %q is invalid: give an integer axis, e.g. 1 or -1", c.String("class-axis"))
+		}
+		opt.ClassAxis = &a
+	}
+	if heads := strings.Split(opt.Logits, ","); len(heads) > 1 {
+		opt.Heads, opt.Logits = heads, ""
+	}
+	if c.IsSet("head-weights") {
+		for _, f := range strings.Split(c.String("head-weights"), ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+				return opt, fmt.Errorf("--head-weights %q is invalid: give finite numbers separated by commas, one per head of --logits", c.String("head-weights"))
+			}
+			opt.HeadWeights = append(opt.HeadWeights, v)
+		}
+		if len(opt.Heads) == 0 {
+			return opt, fmt.Errorf("--head-weights needs several heads: pass them as --logits out,aux")
+		}
 	}
 	switch c.String("targets") {
 	case "index":
@@ -226,4 +272,18 @@ func formatWeights(w []float64) string {
 		parts = append(parts, fmt.Sprintf("%.4g", v))
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// headLabels names the labels input(s) of a several-head injection.
+func headLabels(md *inject.Metadata) string {
+	var names []string
+	for _, h := range md.Heads {
+		if !slices.Contains(names, h.Labels) {
+			names = append(names, h.Labels)
+		}
+	}
+	if len(names) == 1 {
+		return termtext.Name(names[0]) + " (shared)"
+	}
+	return termtext.Names(names)
 }
