@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand"
@@ -18,8 +19,13 @@ type Report struct {
 	// Mode is "synthetic", "inputs" or "expect".
 	Mode      string    `json:"mode"`
 	Tolerance Tolerance `json:"tolerance"`
-	Checks    []Check   `json:"checks"`
-	Pass      bool      `json:"pass"`
+	// ScaledDefault is set when outputs compared with expected tensors used
+	// RuntimeTolerance (each check carries its own tolerance).
+	ScaledDefault bool `json:"scaled_default,omitempty"`
+	// Scale is the float32 s of that rule (see RuntimeTolerance).
+	Scale  float64 `json:"scale,omitempty"`
+	Checks []Check `json:"checks"`
+	Pass   bool    `json:"pass"`
 }
 
 func (r *Report) add(c Check) {
@@ -60,6 +66,9 @@ func Synthetic(m *graphedit.Model, path string, opt SyntheticOptions) (*Report, 
 	}
 	if !ok {
 		return nil, fmt.Errorf("%s has no onnxloss metadata: run `onnxloss inject` first, or compare outputs with --inputs/--expect", path)
+	}
+	if err := checkMetadata(md); err != nil {
+		return nil, fmt.Errorf("%s: onnxloss metadata: %w", path, err)
 	}
 	sess, err := eval.NewSession(m.Proto, m.Dir)
 	if err != nil {
@@ -126,6 +135,9 @@ func Synthetic(m *graphedit.Model, path string, opt SyntheticOptions) (*Report, 
 			}
 		}
 		out, err := sess.Run(feeds, outputs)
+		if errors.Is(err, eval.ErrTooLarge) {
+			return nil, fmt.Errorf("evaluating %s: %w", path, err) // bad input, not a mismatch
+		}
 		if err != nil {
 			rep.add(Check{Name: name, Output: md.LossOutput, Problem: "evaluator: " + err.Error()})
 			continue

@@ -101,3 +101,31 @@ func opBitwiseNot(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	}
 	return []*Tensor{o}, nil
 }
+
+func init() {
+	register("bitwise", false, map[string]opFunc{"BitCast": opBitCast})
+}
+
+// opBitCast reinterprets the bytes of each element as another type of the
+// same size.
+func opBitCast(c *opCtx, in []*Tensor) ([]*Tensor, error) {
+	if err := needInputs(in, 1, 1); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	to := DType(c.attrInt("to", 0))
+	if !to.Supported() {
+		return nil, fmt.Errorf("unsupported target type %v", to)
+	}
+	if to.Size() != x.dtype.Size() {
+		return nil, fmt.Errorf("casting %v to %v changes the element size; only equal sizes are supported", x.dtype, to)
+	}
+	o := mustNew(to, x.shape)
+	copy(o.bytes(), x.bytes())
+	if b, ok := o.data.([]bool); ok {
+		for i, v := range o.bytes() {
+			b[i] = v != 0
+		}
+	}
+	return []*Tensor{o}, nil
+}

@@ -140,11 +140,16 @@ func opConv(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		return nil, err
 	}
 	var bias []float64
+	var bT *Tensor
 	if len(in) > 2 && in[2] != nil {
 		if in[2].Len() != int(m) {
 			return nil, fmt.Errorf("B has shape %v, want [%d]", in[2].shape, m)
 		}
 		bias = in[2].AsFloat64()
+		bT = in[2]
+	}
+	if o, ok := conv2DFloat32(c, x, w, bT, g, group); ok {
+		return []*Tensor{o}, nil
 	}
 	xd, wd := x.AsFloat64(), w.AsFloat64()
 	oshape := append([]int64{nb, m}, g.out...)
@@ -157,6 +162,7 @@ func opConv(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	taps := make([][]int64, 0, ksz)
 	odometer(kernel, func(k []int64) { taps = append(taps, append([]int64{}, k...)) })
 	mPerG := m / group
+	mustFit(Float64, nb*m, NumElements(g.out))
 	res := make([]float64, int(nb*m)*osz)
 	parallelFor(int(nb*m), int(cg)*ksz*osz, func(lo, hi int) {
 		pos := make([]int64, sp)
@@ -229,6 +235,7 @@ func poolOp(isMax bool) opFunc {
 			idxOut = mustNew(Int64, oshape)
 		}
 		xd := x.AsFloat64()
+		mustFit(Float64, int64(nc), NumElements(g.out))
 		res := make([]float64, nc*osz)
 		ins := stridesOf(g.in)
 		// column-major strides for storage_order=1

@@ -3,9 +3,11 @@ package eval
 import (
 	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 	"sort"
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/onnxloss/onnxloss/onnxpb"
@@ -27,6 +29,12 @@ type Session struct {
 	inference bool
 	// pool keeps the intermediate buffers of the last run for the next one.
 	pool sessionPool
+	// progressTo receives progress lines (see ReportProgress).
+	progressTo io.Writer
+	// isInit marks the buffers of the initializers (constant across runs).
+	isInit map[unsafe.Pointer]bool
+	// packs caches initializers packed for the GEMM.
+	packs packCache
 }
 
 // UseInferenceMode makes Dropout the identity even where the graph asks for
@@ -83,13 +91,16 @@ func NewSession(model *onnxpb.ModelProto, baseDir string) (*Session, error) {
 // newGraphSession prepares one graph: a model's main graph or a subgraph
 // (whose free values are fed from the enclosing scope at run time).
 func newGraphSession(g *onnxpb.GraphProto, opset int64, baseDir string) (*Session, error) {
-	s := &Session{opset: opset, inits: map[string]*Tensor{}, producer: map[string]int{}}
+	s := &Session{opset: opset, inits: map[string]*Tensor{}, producer: map[string]int{}, isInit: map[unsafe.Pointer]bool{}}
 	for _, tp := range g.GetInitializer() {
 		t, err := FromProto(tp, baseDir)
 		if err != nil {
 			return nil, fmt.Errorf("initializer: %w", err)
 		}
 		s.inits[tp.GetName()] = t
+		if key := bufKey(t); key != nil {
+			s.isInit[key] = true
+		}
 	}
 	if len(g.GetSparseInitializer()) > 0 {
 		return nil, errors.New("sparse initializers are not supported")
@@ -307,12 +318,12 @@ func (s *Session) Run(feeds map[string]*Tensor, outputs []string) (map[string]*T
 		rs.protect[bufKey(t)] = true
 	}
 	const pinned = 1 << 30
+	if bad := s.unsupportedNeeded(need); bad != nil {
+		return nil, bad
+	}
 	for i, pn := range s.nodes {
 		if !need[i] {
 			continue
-		}
-		if pn.def == nil {
-			return nil, fmt.Errorf("%s: unsupported op %s in domain %q (supported: see onnxloss ops)", pn.label, pn.proto.GetOpType(), pn.proto.GetDomain())
 		}
 		for _, in := range pn.inputs() {
 			if in != "" {
@@ -323,14 +334,30 @@ func (s *Session) Run(feeds map[string]*Tensor, outputs []string) (map[string]*T
 	for _, o := range outputs {
 		rs.uses[o] += pinned
 	}
+	var prog *progress
+	if s.progressTo != nil {
+		prog = &progress{w: s.progressTo, start: time.Now()}
+		for _, n := range need {
+			if n {
+				prog.total++
+			}
+		}
+	}
+	done := 0
 	for i, pn := range s.nodes {
 		if !need[i] {
 			continue
 		}
 		if err := s.runNode(pn, rs); err != nil {
+			if prog != nil && prog.shown {
+				fmt.Fprintln(prog.w)
+			}
 			return nil, err
 		}
+		done++
+		prog.step(done)
 	}
+	prog.finish()
 	res := make(map[string]*Tensor, len(outputs))
 	for _, o := range outputs {
 		t, ok := rs.vals[o]
@@ -394,7 +421,7 @@ func (s *Session) runNode(pn *prepNode, rs *runState) (err error) {
 	for i, o := range outs {
 		want[i] = o != "" && rs.uses[o] > 0
 	}
-	c := &opCtx{node: n, opset: s.opset, attrs: pn.attrs, nOut: len(outs), want: want, dead: dead, run: rs, inference: s.inference, prep: pn}
+	c := &opCtx{node: n, opset: s.opset, attrs: pn.attrs, nOut: len(outs), want: want, dead: dead, run: rs, inference: s.inference, prep: pn, sess: s}
 	res, err := callOp(pn.def, c, in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", pn.label, err)
@@ -440,6 +467,10 @@ func (s *Session) runNode(pn *prepNode, rs *runState) (err error) {
 func callOp(def *opDef, c *opCtx, in []*Tensor) (res []*Tensor, err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if ae, ok := r.(allocError); ok {
+				err = ae.err // a size from the model, not a bug
+				return
+			}
 			err = fmt.Errorf("internal error: %v\n%s", r, debug.Stack())
 		}
 	}()
@@ -561,4 +592,30 @@ func (c *opCtx) runSubgraph(sub *Session, extra map[string]*Tensor) ([]*Tensor, 
 		out[i] = res[o]
 	}
 	return out, nil
+}
+
+// unsupportedNeeded names every unsupported op among the needed nodes.
+func (s *Session) unsupportedNeeded(need []bool) error {
+	found := map[string]*UnsupportedOp{}
+	var order []string
+	for i, pn := range s.nodes {
+		if !need[i] || pn.def != nil {
+			continue
+		}
+		k := pn.proto.GetDomain() + "\x00" + pn.proto.GetOpType()
+		if found[k] == nil {
+			found[k] = &UnsupportedOp{Domain: pn.proto.GetDomain(), OpType: pn.proto.GetOpType(), First: pn.proto.GetName()}
+			order = append(order, k)
+		}
+		found[k].Nodes++
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	sort.Strings(order)
+	e := &UnsupportedError{}
+	for _, k := range order {
+		e.Ops = append(e.Ops, *found[k])
+	}
+	return e
 }

@@ -94,7 +94,11 @@ func opLpNormalization(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 			}
 			for k := 0; k < n; k++ {
 				i := (a*n+k)*inner + b
-				o.setF64(i, xv[i]/s)
+				if s == 0 {
+					o.setF64(i, 0) // an all-zero vector stays zero
+				} else {
+					o.setF64(i, xv[i]/s)
+				}
 			}
 		}
 	}

@@ -75,6 +75,8 @@ type opCtx struct {
 	inference bool
 	// prep is the prepared node (its subgraphs and implicit inputs).
 	prep *prepNode
+	// sess is the session running the node.
+	sess *Session
 }
 
 func (c *opCtx) errorf(format string, args ...any) error {

@@ -224,3 +224,86 @@ func opCenterCropPad(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	})
 	return []*Tensor{o}, nil
 }
+
+func init() {
+	register("spatial", true, map[string]opFunc{"MaxUnpool": opMaxUnpool})
+}
+
+// opMaxUnpool scatters X to the flat positions MaxPool's indices name,
+// zeros elsewhere.
+func opMaxUnpool(c *opCtx, in []*Tensor) ([]*Tensor, error) {
+	if err := needInputs(in, 2, 3); err != nil {
+		return nil, err
+	}
+	x, idx := in[0], in[1]
+	if !shapeEq(x.shape, idx.shape) || x.Rank() < 3 {
+		return nil, fmt.Errorf("X %v and I %v must have the same (N, C, ...) shape", x.shape, idx.shape)
+	}
+	kernel, ok := c.attrInts("kernel_shape")
+	sp := x.Rank() - 2
+	if !ok || len(kernel) != sp {
+		return nil, fmt.Errorf("kernel_shape %v does not match input %v", kernel, x.shape)
+	}
+	strides, ok := c.attrInts("strides")
+	if !ok {
+		strides = make([]int64, sp)
+		for i := range strides {
+			strides[i] = 1
+		}
+	}
+	pads, ok := c.attrInts("pads")
+	if !ok {
+		pads = make([]int64, 2*sp)
+	}
+	if len(strides) != sp || len(pads) != 2*sp {
+		return nil, fmt.Errorf("strides %v or pads %v do not match %d spatial dims", strides, pads, sp)
+	}
+	// The indices address the input MaxPool saw, of the inferred shape; an
+	// explicit output_shape places that at its start, zeros after.
+	out := []int64{x.shape[0], x.shape[1]}
+	for d := 0; d < sp; d++ {
+		out = append(out, (x.shape[2+d]-1)*strides[d]+kernel[d]-pads[d]-pads[sp+d])
+	}
+	var final []int64
+	if len(in) > 2 && in[2] != nil {
+		var err error
+		if final, err = shapeInput(in[2], "output_shape"); err != nil {
+			return nil, err
+		}
+		if len(final) != x.Rank() {
+			return nil, fmt.Errorf("output_shape %v does not match rank %d", final, x.Rank())
+		}
+		for d := range final {
+			if final[d] < out[d] {
+				return nil, fmt.Errorf("output_shape %v is smaller than the unpooled shape %v", final, out)
+			}
+		}
+	}
+	o := mustNew(x.dtype, out)
+	total := int64(o.Len())
+	es := x.dtype.Size()
+	ob, xb := o.bytes(), x.bytes()
+	for i := 0; i < x.Len(); i++ {
+		p := idx.i64At(i)
+		if p < 0 || p >= total {
+			return nil, fmt.Errorf("index %d out of range for output %v", p, out)
+		}
+		copy(ob[p*int64(es):(p+1)*int64(es)], xb[i*es:(i+1)*es])
+	}
+	if final == nil || shapeEq(final, out) {
+		return []*Tensor{o}, nil
+	}
+	f := mustNew(x.dtype, final)
+	str := stridesOf(final)
+	fb := f.bytes()
+	i := 0
+	odometer(out, func(p []int64) {
+		off := int64(0)
+		for d, v := range p {
+			off += v * str[d]
+		}
+		copy(fb[off*int64(es):(off+1)*int64(es)], ob[i*es:(i+1)*es])
+		i++
+	})
+	return []*Tensor{f}, nil
+}
