@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 
@@ -42,6 +43,9 @@ type StepOptions struct {
 	// Samples is the number of elements per parameter checked by finite
 	// differences (0: 8).
 	Samples int
+	// Params, when set, limits the check to these parameters (large
+	// models: each finite difference is two forward passes).
+	Params []string
 }
 
 // StepGradients checks a step model's gradients. It draws seeded inputs
@@ -117,6 +121,9 @@ func StepGradients(m *graphedit.Model, path string, opt StepOptions) (*Report, e
 		return nil, err
 	}
 	for i, p := range md.Params {
+		if len(opt.Params) > 0 && !slices.Contains(opt.Params, p) {
+			continue
+		}
 		g64 := ana64[md.Grads[i]]
 		pv := params64[p].Float64s()
 		n := opt.Samples
