@@ -75,6 +75,8 @@ AXIS_MODELS = {
     "token_cls_o17.onnx": ("token_cls", ["ids"], 2),
     "det_head_o13.onnx": ("det_head", ["p3", "p4"], 2),
     "seq_conv1d_o13.onnx": ("seq_conv1d", ["x"], 1),
+    # the same network with L fixed to 6 = C: inject needs --class-axis
+    "seq_conv1d_static_o13.onnx": ("seq_conv1d", ["x"], 1),
     "segnet_nhwc_o13.onnx": ("segnet_nhwc", ["image"], 3),
     "vit_tiny_o17.onnx": ("vit_tiny", ["image"], 1),
 }
