@@ -43,6 +43,9 @@ type Options struct {
 	MaxMargin float64
 	// Scale is s of ldam (lossops.DefaultScale).
 	Scale float64
+	// Epsilon is ε of poly1; Smooth the smoothing of dice. They are
+	// recorded only for the losses that read them.
+	Epsilon, Smooth float64
 	// Logits names the value to attach to; "" picks the model's single
 	// float output of rank ≥ 2.
 	Logits string
@@ -88,12 +91,15 @@ type Metadata struct {
 	Targets        string  `json:"targets"`
 	// Tau, MaxMargin and Scale are recorded for the losses that use them
 	// (logit_adjusted; ldam) and left out otherwise.
-	Tau       float64   `json:"tau,omitempty"`
-	MaxMargin float64   `json:"max_margin,omitempty"`
-	Scale     float64   `json:"scale,omitempty"`
-	Counts    []float64 `json:"counts"`
-	Classes   []string  `json:"classes,omitempty"`
-	Weights   []float64 `json:"weights"`
+	Tau       float64 `json:"tau,omitempty"`
+	MaxMargin float64 `json:"max_margin,omitempty"`
+	Scale     float64 `json:"scale,omitempty"`
+	// Epsilon (poly1) and Smooth (dice) likewise.
+	Epsilon float64   `json:"epsilon,omitempty"`
+	Smooth  float64   `json:"smooth,omitempty"`
+	Counts  []float64 `json:"counts"`
+	Classes []string  `json:"classes,omitempty"`
+	Weights []float64 `json:"weights"`
 	// Weighted is false when the loss carries no class weights at all
 	// (weighting none); Weights then holds ones.
 	Weighted    bool   `json:"weighted"`
@@ -177,6 +183,7 @@ func (md *Metadata) Spec() lossops.Spec {
 		Reduction: lossops.Reduction(md.Reduction), IgnoreIndex: md.IgnoreIndex,
 		LabelSmoothing: md.LabelSmoothing, MultiHot: md.Targets == "multi-hot",
 		Counts: md.Counts, SkipZero: md.ZeroCounts == "skip", Tau: md.Tau, MaxMargin: md.MaxMargin, Scale: md.Scale,
+		Epsilon: md.Epsilon, Smooth: md.Smooth,
 		ClassAxis: classAxisField(md.Axis(), md.LogitsRank), BackgroundLabel: md.BackgroundLabel,
 	}
 	if md.Weighted {
@@ -265,8 +272,9 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 	spec := lossops.Spec{
 		Loss: opt.Loss, Gamma: opt.Gamma, Alpha: opt.Alpha, Reduction: opt.Reduction,
 		IgnoreIndex: opt.IgnoreIndex, LabelSmoothing: opt.LabelSmoothing, MultiHot: opt.MultiHot,
-		BackgroundLabel: opt.BackgroundLabel,
+		BackgroundLabel: opt.BackgroundLabel, Epsilon: opt.Epsilon, Smooth: opt.Smooth,
 	}
+	spec.ClearUnused("epsilon", "smooth")
 	if opt.Loss.FromCounts() {
 		spec.Counts, spec.SkipZero = opt.Counts.Values, opt.SkipZero
 		spec.Tau, spec.MaxMargin, spec.Scale = opt.Tau, opt.MaxMargin, opt.Scale
@@ -540,7 +548,7 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 		Tool: "onnxloss", Version: Version, Loss: string(opt.Loss), Weighting: string(weighting),
 		Beta: opt.Beta, Normalize: opt.Normalize, ZeroCounts: "error", Gamma: opt.Gamma, Alpha: opt.Alpha,
 		Reduction: string(opt.Reduction), IgnoreIndex: opt.IgnoreIndex, LabelSmoothing: opt.LabelSmoothing,
-		Targets: "index", Tau: spec.Tau, MaxMargin: spec.MaxMargin, Scale: spec.Scale, Counts: opt.Counts.Values, Classes: opt.Counts.Classes, Weights: weights,
+		Targets: "index", Tau: spec.Tau, MaxMargin: spec.MaxMargin, Scale: spec.Scale, Epsilon: spec.Epsilon, Smooth: spec.Smooth, Counts: opt.Counts.Values, Classes: opt.Counts.Classes, Weights: weights,
 		Weighted: spec.Weights != nil, NumClasses: C, Logits: h0.logits, LogitsDType: elemName(h0.vt.Elem),
 		LogitsRank: h0.vt.Rank(), ClassAxis: &axis0, BackgroundLabel: opt.BackgroundLabel, Labels: labelNames[0], LabelsDType: elemName(h0.labels.Elem),
 		LossOutput: lossOutput, Opset: opset, Replaced: existing,

@@ -87,17 +87,7 @@ func Build(b *graphedit.Builder, spec Spec, site Site) (string, error) {
 	if err := g.prepareLabels(); err != nil {
 		return "", err
 	}
-	switch spec.Loss {
-	case WeightedCE, Focal, CBSoftmax:
-		return g.softmaxLoss(), nil
-	case SigmoidFocal:
-		return g.sigmoidFocal(), nil
-	case CBSigmoid, CBFocal:
-		return g.cbSigmoidLoss(), nil
-	case LogitAdjusted, BalancedSoftmax, LDAM:
-		return g.adjustedLoss()
-	}
-	return "", fmt.Errorf("unknown loss %q", spec.Loss)
+	return spec.Loss.def().build(g)
 }
 
 // lossGraph holds the values shared by the parts of one loss subgraph.
@@ -220,7 +210,7 @@ func (g *lossGraph) prepareLabels() error {
 	if g.spec.Loss.FromCounts() {
 		g.skipZeroClasses()
 	}
-	if g.spec.Loss.IsSigmoid() || g.spec.Loss == LDAM {
+	if g.spec.Loss.def().OneHot {
 		// One-hot as Equal(label, class id) rather than OneHot: ONNX Runtime
 		// has no OneHot kernel with double values.
 		ids := make([]int64, g.site.C)
