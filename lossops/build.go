@@ -339,6 +339,14 @@ func (g *lossGraph) sigmoidFocal() string {
 		})
 		loss = b.Op("Mul", "alpha_weighted", []string{loss, alphaT})
 	}
+	return g.reduceElements(loss)
+}
+
+// reduceElements weights per-element losses (the logits' shape) by w_c,
+// masks the ignored positions, adds the out-of-range NaN and reduces: mean
+// over the valid elements, sum, none (the logits' shape), or foreground.
+func (g *lossGraph) reduceElements(loss string) string {
+	b, spec := g.b, g.spec
 	if spec.Weights != nil {
 		loss = b.Op("Mul", "weighted", []string{loss, g.weights(g.classShape())})
 	}

@@ -24,6 +24,6 @@ func TestReadmeLossTable(t *testing.T) {
 	got := s[i:j]
 	got = got[strings.Index(got, "\n")+1:]
 	if want := lossops.ReadmeTable(); got != want {
-		t.Errorf("README.md's table of losses is stale; replace it with:\n%s", want)
+		t.Errorf("README.md's table of losses is stale: run go run ./scripts/readme-losses")
 	}
 }

@@ -123,6 +123,9 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 	idx := func(b, c, j int) int { return (b*nc+c)*inner + j }
 
 	d := spec.Loss.def()
+	if d.UsesCounts && len(spec.Counts) != nc {
+		return nil, nil, fmt.Errorf("%d class counts for %d classes: %s needs one count per class", len(spec.Counts), nc, spec.Loss)
+	}
 	if d.batch != nil {
 		return d.batch(&refBatch{spec: spec, logits: logits, shape: shape, labels: labels, targets: targets, axis: axis, nc: nc, n: n, inner: inner, posShape: posShape, w: w})
 	}

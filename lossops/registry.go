@@ -23,6 +23,9 @@ type Def struct {
 	// FromCounts says the loss derives logit offsets or margins from the
 	// counts (see Spec.Adjustments).
 	FromCounts bool
+	// UsesCounts says the loss reads Spec.Counts itself (not as offsets
+	// or margins, see FromCounts).
+	UsesCounts bool
 	// NoWeights says the loss accepts no class weights.
 	NoWeights bool
 	// PerElement says the loss is per logit element: reduction none
@@ -105,13 +108,19 @@ type Param struct {
 
 // Params lists the numeric loss parameters, in --help order.
 var Params = []Param{
-	{Name: "gamma", Default: 2, Help: "focusing parameter γ >= 0", set: func(s *Spec, v float64) { s.Gamma = v }, get: func(s Spec) float64 { return s.Gamma }},
-	{Name: "alpha", Default: 0.25, Help: "α <= 1, the weight of the positives; negative disables it", set: func(s *Spec, v float64) { s.Alpha = v }, get: func(s Spec) float64 { return s.Alpha }},
+	{Name: "gamma", Default: 2, Help: "γ >= 0: the focusing parameter, or the exponent of tversky's mean", set: func(s *Spec, v float64) { s.Gamma = v }, get: func(s Spec) float64 { return s.Gamma }},
+	{Name: "alpha", Default: 0.25, Help: "α <= 1: the weight of the positives (negative disables it), or tversky's weight of the false positives", set: func(s *Spec, v float64) { s.Alpha = v }, get: func(s Spec) float64 { return s.Alpha }},
 	{Name: "tau", Default: DefaultTau, Help: "τ: logits + τ·log(prior)", set: func(s *Spec, v float64) { s.Tau = v }, get: func(s Spec) float64 { return s.Tau }},
 	{Name: "max-margin", Default: DefaultMaxMargin, Help: "largest margin (that of the rarest class), > 0", set: func(s *Spec, v float64) { s.MaxMargin = v }, get: func(s Spec) float64 { return s.MaxMargin }},
 	{Name: "scale", Default: DefaultScale, Help: "logit scale s, > 0", set: func(s *Spec, v float64) { s.Scale = v }, get: func(s Spec) float64 { return s.Scale }},
 	{Name: "label-smoothing", Default: 0, Help: "label smoothing ε in [0, 1)", set: func(s *Spec, v float64) { s.LabelSmoothing = v }, get: func(s Spec) float64 { return s.LabelSmoothing }},
 	{Name: "epsilon", Default: 1, Help: "ε: CE + ε·(1 − p_y)", set: func(s *Spec, v float64) { s.Epsilon = v }, get: func(s Spec) float64 { return s.Epsilon }},
+	{Name: "tversky-beta", Default: 0.5, Help: "β >= 0, the weight of the false negatives (--alpha weighs the false positives)", set: func(s *Spec, v float64) { s.TverskyBeta = v }, get: func(s Spec) float64 { return s.TverskyBeta }},
+	{Name: "gamma-pos", Default: 1, Help: "focusing exponent of the positives, >= 0", set: func(s *Spec, v float64) { s.GammaPos = v }, get: func(s Spec) float64 { return s.GammaPos }},
+	{Name: "gamma-neg", Default: 4, Help: "focusing exponent of the negatives, >= 0", set: func(s *Spec, v float64) { s.GammaNeg = v }, get: func(s Spec) float64 { return s.GammaNeg }},
+	{Name: "clip", Default: 0.05, Help: "probability margin m of the negatives: p_neg = min(1 − p + m, 1), in [0, 1)", set: func(s *Spec, v float64) { s.Clip = v }, get: func(s Spec) float64 { return s.Clip }},
+	{Name: "seesaw-p", Default: 0.8, Help: "exponent p of the mitigation factor (n_j/n_i)^p, >= 0", set: func(s *Spec, v float64) { s.SeesawP = v }, get: func(s Spec) float64 { return s.SeesawP }},
+	{Name: "seesaw-q", Default: 2, Help: "exponent q of the compensation factor (σ_j/σ_i)^q, >= 0", set: func(s *Spec, v float64) { s.SeesawQ = v }, get: func(s Spec) float64 { return s.SeesawQ }},
 	{Name: "smooth", Default: 0, Help: "smoothing added to the numerator and denominator, >= 0", set: func(s *Spec, v float64) { s.Smooth = v }, get: func(s Spec) float64 { return s.Smooth }},
 }
 

@@ -86,8 +86,20 @@ type Spec struct {
 	Scale float64
 	// Epsilon is ε of poly1, the weight of its (1 − p_y) term.
 	Epsilon float64
-	// Smooth is the smoothing term of dice, >= 0.
+	// Smooth is the smoothing term of dice and tversky, >= 0.
 	Smooth float64
+	// GammaPos and GammaNeg are asl's focusing exponents of the positives
+	// and the negatives; Clip is its probability margin of the negatives.
+	GammaPos, GammaNeg, Clip float64
+	// DetachFocusing computes asl's focusing weight without gradient
+	// (timm's disable_torch_grad_focal_loss), through a stop_gradient Identity.
+	DetachFocusing bool
+	// SeesawP and SeesawQ are the exponents of seesaw's mitigation and
+	// compensation factors.
+	SeesawP, SeesawQ float64
+	// TverskyBeta is β of tversky, the weight of the false negatives
+	// (Alpha is that of the false positives).
+	TverskyBeta float64
 }
 
 // Axis returns the class axis of logits of the given rank, in [0, rank):
@@ -189,6 +201,9 @@ func (s Spec) Validate() error {
 		if err := v(s); err != nil {
 			return err
 		}
+	}
+	if s.DetachFocusing && s.Loss != ASL {
+		return fmt.Errorf("detached focusing applies to asl only, not %s", s.Loss)
 	}
 	for c, w := range s.Weights {
 		if math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {

@@ -68,6 +68,7 @@ func injectCommand() *cli.Command {
 	flags = append(flags,
 		&cli.StringFlag{Name: "reduction", Usage: "mean, sum, none or foreground (per sample: sum / max(1, foreground positions), then the mean; default: mean, or the replaced loss's)"},
 		&cli.Int64Flag{Name: "ignore-index", Usage: "label value excluded from the loss (e.g. -100)"},
+		&cli.BoolFlag{Name: "detach-focusing", Usage: "asl: compute the focusing weight without gradient (timm's disable_torch_grad_focal_loss)"},
 		&cli.StringFlag{Name: "targets", Value: "index", Usage: "index labels, or multi-hot float targets (sigmoid losses)"},
 		&cli.StringFlag{Name: "logits", Usage: "attach to this value, or to several heads: out,aux (default: the single float output of rank >= 2)"},
 		&cli.StringFlag{Name: "class-axis", Usage: "the logits' class axis, e.g. 1 or -1 (default: the only axis of static size C; else axis 1 for rank 2 and >= 4)"},
@@ -235,7 +236,10 @@ func injectOptions(c *cli.Context) (inject.Options, error) {
 		Loss: loss, Counts: counts, Weighting: cfg.Scheme, Beta: cfg.Beta, Normalize: cfg.Normalize, SkipZero: cfg.SkipZero,
 		Gamma: paramValue(c, loss, "gamma"), Alpha: paramValue(c, loss, "alpha"), Reduction: red, LabelSmoothing: paramValue(c, loss, "label-smoothing"),
 		Tau: paramValue(c, loss, "tau"), MaxMargin: paramValue(c, loss, "max-margin"), Scale: paramValue(c, loss, "scale"),
-		Epsilon: paramValue(c, loss, "epsilon"), Smooth: paramValue(c, loss, "smooth"),
+		Epsilon: paramValue(c, loss, "epsilon"), Smooth: paramValue(c, loss, "smooth"), TverskyBeta: paramValue(c, loss, "tversky-beta"),
+		GammaPos: paramValue(c, loss, "gamma-pos"), GammaNeg: paramValue(c, loss, "gamma-neg"), Clip: paramValue(c, loss, "clip"),
+		DetachFocusing: c.Bool("detach-focusing"),
+		SeesawP:        paramValue(c, loss, "seesaw-p"), SeesawQ: paramValue(c, loss, "seesaw-q"),
 		Logits: c.String("logits"), LabelsName: c.String("labels-name"), LossName: c.String("loss-name"), Replace: c.Bool("replace"), KeepLoss: c.Bool("keep-loss"),
 	}
 	if c.IsSet("ignore-index") {
