@@ -142,3 +142,20 @@ func TestCatalogueGoldensInEvaluatorAndClosedForm(t *testing.T) {
 		})
 	}
 }
+
+// TestCatalogueOpsHaveGradients walks every injected catalogue golden:
+// each node on the logits→loss path has an ONNX Runtime training gradient,
+// the others are label-side ops (see checkGradientOps).
+func TestCatalogueOpsHaveGradients(t *testing.T) {
+	injected, err := goldens.InjectAll(catalogueGoldens(t), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ic := range injected {
+		m, err := graphedit.Load(ic.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkGradientOps(t, ic.Case.Name, m, ic.Meta.Logits, ic.Meta.LossOutput)
+	}
+}

@@ -108,16 +108,16 @@ func (g *lossGraph) tverskyPerClass(alpha, beta float64) string {
 	})
 }
 
-// powReduced returns q^γ of a reduced (scalar, ≥ 0 up to rounding) loss q
-// as Where(q > 0, Max(q, 1e-30)^γ, 0): exactly 0 at q = 0 (all ignored,
-// all right), and the Pow's gradient γ·q^(γ−1) stays finite for γ < 1
-// (Where routes no gradient to the other branch, but ONNX Runtime still
-// multiplies that branch's zero by it).
+// powReduced returns q^γ of a loss q ≥ 0 (up to rounding) as
+// m^γ·(q/m) with m = max(q, 1e-30): exactly q^γ for q ≥ 1e-30, exactly 0
+// at q = 0 (all ignored, all right), and every op's gradient finite for
+// γ < 1 too (Pow only ever sees m ≥ 1e-30; see powBase). Only ops with an
+// ONNX Runtime gradient: no comparison on the logits' path.
 func (g *lossGraph) powReduced(q string, gamma float64) string {
 	b := g.b
-	pos := b.Op("Greater", "reduced_positive", []string{q, g.scalar("zero", 0)})
-	pw := b.Op("Pow", "reduced_pow", []string{b.Op("Max", "reduced_floor", []string{q, g.scalar("pow_floor", powFloor)}), g.scalar("gamma", gamma)})
-	return b.Op("Where", "loss_pow", []string{pos, pw, g.scalar("zero", 0)})
+	m := b.Op("Max", "reduced_floor", []string{q, g.scalar("pow_floor", powFloor)})
+	pw := b.Op("Pow", "reduced_pow", []string{m, g.scalar("gamma", gamma)})
+	return b.Op("Mul", "loss_pow", []string{pw, b.Op("Div", "reduced_ratio", []string{q, m})})
 }
 
 // refPowReduced is q^γ for q > 0 and 0 otherwise, as powReduced.

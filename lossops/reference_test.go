@@ -319,6 +319,8 @@ func TestReferenceShapes(t *testing.T) {
 			case red != None:
 			case registry[loss].PerElement:
 				want = shape
+			case loss == GeneralizedDice: // one value per sample
+				want = []int{shape[0]}
 			case registry[loss].batch != nil: // region losses: one value per class
 				want = []int{shape[1]}
 			default:
@@ -366,8 +368,8 @@ func TestRegionIgnore(t *testing.T) {
 		keptLabels = append(keptLabels, labels[i])
 	}
 	for _, loss := range Losses {
-		if registry[loss].batch == nil {
-			continue
+		if registry[loss].batch == nil || loss == GeneralizedDice {
+			continue // generalized_dice is per sample: rows are samples here
 		}
 		for _, red := range []Reduction{Mean, Sum, None} {
 			spec := Spec{Loss: loss, Weights: []float64{0.5, 1, 2, 0.5}, Gamma: 1, Alpha: 0.3, TverskyBeta: 0.7, Smooth: 0.5, Reduction: red}

@@ -39,12 +39,15 @@ import torch
 import torch.nn.functional as F
 import segmentation_models_pytorch as smp
 import timm
+import monai
+from monai.losses import GeneralizedDiceLoss
 from timm.loss import AsymmetricLossMultiLabel
 from segmentation_models_pytorch.losses import DiceLoss, TverskyLoss
 
 F64 = torch.float64
 assert smp.__version__ == "0.5.0", smp.__version__
 assert timm.__version__ == "1.0.15", timm.__version__
+assert monai.__version__ == "1.4.0", monai.__version__
 
 
 def inverse_weights(counts):
@@ -220,6 +223,46 @@ def seesaw(x, y, counts, p, q, ignore_index, reduction):
     return per.sum() / n if n > 0 else per.sum() * 0
 
 
+# ---- generalized_dice ------------------------------------------------------
+
+def generalized_dice(x, y, t, w, ignore_index, reduction, multi_hot):
+    """MONAI 1.4.0 GeneralizedDiceLoss(w_type="square"), monai/losses/dice.py.
+    MONAI casts the target sums to float32 before computing the weights
+    (w_func(ground_o.float())); the sums are integers or multiples of 1/8,
+    exact in float32, so wrapping w_func to compute 1/G^2 in float64 runs
+    MONAI's own code in float64 throughout (checked against the unwrapped
+    loss to 1e-6). Baked class weights (--weighting): w_func returns w_c.
+    Ignored positions: MONAI has none; the probabilities and targets of
+    ignored positions are zeroed and passed with softmax=False,
+    to_onehot_y=False, which is what MONAI computes after its softmax and
+    one-hot."""
+    C = x.shape[1]
+    if x.dim() == 2:  # MONAI wants BNH[WD]: (N, C) logits are (N, C, 1)
+        x, y = x.unsqueeze(-1), y.unsqueeze(-1)
+        t = None if t is None else t.unsqueeze(-1)
+    mode = dict(sigmoid=True) if multi_hot else dict(softmax=True)
+    target = t if multi_hot else y.unsqueeze(1)
+    kw = dict(mode, to_onehot_y=not multi_hot, w_type="square", reduction=reduction)
+    if ignore_index is not None and not multi_hot:
+        valid = (y != ignore_index).unsqueeze(1).to(F64)
+        probs = F.softmax(x, 1) * valid
+        ys = torch.where(y == ignore_index, torch.zeros_like(y), y)
+        onehot = F.one_hot(ys, C).movedim(-1, 1).to(F64) * valid
+        x, target = probs, onehot
+        kw.update(softmax=False, to_onehot_y=False)
+    crit = GeneralizedDiceLoss(**kw)
+    plain = crit(x, target)
+    if w is None:
+        crit.w_func = lambda grnd: torch.reciprocal(grnd.double() * grnd.double())
+    else:
+        wt = torch.tensor(w, dtype=F64)
+        crit.w_func = lambda grnd: wt.expand(grnd.shape).clone()
+    out = crit(x, target)
+    if w is None:
+        assert torch.allclose(out, plain, rtol=1e-6, atol=1e-7), (out, plain)
+    return out.reshape(-1) if reduction == "none" else out
+
+
 # ---- cases -----------------------------------------------------------------
 
 def labels_for(rng, pos_shape, C, classes=None, ignore_index=None, ignore_frac=0.0):
@@ -273,6 +316,8 @@ def make_case(rng, loss, name, shape, opset, class_axis=None, reduction="mean", 
         if params.get("counts") is not None:
             counts[:] = params["counts"]
         expected = seesaw(x1, y, counts, params["seesaw_p"], params["seesaw_q"], ignore_index, reduction)
+    elif loss == "generalized_dice":
+        expected = generalized_dice(x1, y, t1 if multi_hot else None, w, ignore_index, reduction, multi_hot)
     elif loss == "tversky":
         expected = tversky(x1, y, t1 if multi_hot else None, w, params.get("smooth", 0.0), params["alpha"],
                            params["tversky_beta"], params["gamma"], ignore_index, reduction, multi_hot)
@@ -441,6 +486,33 @@ def seesaw_cases(rng):
     return out
 
 
+def generalized_dice_cases(rng):
+    out = []
+    spec = [
+        ("mean/NCHW", (3, 4, 5, 5), 11, {}),
+        ("sum/NCHW", (3, 4, 4, 4), 12, {"reduction": "sum"}),
+        ("none/NCHW", (3, 4, 4, 4), 13, {"reduction": "none"}),
+        ("mean/absent-classes", (3, 6, 4, 4), 14, {"classes": [0, 2, 3]}),
+        ("mean/baked-weights", (3, 5, 4, 4), 15, {"weighted": True}),
+        ("sum/baked-weights", (2, 5, 3, 3), 16, {"weighted": True, "reduction": "sum"}),
+        ("none/baked-weights/ignore", (2, 4, 4, 4), 17, {"weighted": True, "reduction": "none", "ignore_index": 255, "ignore_frac": 0.3}),
+        ("mean/ignore", (3, 4, 5, 5), 18, {"ignore_index": -100, "ignore_frac": 0.3}),
+        ("mean/NCL", (4, 3, 9), 19, {"class_axis": 1}),
+        ("mean/NCDHW", (2, 3, 3, 3, 3), 20, {}),
+        ("mean/class-last", (3, 5, 5, 4), 21, {"class_axis": -1}),
+        ("none/class-last/ignore", (3, 9, 5), 22, {"class_axis": -1, "reduction": "none", "ignore_index": -1, "ignore_frac": 0.2}),
+        ("mean/2d", (16, 4), 23, {}),
+        ("mean/multi-hot", (3, 3, 4, 4), 13, {"multi_hot": True}),
+        ("sum/multi-hot/soft", (3, 3, 4, 4), 17, {"multi_hot": True, "soft_targets": True, "reduction": "sum"}),
+        ("mean/multi-hot/class-last/weighted", (3, 6, 4), 18, {"multi_hot": True, "class_axis": -1, "weighted": True}),
+        ("mean/all-ignored", (2, 3, 3, 3), 13, {"ignore_index": 255, "ignore_frac": 1.01}),
+        ("mean/large-logits", (2, 4, 3, 3), 13, {"scale": 30.0}),
+    ]
+    for name, shape, opset, kw in spec:
+        out.append(make_case(rng, "generalized_dice", f"generalized_dice/{name}", shape, opset, **kw))
+    return out
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "testdata/goldens/catalogue.json"
     torch.set_default_dtype(F64)
@@ -450,6 +522,7 @@ def main():
     cases += tversky_cases(np.random.default_rng(1503))
     cases += asl_cases(np.random.default_rng(1504))
     cases += seesaw_cases(np.random.default_rng(1505))
+    cases += generalized_dice_cases(np.random.default_rng(1506))
     with open(out, "w") as f:
         f.write('{\n"cases": [\n')
         f.write(",\n".join(json.dumps(c, sort_keys=True) for c in cases))
