@@ -11,7 +11,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/inject"
+	"github.com/onnxloss/onnxloss/internal/termtext"
 	"github.com/onnxloss/onnxloss/lossops"
 	"github.com/onnxloss/onnxloss/onnxpb"
 	"github.com/onnxloss/onnxloss/streaming"
@@ -21,17 +23,28 @@ import (
 // inject and weights.
 func weightFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "counts", Usage: "per-class sample counts: JSON `FILE` ([n0, n1, …], {\"counts\": […], \"classes\": […]} or {\"0\": n0, …})", Required: true},
-		&cli.StringFlag{Name: "weighting", Usage: "class weights from counts: none, inverse, sqrt_inverse, effective (default: the loss's)"},
+		&cli.StringFlag{Name: "counts", Usage: "per-class sample counts: JSON `FILE` ([n0, n1, …], {\"counts\": […], \"classes\": […]} or {\"0\": n0, …}); onnxloss counts writes it"},
+		&cli.StringFlag{Name: "weighting", Usage: "class weights from counts: " + weightingList() + " (default: the loss's)"},
+		&cli.StringFlag{Name: "weights", Usage: "the class weights themselves: `W0,W1,…` or a FILE (JSON array, or numbers separated by commas or whitespace); --counts is then only needed by losses that use counts"},
 		&cli.Float64Flag{Name: "beta", Value: 0.9999, Usage: "β of the effective number of samples, in [0, 1)"},
-		&cli.StringFlag{Name: "normalize", Value: "sum", Usage: "sum: scale weights to sum to C; none: keep raw weights"},
+		&cli.Float64Flag{Name: "enet-c", Value: lossops.DefaultENetC, Usage: "c of the enet weighting 1/ln(c + p), > 1"},
+		&cli.StringFlag{Name: "normalize", Value: "sum", Usage: "sum: scale weights to sum to C; none: keep raw weights (the default with --weights)"},
 		&cli.StringFlag{Name: "zero-counts", Value: "error", Usage: "a class with count 0: error, or skip (weight 0)"},
 	}
 }
 
+// weightingList names the --weighting schemes.
+func weightingList() string {
+	names := make([]string, len(lossops.Weightings))
+	for i, w := range lossops.Weightings {
+		names[i] = string(w)
+	}
+	return strings.Join(names, ", ")
+}
+
 // weightConfig reads the weight flags.
 func weightConfig(c *cli.Context, def lossops.Weighting) (lossops.WeightConfig, error) {
-	cfg := lossops.WeightConfig{Scheme: def, Beta: c.Float64("beta")}
+	cfg := lossops.WeightConfig{Scheme: def, Beta: c.Float64("beta"), ENetC: c.Float64("enet-c")}
 	if s := c.String("weighting"); s != "" {
 		w, err := lossops.ParseWeighting(s)
 		if err != nil {
@@ -39,9 +52,23 @@ func weightConfig(c *cli.Context, def lossops.Weighting) (lossops.WeightConfig, 
 		}
 		cfg.Scheme = w
 	}
+	if c.IsSet("weights") {
+		if c.IsSet("weighting") {
+			return cfg, fmt.Errorf("give --weights (the weights) or --weighting (weights from counts), not both")
+		}
+		w, err := lossops.ParseWeightVector(c.String("weights"))
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Scheme, cfg.Given = lossops.WeightGiven, w
+	}
+	if c.String("counts") == "" && cfg.Given == nil {
+		return cfg, fmt.Errorf("--counts FILE is required (or --weights for the weights themselves): make the file with onnxloss counts")
+	}
 	switch c.String("normalize") {
 	case "sum":
-		cfg.Normalize = true
+		// A given vector is used as it is unless --normalize sum is asked.
+		cfg.Normalize = cfg.Given == nil || c.IsSet("normalize")
 	case "none":
 	default:
 		return cfg, fmt.Errorf("--normalize %q is invalid: use sum or none", c.String("normalize"))
@@ -156,23 +183,24 @@ func runInject(c *cli.Context) error {
 	md := res.Metadata
 	w := c.App.ErrWriter
 	for _, n := range res.Notes {
-		fmt.Fprintln(w, "note: "+n)
+		fmt.Fprintln(w, "note: "+termtext.Line(n))
 	}
+	name := termtext.Name
 	for _, a := range res.Axes {
-		fmt.Fprintf(w, "class axis %d of %s (rank %d): %s\n", a.Axis, a.Logits, a.Rank, a.Reason)
+		fmt.Fprintf(w, "class axis %d of %s (rank %d): %s\n", a.Axis, name(a.Logits), a.Rank, termtext.Line(a.Reason))
 	}
 	if len(md.Heads) > 0 {
 		parts := make([]string, len(md.Heads))
 		for i, h := range md.Heads {
-			parts[i] = fmt.Sprintf("%g·%s", h.Weight, h.LossOutput)
+			parts[i] = fmt.Sprintf("%g·%s", h.Weight, name(h.LossOutput))
 		}
-		fmt.Fprintf(w, "attached %s to %d heads (C = %d) at opset %d; labels %s; first output %s = %s\n", md.Loss, len(md.Heads), md.NumClasses, md.Opset, headLabels(md), md.LossOutput, strings.Join(parts, " + "))
+		fmt.Fprintf(w, "attached %s to %d heads (C = %d) at opset %d; labels %s; first output %s = %s\n", md.Loss, len(md.Heads), md.NumClasses, md.Opset, headLabels(md), name(md.LossOutput), strings.Join(parts, " + "))
 	} else {
-		fmt.Fprintf(w, "attached %s to %s (%s, rank %d, C = %d) at opset %d; ", md.Loss, md.Logits, md.LogitsDType, md.LogitsRank, md.NumClasses, md.Opset)
+		fmt.Fprintf(w, "attached %s to %s (%s, rank %d, C = %d) at opset %d; ", md.Loss, name(md.Logits), md.LogitsDType, md.LogitsRank, md.NumClasses, md.Opset)
 		if md.Replaced != nil {
-			fmt.Fprintf(w, "labels from input %s (%s); loss output %s replaced in place\n", md.Labels, md.LabelsDType, md.LossOutput)
+			fmt.Fprintf(w, "labels from input %s (%s); loss output %s replaced in place\n", name(md.Labels), md.LabelsDType, name(md.LossOutput))
 		} else {
-			fmt.Fprintf(w, "new input %s (%s); first output %s\n", md.Labels, md.LabelsDType, md.LossOutput)
+			fmt.Fprintf(w, "new input %s (%s); first output %s\n", name(md.Labels), md.LabelsDType, name(md.LossOutput))
 		}
 	}
 	if lossops.Loss(md.Loss).TakesWeights() {
@@ -188,7 +216,7 @@ func runInject(c *cli.Context) error {
 		}
 		fmt.Fprintf(w, "%s: %s\n", what, formatWeights(adj))
 	}
-	fmt.Fprintf(w, "wrote %s\n", out)
+	fmt.Fprintf(w, "wrote %s\n", termtext.Name(out))
 	return nil
 }
 
@@ -209,7 +237,7 @@ func checkOutputPath(in, out string) error {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return fmt.Errorf("output directory %s does not exist: create it first", dir)
 	}
-	return nil
+	return graphedit.CheckOutput(out)
 }
 
 func injectOptions(c *cli.Context) (inject.Options, error) {
@@ -218,13 +246,15 @@ func injectOptions(c *cli.Context) (inject.Options, error) {
 	if err != nil {
 		return opt, err
 	}
-	counts, err := lossops.LoadCounts(c.String("counts"))
-	if err != nil {
-		return opt, err
-	}
 	cfg, err := weightConfig(c, "")
 	if err != nil {
 		return opt, err
+	}
+	var counts *lossops.Counts
+	if c.String("counts") != "" {
+		if counts, err = lossops.LoadCounts(c.String("counts")); err != nil {
+			return opt, err
+		}
 	}
 	var red lossops.Reduction // "": mean, or carried over from a training graph's loss
 	if c.IsSet("reduction") {
@@ -240,6 +270,7 @@ func injectOptions(c *cli.Context) (inject.Options, error) {
 		GammaPos: paramValue(c, loss, "gamma-pos"), GammaNeg: paramValue(c, loss, "gamma-neg"), Clip: paramValue(c, loss, "clip"),
 		DetachFocusing: c.Bool("detach-focusing"),
 		SeesawP:        paramValue(c, loss, "seesaw-p"), SeesawQ: paramValue(c, loss, "seesaw-q"),
+		Weights: cfg.Given, ENetC: cfg.ENetC,
 		Logits: c.String("logits"), LabelsName: c.String("labels-name"), LossName: c.String("loss-name"), Replace: c.Bool("replace"), KeepLoss: c.Bool("keep-loss"),
 	}
 	if c.IsSet("ignore-index") {
@@ -315,7 +346,7 @@ func headLabels(md *inject.Metadata) string {
 		}
 	}
 	if len(names) == 1 {
-		return names[0] + " (shared)"
+		return termtext.Name(names[0]) + " (shared)"
 	}
-	return strings.Join(names, ", ")
+	return termtext.Names(names)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxloss/onnxloss/internal/termtext"
 	"github.com/onnxloss/onnxloss/lossops"
 	"github.com/onnxloss/onnxloss/weightplot"
 )
@@ -35,23 +36,31 @@ func runWeights(c *cli.Context) error {
 	if c.NArg() != 0 {
 		return cli.Exit("weights takes no arguments: pass the counts with --counts FILE", exitBadInput)
 	}
-	counts, err := lossops.LoadCounts(c.String("counts"))
-	if err != nil {
-		return badInput(err)
-	}
 	cfg, err := weightConfig(c, lossops.WeightEffective)
 	if err != nil {
 		return badInput(err)
 	}
-	w, err := lossops.ClassWeightsNamed(counts.Values, counts.Classes, cfg)
+	counts := &lossops.Counts{}
+	if c.String("counts") != "" {
+		if counts, err = lossops.LoadCounts(c.String("counts")); err != nil {
+			return badInput(err)
+		}
+	}
+	w, err := counts.ClassWeights(cfg)
 	if err != nil {
 		return badInput(err)
+	}
+	if len(counts.Values) == 0 {
+		if c.String("plot") != "" {
+			return badInput(fmt.Errorf("--plot draws the counts: give --counts FILE too"))
+		}
+		counts.Values = make([]float64, len(w)) // --weights alone: no counts to show
 	}
 	if p := c.String("plot"); p != "" {
 		if err := weightplot.WriteFile(p, counts.Values, counts.Classes, weightplot.Options{Beta: cfg.Beta, Normalize: cfg.Normalize}); err != nil {
 			return badInput(err)
 		}
-		fmt.Fprintf(c.App.ErrWriter, "wrote plot %s\n", p)
+		fmt.Fprintf(c.App.ErrWriter, "wrote plot %s\n", termtext.Name(p))
 	}
 	var total float64
 	for _, n := range counts.Values {
@@ -84,7 +93,16 @@ func runWeights(c *cli.Context) error {
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "class\tname\tcount\tshare\tweight\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.2f%%\t%.6g\t\n", r.Class, r.Name, r.Count, 100*r.Share, r.Weight)
+		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.2f%%\t%.6g\t\n", r.Class, optionalName(r.Name), r.Count, 100*r.Share, r.Weight)
 	}
 	return tw.Flush()
+}
+
+// optionalName prints a class name safely (see termtext.Name), and nothing
+// for a class without one.
+func optionalName(s string) string {
+	if s == "" {
+		return ""
+	}
+	return termtext.Name(s)
 }
