@@ -96,7 +96,13 @@ func (g *lossGraph) generalizedDice() string {
 	case Sum:
 		return b.ReduceSum("loss_sum", loss, nil, false)
 	}
-	return b.ReduceMean("loss_mean", loss, nil, false)
+	// The mean over samples as Σ / max(N, 1), so an empty batch gives 0
+	// (ReduceMean of nothing is NaN); N counted label side from the (N, C)
+	// target sums.
+	ones := b.Cast("sample_class_ones", b.Op("Equal", "sample_class_ones_bool", []string{ground, ground}), g.elem)
+	samples := b.Op("Div", "samples", []string{b.ReduceSum("sample_class_count", ones, nil, false), g.scalar("classes", float64(g.site.C))})
+	total := b.ReduceSum("loss_sum", loss, nil, false)
+	return b.Op("Div", "loss_mean", []string{total, b.Op("Max", "samples_at_least_one", []string{samples, g.scalar("one", 1)})})
 }
 
 // classMax returns the maximum over axis 1 of an (N, C) label-side value,
