@@ -76,6 +76,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			verifyCommand(),
 			opsCommand(),
 			stepCommand(),
+			lossesCommand(),
 		},
 	}
 	for _, c := range app.Commands {
