@@ -1,0 +1,45 @@
+package refs
+
+import (
+	"bytes"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TrainORT runs ortharness/train.js — the onnxruntime-node training loop users
+// copy — on a step model and its init model for steps steps over the batches
+// in batchesNPZ, writing the trained parameters to out (.npz or
+// .safetensors; "" writes none). It returns the loss of every step.
+func TrainORT(t testing.TB, step, init, batchesNPZ string, steps int, out string) []float64 {
+	t.Helper()
+	dir := ORTHarness(t)
+	args := []string{filepath.Join(dir, "train.js"), step, "--init", init, "--batches", batchesNPZ, "--steps", strconv.Itoa(steps)}
+	if out != "" {
+		args = append(args, "-o", out)
+	}
+	cmd := exec.Command("node", args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("train.js: %v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var losses []float64
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 4 || f[0] != "step" || f[2] != "loss" {
+			t.Fatalf("train.js printed %q, want \"step I loss L\"", line)
+		}
+		v, err := strconv.ParseFloat(f[3], 64)
+		if err != nil {
+			t.Fatalf("train.js loss %q: %v", f[3], err)
+		}
+		losses = append(losses, v)
+	}
+	if len(losses) != steps {
+		t.Fatalf("train.js printed %d losses for %d steps", len(losses), steps)
+	}
+	return losses
+}
