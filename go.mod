@@ -3,6 +3,7 @@ module github.com/onnxloss/onnxloss
 go 1.26.8
 
 require (
+	github.com/nlpodyssey/safetensors v0.0.0-20250209183917-bfb01cc25f7c
 	github.com/urfave/cli/v2 v2.27.7
 	gonum.org/v1/plot v0.17.0
 	google.golang.org/protobuf v1.36.12

@@ -48,6 +48,8 @@ func (adamw) Check(s Settings) error {
 
 func (adamw) States(Settings) []string { return []string{"exp_avg", "exp_avg_sq"} }
 
+func (adamw) StateSuffixes() []string { return []string{"exp_avg", "exp_avg_sq"} }
+
 func (adamw) Update(b *graphedit.Builder, s Settings, sc Scalars, p Param) (string, []string) {
 	dbl := onnxpb.TensorProto_DOUBLE
 	name := func(what string) string { return p.Name + "/" + what }

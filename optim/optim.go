@@ -62,6 +62,9 @@ type Optimizer interface {
 	// States lists the suffixes of a parameter's state inputs (the input of
 	// parameter p for suffix "momentum" is "p_momentum"). All start at zero.
 	States(s Settings) []string
+	// StateSuffixes lists every suffix States may return, whatever the
+	// settings (for tools that tell parameters from optimizer state).
+	StateSuffixes() []string
 	// Update appends the nodes of one step for p and returns the values
 	// holding p's next value and its states' next values (in States order).
 	Update(b *graphedit.Builder, s Settings, sc Scalars, p Param) (next string, states []string)
@@ -97,6 +100,23 @@ func Names() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// StateSuffixes lists every state suffix of every registered optimizer,
+// sorted: a state input is named P_<suffix> for its parameter P.
+func StateSuffixes() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, o := range registry {
+		for _, s := range o.StateSuffixes() {
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // checkLR rejects a learning rate that is not a finite positive number.

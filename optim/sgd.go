@@ -44,6 +44,8 @@ func (sgd) States(s Settings) []string {
 	return []string{"momentum"}
 }
 
+func (sgd) StateSuffixes() []string { return []string{"momentum"} }
+
 func (sgd) Update(b *graphedit.Builder, s Settings, sc Scalars, p Param) (string, []string) {
 	d := p.Grad
 	if s.WeightDecay != 0 {

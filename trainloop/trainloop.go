@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/onnxloss/onnxloss/onnxpb"
+	"github.com/onnxloss/onnxloss/optim"
 	"github.com/onnxloss/onnxloss/verify/eval"
 )
 
@@ -71,9 +72,6 @@ func (l *Loop) Step(batch map[string]*eval.Tensor) (float64, error) {
 	return loss[0], nil
 }
 
-// stateSuffixes are the optimizer-state suffixes of optim's optimizers.
-var stateSuffixes = []string{"momentum", "exp_avg", "exp_avg_sq"}
-
 // ParamNames returns the state inputs that are parameters: not lr or step
 // and not P_<suffix> of an earlier parameter P.
 func ParamNames(stateNames []string) []string {
@@ -84,7 +82,7 @@ func ParamNames(stateNames []string) []string {
 		}
 		isState := false
 		for _, p := range params {
-			for _, s := range stateSuffixes {
+			for _, s := range optim.StateSuffixes() {
 				if x == p+"_"+s {
 					isState = true
 				}

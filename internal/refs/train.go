@@ -2,6 +2,7 @@ package refs
 
 import (
 	"bytes"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -42,4 +43,21 @@ func TrainORT(t testing.TB, step, init, batchesNPZ string, steps int, out string
 		t.Fatalf("train.js printed %d losses for %d steps", len(losses), steps)
 	}
 	return losses
+}
+
+// VenvPython returns the Python of the repository's .venv (made by
+// scripts/install-refs.sh from scripts/venv-requirements.txt) after checking
+// that it imports every module in modules, or skips/fails t.
+func VenvPython(t testing.TB, modules ...string) string {
+	t.Helper()
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	py := filepath.Join(root, ".venv", "bin", "python")
+	code := "import " + strings.Join(modules, ", ")
+	if out, err := exec.Command(py, "-c", code).CombinedOutput(); err != nil {
+		Unavailable(t, "the .venv Python with "+strings.Join(modules, ", "), fmt.Sprintf("run scripts/install-refs.sh (%s: %s)", py, strings.TrimSpace(string(out))))
+	}
+	return py
 }

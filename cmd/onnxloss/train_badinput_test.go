@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/onnxloss/onnxloss/onnxpb"
+	"github.com/onnxloss/onnxloss/tensorfile"
+)
+
+// badRow is one bad-input case of the training commands: exit code 2, one
+// stderr line mentioning want, no output file, inputs unchanged.
+type badRow struct {
+	name string
+	args []string
+	want string
+}
+
+func runBadRows(t *testing.T, bin, out string, inputs []string, rows []badRow) {
+	t.Helper()
+	for _, tc := range rows {
+		t.Run(tc.name, func(t *testing.T) {
+			os.Remove(out)
+			before := map[string][32]byte{}
+			for _, p := range inputs {
+				before[p] = fileHash(t, p)
+			}
+			cmd := exec.Command(bin, tc.args...)
+			var stderr bytes.Buffer
+			cmd.Stderr, cmd.Stdout = &stderr, new(bytes.Buffer)
+			err := cmd.Run()
+			ee, ok := err.(*exec.ExitError)
+			if !ok || ee.ExitCode() != 2 {
+				t.Fatalf("exit %v, want code 2; stderr: %s", err, stderr.String())
+			}
+			msg := stderr.String()
+			if lines := strings.Count(strings.TrimRight(msg, "\n"), "\n") + 1; lines != 1 || msg == "" {
+				t.Errorf("stderr has %d lines, want exactly one: %q", lines, msg)
+			}
+			if !strings.Contains(msg, tc.want) {
+				t.Errorf("stderr %q does not mention %q", msg, tc.want)
+			}
+			for p, h := range before {
+				if fileHash(t, p) != h {
+					t.Errorf("input %s changed", filepath.Base(p))
+				}
+			}
+			matches, _ := filepath.Glob(out + "*")
+			if len(matches) > 0 {
+				t.Errorf("output files written: %v", matches)
+			}
+			leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*.tmp-*"))
+			if len(leftovers) > 0 {
+				t.Errorf("temporary files left: %v", leftovers)
+			}
+		})
+	}
+}
+
+func writeNPZ(t *testing.T, path string, tensors map[string]any, dims map[string][]int64) string {
+	t.Helper()
+	var ts []*onnxpb.TensorProto
+	for name, data := range tensors {
+		tp, err := tensorfile.New(name, dims[name], data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, tp)
+	}
+	if err := tensorfile.WriteFile(path, ts); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoadParamsBadInput(t *testing.T) {
+	bin := buildBinary(t)
+	d := t.TempDir()
+	mlp := filepath.Join("..", "..", "testdata", "models", "mlp_o13.onnx")
+	out := filepath.Join(d, "out.onnx")
+	npz := func(name string, tensors map[string]any, dims map[string][]int64) string {
+		return writeNPZ(t, filepath.Join(d, name), tensors, dims)
+	}
+	unknown := npz("unknown.npz", map[string]any{"fc9.weight": make([]float32, 4)}, map[string][]int64{"fc9.weight": {4}})
+	shape := npz("shape.npz", map[string]any{"fc2.bias_next": make([]float32, 4)}, map[string][]int64{"fc2.bias_next": {4}})
+	dtype := npz("dtype.npz", map[string]any{"fc2.bias": make([]float64, 5)}, map[string][]int64{"fc2.bias": {5}})
+	onlyState := npz("state.npz", map[string]any{"lr": []float32{0.1}}, map[string][]int64{"lr": {}})
+	junk := filepath.Join(d, "junk.safetensors")
+	if err := os.WriteFile(junk, []byte("not a safetensors file at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rows := []badRow{
+		{"key matches no initializer", []string{"load-params", mlp, unknown, "-o", out}, `key "fc9.weight" names no initializer`},
+		{"wrong shape", []string{"load-params", mlp, shape, "-o", out}, `key "fc2.bias_next" has shape [4] but initializer "fc2.bias" has shape [5]`},
+		{"wrong dtype", []string{"load-params", mlp, dtype, "-o", out}, "is float64 but initializer"},
+		{"only optimizer state", []string{"load-params", mlp, onlyState, "-o", out}, "no key names an initializer"},
+		{"corrupt safetensors", []string{"load-params", mlp, junk, "-o", out}, "not a valid .safetensors file"},
+		{"missing params file", []string{"load-params", mlp, filepath.Join(d, "nope.npz"), "-o", out}, "nope.npz"},
+		{"other format", []string{"load-params", mlp, mlp, "-o", out}, ".npz or .safetensors"},
+		{"one argument", []string{"load-params", mlp, "-o", out}, "expected MODEL and PARAMS"},
+		{"output is the input", []string{"load-params", mlp, unknown, "-o", mlp}, "is the input"},
+	}
+	runBadRows(t, bin, out, []string{mlp, unknown, shape}, rows)
+}
