@@ -14,6 +14,7 @@ import (
 	"github.com/onnxloss/onnxloss/internal/refs"
 	"github.com/onnxloss/onnxloss/onnxpb"
 	"github.com/onnxloss/onnxloss/optim"
+	"github.com/onnxloss/onnxloss/paramload"
 	"github.com/onnxloss/onnxloss/tensorfile"
 	"github.com/onnxloss/onnxloss/trainloop"
 	"github.com/onnxloss/onnxloss/verify/eval"
@@ -248,24 +249,37 @@ func TestUpdatesMatchTorch(t *testing.T) {
 			if err := tensorfile.WriteFile(batchPath, tensors); err != nil {
 				t.Fatal(err)
 			}
-			outPath := filepath.Join(dir, "params.npz")
-			ortLosses := refs.TrainORT(t, stepPath, initPath, batchPath, steps, outPath)
-			got, err := tensorfile.ReadFile(outPath)
-			if err != nil {
-				t.Fatal(err)
+			// ONNX Runtime through the two training loops users copy: node
+			// (onnxruntime-node 1.30, .npz out) and Python (onnxruntime from
+			// PyPI, .safetensors out, read back through paramload).
+			loops := []struct {
+				name string
+				run  func(testing.TB, string, string, string, int, string) []float64
+				out  string
+			}{
+				{"ONNX Runtime (train.js)", refs.TrainORT, "params.npz"},
+				{"ONNX Runtime (train.py)", refs.TrainPython, "params.safetensors"},
 			}
-			ortParams := map[string][]float64{}
-			for _, tp := range got {
-				v, err := tensorfile.Float64s(tp)
+			for _, l := range loops {
+				outPath := filepath.Join(dir, l.out)
+				losses := l.run(t, stepPath, initPath, batchPath, steps, outPath)
+				got, err := paramload.ReadFile(outPath)
 				if err != nil {
 					t.Fatal(err)
 				}
-				ortParams[tp.GetName()] = v
+				params := map[string][]float64{}
+				for _, tp := range got {
+					v, err := tensorfile.Float64s(tp)
+					if err != nil {
+						t.Fatal(err)
+					}
+					params[tp.GetName()] = v
+				}
+				if len(params) != len(order) {
+					t.Fatalf("%s wrote %d parameters, want %d", l.name, len(params), len(order))
+				}
+				check(l.name, losses, params)
 			}
-			if len(ortParams) != len(order) {
-				t.Fatalf("train.js wrote %d parameters, want %d", len(ortParams), len(order))
-			}
-			check("ONNX Runtime", ortLosses, ortParams)
 		})
 	}
 }

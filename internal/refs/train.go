@@ -17,30 +17,47 @@ import (
 func TrainORT(t testing.TB, step, init, batchesNPZ string, steps int, out string) []float64 {
 	t.Helper()
 	dir := ORTHarness(t)
-	args := []string{filepath.Join(dir, "train.js"), step, "--init", init, "--batches", batchesNPZ, "--steps", strconv.Itoa(steps)}
+	return runTrainLoop(t, "node", filepath.Join(dir, "train.js"), step, init, batchesNPZ, steps, out)
+}
+
+// TrainPython runs scripts/train.py — the Python training loop, on
+// onnxruntime from PyPI in .venv — like TrainORT.
+func TrainPython(t testing.TB, step, init, batchesNPZ string, steps int, out string) []float64 {
+	t.Helper()
+	py := VenvPython(t, "onnxruntime", "safetensors")
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runTrainLoop(t, py, filepath.Join(root, "scripts", "train.py"), step, init, batchesNPZ, steps, out)
+}
+
+func runTrainLoop(t testing.TB, interp, script, step, init, batchesNPZ string, steps int, out string) []float64 {
+	t.Helper()
+	args := []string{script, step, "--init", init, "--batches", batchesNPZ, "--steps", strconv.Itoa(steps)}
 	if out != "" {
 		args = append(args, "-o", out)
 	}
-	cmd := exec.Command("node", args...)
+	cmd := exec.Command(interp, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("train.js: %v: %s", err, strings.TrimSpace(stderr.String()))
+		t.Fatalf("%s: %v: %s", filepath.Base(script), err, strings.TrimSpace(stderr.String()))
 	}
 	var losses []float64
 	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
 		f := strings.Fields(line)
 		if len(f) != 4 || f[0] != "step" || f[2] != "loss" {
-			t.Fatalf("train.js printed %q, want \"step I loss L\"", line)
+			t.Fatalf("%s printed %q, want \"step I loss L\"", filepath.Base(script), line)
 		}
 		v, err := strconv.ParseFloat(f[3], 64)
 		if err != nil {
-			t.Fatalf("train.js loss %q: %v", f[3], err)
+			t.Fatalf("%s: loss %q: %v", filepath.Base(script), f[3], err)
 		}
 		losses = append(losses, v)
 	}
 	if len(losses) != steps {
-		t.Fatalf("train.js printed %d losses for %d steps", len(losses), steps)
+		t.Fatalf("%s printed %d losses for %d steps", filepath.Base(script), len(losses), steps)
 	}
 	return losses
 }
