@@ -70,6 +70,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			countsCommand(),
 			verifyCommand(),
 			opsCommand(),
+			stepCommand(),
 			loadParamsCommand(),
 		},
 	}
