@@ -106,3 +106,32 @@ func TestLoadParamsBadInput(t *testing.T) {
 	}
 	runBadRows(t, bin, out, []string{mlp, unknown, shape}, rows)
 }
+
+func TestStepOptimizerBadInput(t *testing.T) {
+	bin := buildBinary(t)
+	d := t.TempDir()
+	models := filepath.Join("..", "..", "testdata", "models")
+	mlp := filepath.Join(models, "mlp_o13.onnx")
+	train := filepath.Join(d, "mlp.train.onnx") // first output: a scalar loss
+	runOK(t, bin, "inject", "--loss", "cb_focal", "--counts", filepath.Join("..", "..", "testdata", "counts5.json"), "-o", train, mlp)
+	out := filepath.Join(d, "step.onnx")
+	rows := []badRow{
+		{"no scalar first output", []string{"step", "--optimizer", "adamw", "-o", out, mlp}, "not a scalar float loss"},
+		{"train glob matches nothing", []string{"step", "--optimizer", "adamw", "--train", "decoder.*", "-o", out, train}, `--train "decoder.*" matches no parameter`},
+		{"everything frozen", []string{"step", "--optimizer", "sgd", "--lr", "0.1", "--freeze", "*", "-o", out, train}, "nothing to train"},
+		{"unknown optimizer", []string{"step", "--optimizer", "rmsprop", "-o", out, train}, `unknown optimizer "rmsprop": use one of adamw, sgd`},
+		{"lr zero", []string{"step", "--optimizer", "adamw", "--lr", "0", "-o", out, train}, "--lr must be a finite number > 0"},
+		{"lr negative", []string{"step", "--optimizer", "sgd", "--lr", "-0.1", "-o", out, train}, "--lr must be a finite number > 0"},
+		{"lr NaN", []string{"step", "--optimizer", "adamw", "--lr", "NaN", "-o", out, train}, "--lr must be a finite number > 0"},
+		{"lr infinite", []string{"step", "--optimizer", "adamw", "--lr", "Inf", "-o", out, train}, "--lr must be a finite number > 0"},
+		{"sgd without lr", []string{"step", "--optimizer", "sgd", "-o", out, train}, "sgd needs --lr"},
+		{"negative momentum", []string{"step", "--optimizer", "sgd", "--lr", "0.1", "--momentum", "-1", "-o", out, train}, "--momentum must be"},
+		{"beta of 1", []string{"step", "--optimizer", "adamw", "--betas", "0.9,1", "-o", out, train}, "--betas must be two numbers in [0, 1)"},
+		{"one beta", []string{"step", "--optimizer", "adamw", "--betas", "0.9", "-o", out, train}, "--betas must be two numbers"},
+		{"negative eps", []string{"step", "--optimizer", "adamw", "--eps", "-1e-8", "-o", out, train}, "--eps must be"},
+		{"negative weight decay", []string{"step", "--optimizer", "adamw", "--weight-decay", "-0.1", "-o", out, train}, "--weight-decay must be"},
+		{"init is the output", []string{"step", "--optimizer", "adamw", "--init", out, "-o", out, train}, "is the step model's output"},
+		{"init directory missing", []string{"step", "--optimizer", "adamw", "--init", filepath.Join(d, "no", "i.onnx"), "-o", out, train}, "does not exist"},
+	}
+	runBadRows(t, bin, out, []string{mlp, train}, rows)
+}
