@@ -229,3 +229,14 @@ func equalStatic(a, b []int64) bool {
 	}
 	return true
 }
+
+// oneHot is OneHot(indices, depth) with 0/1 values in like's element type
+// and the new axis at axis. ONNX Runtime has OneHot only with float32 (and
+// integer) values, so other types are Cast from float32.
+func (c *Ctx) oneHot(what, indices, depth, like string, axis *onnxpb.AttributeProto) string {
+	oh := c.Op("OneHot", what, []string{indices, depth, c.g.b.Float32(c.base+"/off_on", []int64{2}, []float32{0, 1})}, axis)
+	if c.Elem(like) != onnxpb.TensorProto_FLOAT {
+		oh = c.CastLike(what+"_cast", oh, like)
+	}
+	return oh
+}

@@ -52,7 +52,7 @@ func gradGather(c *Ctx) error {
 	}
 	shape := c.ShapeOf(data)
 	dim := c.Op("Gather", "dim", []string{shape, c.Int64s("axis", axis)}, graphedit.AttrInt("axis", 0))
-	oh := c.Op("OneHot", "one_hot", []string{idx, dim, c.Float("off_on", []int64{2}, []float64{0, 1}, data)}, graphedit.AttrInt("axis", -1))
+	oh := c.oneHot("one_hot", idx, dim, data, graphedit.AttrInt("axis", -1))
 	oh2 := c.Op("Reshape", "one_hot_2d", []string{oh, c.Op("Concat", "oh_shape", []string{c.Int64s("minus_one", -1), dim}, graphedit.AttrInt("axis", 0))})
 	gshape := c.ShapeOf(c.Out(0))
 	prod := func(what string, from, to int64) string {
@@ -85,7 +85,7 @@ func gradGatherElements(c *Ctx) error {
 		axis += int64(r)
 	}
 	dim := c.Op("Gather", "dim", []string{c.ShapeOf(data), c.Int64s("axis", axis)}, graphedit.AttrInt("axis", 0))
-	oh := c.Op("OneHot", "one_hot", []string{idx, dim, c.Float("off_on", []int64{2}, []float64{0, 1}, data)}, graphedit.AttrInt("axis", axis+1))
+	oh := c.oneHot("one_hot", idx, dim, data, graphedit.AttrInt("axis", axis+1))
 	prod := c.Mul("picked", oh, c.Unsqueeze("g_col", c.GradOut(0), []int64{axis + 1}))
 	d := c.ReduceSum("d_data_sum", prod, []int64{axis}, false)
 	c.SetGrad(0, c.ReshapeLike("d_data", d, data))

@@ -136,7 +136,7 @@ func gradResize(c *Ctx) error {
 			c.Squeeze("dim_scalar", dim, []int64{0}),
 			c.g.b.Int64(c.base+"/one", []int64{}, []int64{1}),
 		})
-		eye := c.Op("OneHot", "identity", []string{rng, dim, c.Float("off_on", []int64{2}, []float64{0, 1}, x)}, graphedit.AttrInt("axis", -1))
+		eye := c.oneHot("identity", rng, dim, x, graphedit.AttrInt("axis", -1))
 		// eye as [D (axis 0), 1, ..., D (axis a), ..., 1]
 		var unsq []int64
 		for j := int64(1); j < int64(r); j++ {

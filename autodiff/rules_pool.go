@@ -98,7 +98,7 @@ func gradMaxPool(c *Ctx) error {
 	spatial := c.Op("Slice", "spatial", []string{c.ShapeOf(x), c.Int64s("two", 2), c.Int64s("end", 1<<62), c.Int64s("axis0", 0)})
 	plane := c.g.b.ReduceSumLike(c.base+"/plane", "ReduceProd", spatial)
 	local := c.Op("Mod", "plane_index", []string{c.Op("Reshape", "idx_flat", []string{idx, c.Int64s("nc_flat", 0, 0, -1)}), plane})
-	oh := c.Op("OneHot", "one_hot", []string{local, plane, c.Float("off_on", []int64{2}, []float64{0, 1}, x)}, graphedit.AttrInt("axis", -1))
+	oh := c.oneHot("one_hot", local, plane, x, graphedit.AttrInt("axis", -1))
 	gRow := c.Unsqueeze("g_row", c.Op("Reshape", "g_flat", []string{c.GradOut(0), c.Int64s("nc_flat", 0, 0, -1)}), []int64{2})
 	c.SetGrad(0, c.ReshapeLike("d_x", c.Op("MatMul", "scattered", []string{gRow, oh}), x))
 	return nil
@@ -121,7 +121,7 @@ func (c *Ctx) separableGrad(spatial int, apply func(i int, e string) string) err
 			c.Squeeze("dim_scalar", dim, []int64{0}),
 			c.g.b.Int64(c.base+"/one", []int64{}, []int64{1}),
 		})
-		eye := c.Op("OneHot", "identity", []string{rng, dim, c.Float("off_on", []int64{2}, []float64{0, 1}, x)}, graphedit.AttrInt("axis", -1))
+		eye := c.oneHot("identity", rng, dim, x, graphedit.AttrInt("axis", -1))
 		var unsq []int64
 		for j := 1; j < r; j++ {
 			if int64(j) != a {

@@ -433,7 +433,7 @@ func gradSlice(c *Ctx) error {
 // picked[i] == j of g[..., i, ...] along axis a (of rank r): g moved to the
 // last axis times one_hot(picked, dim).
 func (c *Ctx) scatterAlongAxis(g, picked, dim string, a int64, r int) string {
-	oh := c.Op("OneHot", "one_hot", []string{picked, dim, c.Float("off_on", []int64{2}, []float64{0, 1}, c.In(0))}, graphedit.AttrInt("axis", -1))
+	oh := c.oneHot("one_hot", picked, dim, c.In(0), graphedit.AttrInt("axis", -1))
 	perm := make([]int64, 0, r)
 	for i := 0; i < r; i++ {
 		if int64(i) != a {

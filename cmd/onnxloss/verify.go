@@ -61,6 +61,17 @@ func runVerify(c *cli.Context) error {
 		if err != nil {
 			return badInput(err)
 		}
+	} else if verify.IsStepModel(m) {
+		stepTol := tol
+		if !c.IsSet("rtol") {
+			// float32 gradients through a whole network against float64
+			// ones, compared at the scale of the largest entry
+			stepTol.RTol = 1e-4
+		}
+		rep, err = verify.StepGradients(m, path, verify.StepOptions{Tolerance: stepTol, Seed: c.Int64("seed")})
+		if err != nil {
+			return badInput(err)
+		}
 	} else {
 		rep, err = verify.Synthetic(m, path, verify.SyntheticOptions{Tolerance: tol, Seed: c.Int64("seed")})
 		if err != nil {

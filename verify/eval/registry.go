@@ -73,6 +73,8 @@ type opCtx struct {
 	run  *runState
 	// inference is the session's UseInferenceMode setting.
 	inference bool
+	// prep is the prepared node (its subgraphs and implicit inputs).
+	prep *prepNode
 }
 
 func (c *opCtx) errorf(format string, args ...any) error {
