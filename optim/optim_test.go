@@ -90,12 +90,12 @@ type torchResult struct {
 	Params map[string][]float64 `json:"params"`
 }
 
-func runTorch(t *testing.T, spec torchSpec) torchResult {
+func runTorch(t *testing.T, specs []torchSpec) []torchResult {
 	t.Helper()
 	if err := exec.Command(refs.Python, "-c", "import torch").Run(); err != nil {
 		refs.Unavailable(t, "PyTorch", "install Debian's python3-torch (apt-get install -y python3-torch)")
 	}
-	in, err := json.Marshal(spec)
+	in, err := json.Marshal(specs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func runTorch(t *testing.T, spec torchSpec) torchResult {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("torch_optim.py: %v: %s", err, stderr.String())
 	}
-	var res torchResult
+	var res []torchResult
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
 		t.Fatal(err)
 	}
@@ -139,8 +139,18 @@ func TestUpdatesMatchTorch(t *testing.T) {
 		{"adamw_f64", "adamw", onnxpb.TensorProto_DOUBLE, optim.Settings{LR: 0.01, Beta1: 0.8, Beta2: 0.95, Eps: 1e-6, WeightDecay: 0.1}},
 	}
 	const steps = 20
+	type prepared struct {
+		m         *graphedit.Model
+		res       *optim.Result
+		dir       string
+		grads     []string
+		batches   map[string][]float64
+		goBatches []map[string]*eval.Tensor
+	}
+	preps := make([]prepared, len(cases))
+	specs := make([]torchSpec, len(cases))
 	for ci, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+		{
 			rng := rand.New(rand.NewSource(int64(100 + ci)))
 			m, grads, initVals := linearModel(t, c.elem, shapes, order, rng)
 			o, err := optim.Lookup(c.opt)
@@ -190,7 +200,16 @@ func TestUpdatesMatchTorch(t *testing.T) {
 				}
 				spec.Grads = append(spec.Grads, step)
 			}
-			want := runTorch(t, spec)
+			specs[ci] = spec
+			preps[ci] = prepared{m: m, res: res, dir: dir, grads: grads, batches: batches, goBatches: goBatches}
+		}
+	}
+	wants := runTorch(t, specs)
+	for ci, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			want := wants[ci]
+			m, res, dir, grads, batches, goBatches := preps[ci].m, preps[ci].res, preps[ci].dir, preps[ci].grads, preps[ci].batches, preps[ci].goBatches
+			stepPath, initPath := filepath.Join(dir, "step.onnx"), filepath.Join(dir, "step.init.onnx")
 
 			rtol := 1e-5
 			if c.elem == onnxpb.TensorProto_DOUBLE {
