@@ -67,14 +67,27 @@ func runTrainLoop(t testing.TB, interp, script, step, init, batchesNPZ string, s
 // that it imports every module in modules, or skips/fails t.
 func VenvPython(t testing.TB, modules ...string) string {
 	t.Helper()
+	return venvPython(t, ".venv", modules)
+}
+
+// TrainingVenvPython returns the Python of .venv-training, which has ONNX
+// Runtime's training package (onnxruntime-training-cpu 1.19.2, from
+// scripts/venv-training-requirements.txt), or skips/fails t.
+func TrainingVenvPython(t testing.TB) string {
+	t.Helper()
+	return venvPython(t, ".venv-training", []string{"onnxruntime.training.api"})
+}
+
+func venvPython(t testing.TB, venv string, modules []string) string {
+	t.Helper()
 	root, err := RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	py := filepath.Join(root, ".venv", "bin", "python")
+	py := filepath.Join(root, venv, "bin", "python")
 	code := "import " + strings.Join(modules, ", ")
 	if out, err := exec.Command(py, "-c", code).CombinedOutput(); err != nil {
-		Unavailable(t, "the .venv Python with "+strings.Join(modules, ", "), fmt.Sprintf("run scripts/install-refs.sh (%s: %s)", py, strings.TrimSpace(string(out))))
+		Unavailable(t, "the "+venv+" Python with "+strings.Join(modules, ", "), fmt.Sprintf("run scripts/install-refs.sh (%s: %s)", py, strings.TrimSpace(string(out))))
 	}
 	return py
 }

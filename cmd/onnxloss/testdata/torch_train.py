@@ -69,6 +69,10 @@ def loss_of(case, logits, y):
         mod = torch.exp(-case["gamma"] * (t * logits + goldens.softplus(-logits)))
         l = wt[y] * (mod * bce).sum(1)
         return l.sum() / l.numel()
+    if case["loss"] == "balanced_softmax":
+        # Ren et al. 2020: cross-entropy of the logits plus log of the class counts
+        n = torch.tensor(case["counts"], dtype=torch.float64).to(logits.dtype)
+        return F.cross_entropy(logits + torch.log(n), y)
     raise ValueError(case["loss"])
 
 
@@ -93,6 +97,8 @@ def run(case):
         loss.backward()
         opt.step()
         losses.append(float(loss))
+    if not case.get("eval"):
+        return {"losses": losses, "params": {n: p.detach().double().reshape(-1).tolist() for n, p in params.items()}, "logits": []}
     ev = np.load(case["eval"])
     with torch.no_grad():
         logits = logits_of(m, torch.from_numpy(ev[case["x"]]).to(dt))
