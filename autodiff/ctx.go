@@ -188,8 +188,9 @@ func (c *Ctx) CastLike(what, x, v string) string {
 // Unbroadcast reduces grad, a gradient of the node's output out, to the
 // shape of input x that was broadcast into it: ReduceSum over the leading
 // axes x lacks and the axes where x has size 1, then Reshape to x's shape.
-// A dim of x that is not static is taken to match the output; the final
-// Reshape fails at run time if it did not.
+// Where x's dim is not static (and the output's is not 1), whether it was
+// broadcast is decided at run time: the sum over that axis is taken where
+// x's size is 1, and the axis is then cut to x's size.
 func (c *Ctx) Unbroadcast(what, grad, x, out string) (string, error) {
 	xs, os := c.Shape(x), c.Shape(out)
 	if xs.Known && os.Known && equalStatic(xs.Dims, os.Dims) {
@@ -202,19 +203,35 @@ func (c *Ctx) Unbroadcast(what, grad, x, out string) (string, error) {
 	if lead < 0 {
 		return "", fmt.Errorf("input %q has a higher rank than the output %q", x, out)
 	}
-	var axes []int64
+	var axes, ambiguous []int64
 	for i := 0; i < lead; i++ {
 		axes = append(axes, int64(i))
 	}
 	for i, d := range xs.Dims {
-		if d == 1 && os.Dims[lead+i] != 1 {
+		o := os.Dims[lead+i]
+		switch {
+		case d == 1 && o != 1:
 			axes = append(axes, int64(lead+i))
+		case d < 0 && o != 1:
+			ambiguous = append(ambiguous, int64(i))
 		}
 	}
-	if len(axes) == 0 {
+	g := grad
+	for _, i := range ambiguous {
+		k := int64(lead) + i
+		size := c.Op("Gather", what+"_size", []string{c.ShapeOf(x), c.Int64s(what+"_axis", i)}, graphedit.AttrInt("axis", 0))
+		isOne := c.Op("Equal", what+"_is_one", []string{size, c.Int64s(what+"_one", 1)})
+		sum := c.Op("Expand", what+"_sum_b", []string{c.ReduceSum(what+"_sum_k", g, []int64{k}, true), c.ShapeOf(g)})
+		g = c.Op("Where", what+"_maybe_sum", []string{isOne, sum, g})
+		g = c.Op("Slice", what+"_cut", []string{g, c.Int64s(what+"_zero", 0), size, c.Int64s(what+"_k", k)})
+	}
+	if len(axes) == 0 && len(ambiguous) == 0 {
 		return grad, nil
 	}
-	return c.ReshapeLike(what, c.ReduceSum(what+"_sum", grad, axes, true), x), nil
+	if len(axes) > 0 {
+		g = c.ReduceSum(what+"_sum", g, axes, true)
+	}
+	return c.ReshapeLike(what, g, x), nil
 }
 
 // equalStatic reports whether two shapes are equal and fully static.

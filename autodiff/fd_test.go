@@ -42,6 +42,9 @@ type ruleCase struct {
 	nOut int
 	// skipOut lists outputs left out of the loss.
 	skipOut []int
+	// dynamic lists inputs passed through Reshape(x, Shape(x)), whose dims
+	// the engine cannot know statically.
+	dynamic []int
 }
 
 // buildCase makes a float64 model computing loss = sum_k sum(out_k * R_k)
@@ -103,6 +106,12 @@ func buildCase(t *testing.T, rc ruleCase, rng *rand.Rand) (*onnxpb.ModelProto, [
 	for i := range outs {
 		outs[i] = fmt.Sprintf("out%d", i)
 	}
+	for _, i := range rc.dynamic {
+		sh, dyn := fmt.Sprintf("dyn_shape%d", i), fmt.Sprintf("dyn%d", i)
+		m.AddNode(&onnxpb.NodeProto{Name: ptr(sh), OpType: ptr("Shape"), Input: []string{inputs[i]}, Output: []string{sh}})
+		m.AddNode(&onnxpb.NodeProto{Name: ptr(dyn), OpType: ptr("Reshape"), Input: []string{inputs[i], sh}, Output: []string{dyn}})
+		inputs[i] = dyn
+	}
 	m.AddNode(&onnxpb.NodeProto{Name: ptr("node"), OpType: ptr(rc.op), Input: inputs, Output: outs, Attribute: rc.attrs})
 	// The weights R_k get their shapes at run time: R_k = sin(out_k * 0 +
 	// index pattern) would need shapes; instead weigh by a fixed elementwise
@@ -161,6 +170,7 @@ func checkRule(t *testing.T, rc ruleCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkInferredShapes(t, fwd, sess, max(rc.nOut, 1))
 	lossAt := func() float64 {
 		out, err := sess.Run(nil, []string{"loss"})
 		if err != nil {
@@ -197,6 +207,36 @@ func checkRule(t *testing.T, rc ruleCase) {
 		}
 	}
 	checked[rc.op] = true
+}
+
+// checkInferredShapes compares what the engine infers statically about the
+// node's outputs with the shapes the evaluator computes: a wrong static dim
+// would make Unbroadcast reduce the wrong axes.
+func checkInferredShapes(t *testing.T, mp *onnxpb.ModelProto, sess *eval.Session, nOut int) {
+	t.Helper()
+	g := newGraph(&graphedit.Model{Proto: cloneModel(mp)})
+	var outs []string
+	for i := 0; i < nOut; i++ {
+		outs = append(outs, fmt.Sprintf("out%d", i))
+	}
+	res, err := sess.Run(nil, outs)
+	if err != nil {
+		t.Fatalf("forward: %v", err)
+	}
+	for _, o := range outs {
+		s, real := g.shape(o), res[o].Shape()
+		if !s.Known {
+			continue
+		}
+		if len(s.Dims) != len(real) {
+			t.Fatalf("%s: inferred rank %d (%v), evaluated shape %v", o, len(s.Dims), s.Dims, real)
+		}
+		for i, d := range s.Dims {
+			if d >= 0 && d != real[i] {
+				t.Fatalf("%s: inferred shape %v, evaluated %v", o, s.Dims, real)
+			}
+		}
+	}
 }
 
 func mustSession(t *testing.T, mp *onnxpb.ModelProto) *eval.Session {

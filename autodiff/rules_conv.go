@@ -22,8 +22,29 @@ func init() {
 			}
 			s := rankShape(x.Elem, len(x.Dims))
 			s.Dims[0] = x.Dims[0]
-			if w := c.In(1); w.Known && len(w.Dims) > 1 && w.Dims[1] >= 0 {
+			w := c.In(1)
+			if w.Known && len(w.Dims) > 1 && w.Dims[1] >= 0 {
 				s.Dims[1] = w.Dims[1] * c.AttrInt("group", 1)
+			}
+			if hasAttr(c.Node, "output_shape") || attrString(c.Node, "auto_pad", "NOTSET") != "NOTSET" || !w.Known || len(w.Dims) != len(x.Dims) {
+				return []Shape{s}
+			}
+			sp := len(x.Dims) - 2
+			get := func(name string, n int, def int64) []int64 {
+				v, ok := c.AttrInts(name)
+				if !ok || len(v) != n {
+					v = make([]int64, n)
+					for i := range v {
+						v[i] = def
+					}
+				}
+				return v
+			}
+			strides, dil, pads, op := get("strides", sp, 1), get("dilations", sp, 1), get("pads", 2*sp, 0), get("output_padding", sp, 0)
+			for i := 0; i < sp; i++ {
+				if in, k := x.Dims[2+i], w.Dims[2+i]; in >= 0 && k >= 0 {
+					s.Dims[2+i] = strides[i]*(in-1) + op[i] + dil[i]*(k-1) + 1 - pads[i] - pads[sp+i]
+				}
 			}
 			return []Shape{s}
 		}, Grad: gradConvTranspose},
@@ -37,10 +58,67 @@ func inferConv(c *InferCtx) []Shape {
 	}
 	s := rankShape(x.Elem, len(x.Dims))
 	s.Dims[0] = x.Dims[0]
-	if w := c.In(1); w.Known && len(w.Dims) > 0 {
+	w := c.In(1)
+	if w.Known && len(w.Dims) > 0 {
 		s.Dims[1] = w.Dims[0]
 	}
+	kernel, ok := c.AttrInts("kernel_shape")
+	if !ok && w.Known && len(w.Dims) == len(x.Dims) {
+		kernel = w.Dims[2:]
+	}
+	spatialOut(c, x, kernel, false, s.Dims[2:])
 	return []Shape{s}
+}
+
+// spatialOut fills out (the spatial dims of a Conv or pooling output) where
+// the input's dims and the kernel are static.
+func spatialOut(c *InferCtx, x Shape, kernel []int64, ceil bool, out []int64) {
+	sp := len(x.Dims) - 2
+	if len(kernel) != sp || len(out) != sp {
+		return
+	}
+	get := func(name string, n int, def int64) []int64 {
+		v, ok := c.AttrInts(name)
+		if !ok || len(v) != n {
+			v = make([]int64, n)
+			for i := range v {
+				v[i] = def
+			}
+		}
+		return v
+	}
+	strides, dil, pads := get("strides", sp, 1), get("dilations", sp, 1), get("pads", 2*sp, 0)
+	autoPad := attrString(c.Node, "auto_pad", "NOTSET")
+	for i := 0; i < sp; i++ {
+		in, k := x.Dims[2+i], kernel[i]
+		if in < 0 || k < 0 || strides[i] <= 0 {
+			continue
+		}
+		ek := dil[i]*(k-1) + 1
+		switch autoPad {
+		case "SAME_UPPER", "SAME_LOWER":
+			out[i] = (in + strides[i] - 1) / strides[i]
+		case "VALID":
+			if in >= ek {
+				out[i] = (in-ek)/strides[i] + 1
+			}
+		default:
+			span := in + pads[i] + pads[sp+i] - ek
+			if span < 0 {
+				continue
+			}
+			if ceil {
+				o := (span+strides[i]-1)/strides[i] + 1
+				// the last window must start inside the input or left pad
+				if (o-1)*strides[i] >= in+pads[i] {
+					o--
+				}
+				out[i] = o
+			} else {
+				out[i] = span/strides[i] + 1
+			}
+		}
+	}
 }
 
 // convGeom is a Conv node's geometry with explicit pads.
@@ -146,24 +224,11 @@ func gradConv(c *Ctx) error {
 		c.SetGrad(2, c.ReduceSum("d_bias", g, axes, false))
 	}
 	if c.Need(0) {
-		// input: conv_transpose(grad, weight), output padding making up the
-		// rows the forward stride skipped.
-		outPad := make([]int64, sp)
-		xs := c.Shape(x)
-		for i := 0; i < sp; i++ {
-			if geo.strides[i] == 1 {
-				continue
-			}
-			if !xs.Known || xs.Dims[2+i] < 0 {
-				return fmt.Errorf("the input gradient of a strided Conv needs static spatial dims of %q: %w", x, errNoShape)
-			}
-			in := xs.Dims[2+i]
-			outPad[i] = (in + geo.pads[i] + geo.pads[sp+i] - geo.dilations[i]*(kernel[i]-1) - 1) % geo.strides[i]
+		d, err := c.convInputGrad(x, w, g, kernel, geo)
+		if err != nil {
+			return err
 		}
-		c.SetGrad(0, c.Op("ConvTranspose", "d_x", []string{g, w},
-			graphedit.AttrInts("strides", geo.strides), graphedit.AttrInts("dilations", geo.dilations),
-			graphedit.AttrInts("pads", geo.pads), graphedit.AttrInt("group", geo.group),
-			graphedit.AttrInts("kernel_shape", kernel), graphedit.AttrInts("output_padding", outPad)))
+		c.SetGrad(0, d)
 	}
 	if c.Need(1) {
 		// weight: conv(input as [C/G, G*N, ...], grad as [M, N, ...], group G)
@@ -197,6 +262,48 @@ func gradConv(c *Ctx) error {
 		c.SetGrad(1, c.swapFirstTwo("d_w", cropped, r))
 	}
 	return nil
+}
+
+// convInputGrad is conv_transpose(grad, weight) sized to the input x. With
+// static spatial dims the output padding makes up the rows a stride
+// skipped; otherwise the transposed conv runs unpadded with the largest
+// output padding (stride - 1), which always covers the input's extent, and
+// is sliced to [pad_begin, pad_begin + size) with the size from Shape(x).
+func (c *Ctx) convInputGrad(x, w, g string, kernel []int64, geo convGeom) (string, error) {
+	sp := len(kernel)
+	xs := c.Shape(x)
+	static := xs.Known && len(xs.Dims) == sp+2
+	outPad := make([]int64, sp)
+	for i := 0; i < sp && static; i++ {
+		if geo.strides[i] == 1 {
+			continue
+		}
+		in := xs.Dims[2+i]
+		if in < 0 {
+			static = false
+			break
+		}
+		outPad[i] = (in + geo.pads[i] + geo.pads[sp+i] - geo.dilations[i]*(kernel[i]-1) - 1) % geo.strides[i]
+	}
+	common := []*onnxpb.AttributeProto{
+		graphedit.AttrInts("strides", geo.strides), graphedit.AttrInts("dilations", geo.dilations),
+		graphedit.AttrInt("group", geo.group), graphedit.AttrInts("kernel_shape", kernel),
+	}
+	if static {
+		return c.Op("ConvTranspose", "d_x", []string{g, w}, append(common,
+			graphedit.AttrInts("pads", geo.pads), graphedit.AttrInts("output_padding", outPad))...), nil
+	}
+	maxPad := make([]int64, sp)
+	axes := make([]int64, sp)
+	for i := range maxPad {
+		maxPad[i] = geo.strides[i] - 1
+		axes[i] = int64(2 + i)
+	}
+	full := c.Op("ConvTranspose", "d_x_full", []string{g, w}, append(common,
+		graphedit.AttrInts("pads", make([]int64, 2*sp)), graphedit.AttrInts("output_padding", maxPad))...)
+	begin := c.Int64s("pad_begin", geo.pads[:sp]...)
+	size := c.Op("Slice", "x_spatial", []string{c.ShapeOf(x), c.Int64s("two", 2), c.Int64s("end", int64(sp+2)), c.Int64s("axis0", 0)})
+	return c.Op("Slice", "d_x", []string{full, begin, c.Add("pad_end", begin, size), c.Int64s("axes", axes...)}), nil
 }
 
 func gradConvTranspose(c *Ctx) error {

@@ -77,6 +77,7 @@ func TestConvRules(t *testing.T) {
 func TestPoolRules(t *testing.T) {
 	cases := []ruleCase{
 		{name: "maxpool", op: "MaxPool", attrs: attrs(ais("kernel_shape", []int64{2, 2}), ais("strides", []int64{2, 2})), ins: []in{p(2, 3, 6, 6)}},
+		{name: "maxpool_o13", op: "MaxPool", opset: 13, attrs: attrs(ais("kernel_shape", []int64{3, 3}), ais("strides", []int64{2, 1}), ais("pads", []int64{1, 1, 1, 0})), ins: []in{p(2, 2, 5, 5)}},
 		{name: "maxpool_overlap_pads", op: "MaxPool", attrs: attrs(ais("kernel_shape", []int64{3, 3}), ais("strides", []int64{2, 1}), ais("pads", []int64{1, 1, 1, 0})), ins: []in{p(1, 2, 5, 5)}},
 		{name: "maxpool_indices_output", op: "MaxPool", nOut: 2, skipOut: []int{1}, attrs: attrs(ais("kernel_shape", []int64{2})), ins: []in{p(2, 2, 7)}},
 		{name: "maxpool_ceil_dilation", op: "MaxPool", attrs: attrs(ais("kernel_shape", []int64{2, 2}), ais("strides", []int64{2, 2}), ai("ceil_mode", 1), ais("dilations", []int64{1, 2})), ins: []in{p(1, 2, 5, 7)}},
@@ -154,4 +155,15 @@ func posFloats(n int64) []float64 {
 		v[i] = 0.5 + 0.3*float64(i)
 	}
 	return v
+}
+
+// TestConvDynamicSpatial differentiates a strided Conv whose input has
+// symbolic spatial dims (the sliced transposed-conv form).
+func TestConvDynamicSpatial(t *testing.T) {
+	for _, rc := range []ruleCase{
+		{name: "dyn_strided", op: "Conv", dynamic: []int{0}, attrs: attrs(ais("strides", []int64{2, 3}), ais("pads", []int64{1, 0, 0, 2})), ins: []in{p(1, 2, 7, 8), p(3, 2, 3, 3)}},
+		{name: "dyn_strided_dilated_groups", op: "Conv", dynamic: []int{0}, attrs: attrs(ais("strides", []int64{2, 2}), ais("dilations", []int64{2, 1}), ai("group", 2), ais("pads", []int64{2, 1, 1, 1})), ins: []in{p(1, 4, 9, 6), p(4, 2, 2, 3)}},
+	} {
+		t.Run(rc.name, func(t *testing.T) { checkRule(t, rc) })
+	}
 }

@@ -6,10 +6,11 @@ import (
 )
 
 // Indexing ops. Their gradients scatter-add the output gradient back to the
-// positions read; the scatter is a product with one_hot(indices), which
-// accumulates repeated indices and wraps negative ones as the forward op
-// does, with ops every runtime has at every opset (ScatterElements only
-// accumulates from opset 16).
+// positions read. From opset 16 that is ScatterND / ScatterElements with
+// reduction "add"; before, scatters cannot accumulate, and the scatter is a
+// product with one_hot(indices) (memory |indices| x the gathered axis),
+// which accumulates repeated indices and wraps negative ones as the forward
+// op does.
 
 func init() {
 	Register(
@@ -52,6 +53,10 @@ func gradGather(c *Ctx) error {
 	}
 	shape := c.ShapeOf(data)
 	dim := c.Op("Gather", "dim", []string{shape, c.Int64s("axis", axis)}, graphedit.AttrInt("axis", 0))
+	if c.Opset >= 16 {
+		c.SetGrad(0, gatherScatter(c, data, idx, dim, axis, r, q))
+		return nil
+	}
 	oh := c.oneHot("one_hot", idx, dim, data, graphedit.AttrInt("axis", -1))
 	oh2 := c.Op("Reshape", "one_hot_2d", []string{oh, c.Op("Concat", "oh_shape", []string{c.Int64s("minus_one", -1), dim}, graphedit.AttrInt("axis", 0))})
 	gshape := c.ShapeOf(c.Out(0))
@@ -84,6 +89,12 @@ func gradGatherElements(c *Ctx) error {
 	if axis < 0 {
 		axis += int64(r)
 	}
+	if c.Opset >= 16 {
+		zeros := c.ZerosLike(data)
+		c.SetGrad(0, c.Op("ScatterElements", "d_data", []string{zeros, idx, c.GradOut(0)},
+			graphedit.AttrInt("axis", axis), graphedit.AttrString("reduction", "add")))
+		return nil
+	}
 	dim := c.Op("Gather", "dim", []string{c.ShapeOf(data), c.Int64s("axis", axis)}, graphedit.AttrInt("axis", 0))
 	oh := c.oneHot("one_hot", idx, dim, data, graphedit.AttrInt("axis", axis+1))
 	prod := c.Mul("picked", oh, c.Unsqueeze("g_col", c.GradOut(0), []int64{axis + 1}))
@@ -92,4 +103,56 @@ func gradGatherElements(c *Ctx) error {
 	return nil
 }
 
-var _ = onnxpb.TensorProto_FLOAT
+// gatherScatter is Gather's gradient as ScatterND(reduction add) into
+// zeros laid out [D, pre..., post...] with the index dims of grad moved
+// first, then moved back to [pre..., D, post...].
+func gatherScatter(c *Ctx, data, idx, dim string, axis int64, r, q int) string {
+	shape := c.ShapeOf(data)
+	g := c.GradOut(0)
+	ro := r - 1 + q
+	perm := make([]int64, 0, ro)
+	for i := axis; i < axis+int64(q); i++ {
+		perm = append(perm, i)
+	}
+	for i := int64(0); i < axis; i++ {
+		perm = append(perm, i)
+	}
+	for i := axis + int64(q); i < int64(ro); i++ {
+		perm = append(perm, i)
+	}
+	gt := c.Op("Transpose", "g_index_first", []string{g}, graphedit.AttrInts("perm", perm))
+	// negative indices count from the end, as Gather reads them
+	zero := c.g.b.Int64(c.base+"/zero_index", []int64{}, []int64{0})
+	idx64 := idx
+	if c.Elem(idx) != onnxpb.TensorProto_INT64 {
+		idx64 = c.g.b.Cast(c.base+"/idx64", idx, onnxpb.TensorProto_INT64)
+	}
+	wrapped := c.Op("Where", "idx_wrapped", []string{c.Op("Less", "idx_negative", []string{idx64, zero}), c.Add("idx_plus_dim", idx64, c.Squeeze("dim_scalar", dim, []int64{0})), idx64})
+	nd := c.Unsqueeze("idx_nd", wrapped, []int64{int64(q)})
+	if q == 0 {
+		// a scalar index: one update row of shape [1, pre..., post...]
+		nd = c.Unsqueeze("idx_nd", wrapped, []int64{0, 1})
+		gt = c.Unsqueeze("g_row", gt, []int64{0})
+	}
+	parts := []string{dim}
+	if axis > 0 {
+		parts = append(parts, c.Op("Slice", "pre_dims", []string{shape, c.Int64s("pre_from", 0), c.Int64s("pre_to", axis), c.Int64s("ax0", 0)}))
+	}
+	if axis+1 < int64(r) {
+		parts = append(parts, c.Op("Slice", "post_dims", []string{shape, c.Int64s("post_from", axis+1), c.Int64s("post_to", int64(r)), c.Int64s("ax0b", 0)}))
+	}
+	zshape := c.Op("Concat", "zeros_shape", parts, graphedit.AttrInt("axis", 0))
+	zero0 := scalarTensor("", c.Elem(data), 0)
+	zero0.Dims = []int64{1}
+	zeros := c.Op("ConstantOfShape", "zeros", []string{zshape}, graphedit.AttrTensor("value", zero0))
+	sc := c.Op("ScatterND", "scattered", []string{zeros, nd, gt}, graphedit.AttrString("reduction", "add"))
+	back := make([]int64, 0, r)
+	for i := int64(1); i <= axis; i++ {
+		back = append(back, i)
+	}
+	back = append(back, 0)
+	for i := axis + 1; i < int64(r); i++ {
+		back = append(back, i)
+	}
+	return c.Op("Transpose", "d_data", []string{sc}, graphedit.AttrInts("perm", back))
+}

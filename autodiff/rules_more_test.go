@@ -30,6 +30,10 @@ func TestShapeRules(t *testing.T) {
 		{name: "gather0", op: "Gather", ins: []in{p(5, 3), ints([]int64{2, 2}, 0, 4, 4, -1)}},
 		{name: "gather1", op: "Gather", attrs: attrs(ai("axis", 1)), ins: []in{p(2, 4, 3), ints([]int64{3}, 3, 0, 3)}},
 		{name: "gather_scalar", op: "Gather", attrs: attrs(ai("axis", 1)), ins: []in{p(2, 4, 3), ints([]int64{}, 2)}},
+		{name: "gather0_o13", op: "Gather", opset: 13, ins: []in{p(5, 3), ints([]int64{2, 2}, 0, 4, 4, -1)}},
+		{name: "gather1_o13", op: "Gather", opset: 13, attrs: attrs(ai("axis", 1)), ins: []in{p(2, 4, 3), ints([]int64{3}, 3, 0, 3)}},
+		{name: "gather_last_2d_idx", op: "Gather", attrs: attrs(ai("axis", -1)), ins: []in{p(2, 3, 4), ints([]int64{2, 3}, 3, 0, -4, 1, 1, 2)}},
+		{name: "gatherelements_o13", op: "GatherElements", opset: 13, attrs: attrs(ai("axis", 1)), ins: []in{p(3, 4), ints([]int64{3, 1}, 0, 3, -1)}},
 		{name: "gatherelements", op: "GatherElements", attrs: attrs(ai("axis", 1)), ins: []in{p(3, 4), ints([]int64{3, 1}, 0, 3, -1)}},
 		{name: "gatherelements_rep", op: "GatherElements", attrs: attrs(ai("axis", 0)), ins: []in{p(3, 2), ints([]int64{4, 2}, 0, 1, 2, 2, 1, 0, 0, 0)}},
 	}

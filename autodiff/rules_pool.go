@@ -71,6 +71,9 @@ func inferPool(c *InferCtx) []Shape {
 	}
 	s := rankShape(x.Elem, len(x.Dims))
 	s.Dims[0], s.Dims[1] = x.Dims[0], x.Dims[1]
+	if kernel, ok := c.AttrInts("kernel_shape"); ok {
+		spatialOut(c, x, kernel, c.AttrInt("ceil_mode", 0) != 0, s.Dims[2:])
+	}
 	out[0] = s
 	if len(out) > 1 {
 		out[1] = s.withElem(onnxpb.TensorProto_INT64)
@@ -93,8 +96,23 @@ func gradMaxPool(c *Ctx) error {
 		}
 		n.Output[1] = idx
 	}
-	// Indices count over the whole tensor; modulo the plane size they index
-	// one (n, c) plane.
+	if c.Opset >= 16 {
+		// scatter-add into the flattened input (the indices count over the
+		// whole tensor)
+		flat := c.Int64s("flat", -1)
+		zeros := c.ZerosLike(x)
+		sc := c.Op("ScatterElements", "scattered", []string{
+			c.Op("Reshape", "zeros_flat", []string{zeros, flat}),
+			c.Op("Reshape", "idx_flat", []string{idx, flat}),
+			c.Op("Reshape", "g_flat", []string{c.GradOut(0), flat}),
+		}, graphedit.AttrInt("axis", 0), graphedit.AttrString("reduction", "add"))
+		c.SetGrad(0, c.ReshapeLike("d_x", sc, x))
+		return nil
+	}
+	// Before opset 16 scatters cannot accumulate. Indices count over the
+	// whole tensor; modulo the plane size they index one (n, c) plane, and
+	// the scatter is a product with one_hot (memory: output plane x input
+	// plane per (n, c)).
 	spatial := c.Op("Slice", "spatial", []string{c.ShapeOf(x), c.Int64s("two", 2), c.Int64s("end", 1<<62), c.Int64s("axis0", 0)})
 	plane := c.g.b.ReduceSumLike(c.base+"/plane", "ReduceProd", spatial)
 	local := c.Op("Mod", "plane_index", []string{c.Op("Reshape", "idx_flat", []string{idx, c.Int64s("nc_flat", 0, 0, -1)}), plane})

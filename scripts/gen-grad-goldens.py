@@ -169,7 +169,11 @@ def export_f64(fname, factory, out, opset, inputs):
 
 
 def main():
-    out_dir = os.path.join(ROOT, "testdata", "goldens")
+    # An optional argument writes the JSON elsewhere, with the float64
+    # models in grad_models/ beside it (the Go test regenerates into a
+    # temporary directory and compares with the committed goldens).
+    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "testdata", "goldens", "grads.json")
+    out_dir = os.path.dirname(os.path.abspath(path))
     model_dir = os.path.join(out_dir, "grad_models")
     os.makedirs(model_dir, exist_ok=True)
     cases = []
@@ -177,6 +181,7 @@ def main():
     jobs = [(f, os.path.join("testdata", "models", f), "float32") for f in MODELS]
     for f, (out, opset) in F64_VARIANTS.items():
         export_f64(f, MODELS[f][0], os.path.join(model_dir, out), opset, MODELS[f][2])
+        # the cases name the committed copy
         jobs.append((f, os.path.join("testdata", "goldens", "grad_models", out), "float64"))
     for fname, rel, dtype in jobs:
         factory, logits_fn, inputs, C, spatial = MODELS[fname]
@@ -218,13 +223,12 @@ def main():
             })
             cases.append(case)
     doc = {"generator": "scripts/gen-grad-goldens.py", "torch": torch.__version__, "cases": cases}
-    path = os.path.join(out_dir, "grads.json")
     with open(path, "w") as f:
         f.write("{\n\"cases\": [\n")
         f.write(",\n".join(json.dumps(c, sort_keys=True, allow_nan=False) for c in cases))
         f.write("\n],\n\"generator\": %s,\n\"torch\": %s\n}\n" % (json.dumps(doc["generator"]), json.dumps(doc["torch"])))
     json.load(open(path))
-    print("wrote %d cases to %s" % (len(cases), os.path.relpath(path, ROOT)), file=sys.stderr)
+    print("wrote %d cases to %s" % (len(cases), path), file=sys.stderr)
 
 
 if __name__ == "__main__":

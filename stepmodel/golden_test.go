@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,17 +34,7 @@ type gradCase struct {
 
 func loadGradCases(t *testing.T, root string) []gradCase {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(root, "testdata", "goldens", "grads.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
-		Cases []gradCase `json:"cases"`
-	}
-	if err := json.Unmarshal(data, &file); err != nil {
-		t.Fatalf("grads.json: %v", err)
-	}
-	return file.Cases
+	return loadGradFile(t, filepath.Join(root, "testdata", "goldens", "grads.json"))
 }
 
 // buildStep injects the case's loss into its model and builds the
@@ -263,4 +254,63 @@ func compareOutputs(t *testing.T, who string, c gradCase, st *Step, get func(str
 			t.Errorf("%s: %s[%d] = %.12g, torch %.12g (%.2g times the tolerance)", who, GradName(p), at, got[at], want.Data[at], worst)
 		}
 	}
+}
+
+// TestGradGoldensReproduceFromPyTorch regenerates grads.json with the
+// committed script and checks the committed file holds what PyTorch
+// computes: same cases, inputs, and gradients to 1e-12 relative (float64
+// autograd; bit-level differences between CPUs stay far below that).
+func TestGradGoldensReproduceFromPyTorch(t *testing.T) {
+	if err := exec.Command(refs.Python, "-c", "import torch, torchvision, onnx").Run(); err != nil {
+		refs.Unavailable(t, "PyTorch", "apt-get install -y python3-torch python3-torchvision python3-onnx (run with /usr/bin/python3)")
+	}
+	root, err := refs.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(t.TempDir(), "grads.json")
+	if out, err := exec.Command(refs.Python, filepath.Join(root, "scripts", "gen-grad-goldens.py"), fresh).CombinedOutput(); err != nil {
+		t.Fatalf("gen-grad-goldens.py: %v\n%s", err, out)
+	}
+	want := loadGradFile(t, fresh)
+	got := loadGradCases(t, root)
+	if len(got) != len(want) {
+		t.Fatalf("committed grads.json has %d cases, PyTorch gives %d: regenerate it", len(got), len(want))
+	}
+	close := func(what string, a, b []float64) {
+		if len(a) != len(b) {
+			t.Fatalf("%s: %d values, PyTorch %d", what, len(a), len(b))
+		}
+		for i := range a {
+			if d := math.Abs(a[i] - b[i]); d > 1e-12*math.Abs(b[i]) && d > 1e-300 {
+				t.Fatalf("%s[%d] = %.17g, PyTorch %.17g", what, i, a[i], b[i])
+			}
+		}
+	}
+	for i := range want {
+		if got[i].Name != want[i].Name {
+			t.Fatalf("case %d is %q, PyTorch's is %q", i, got[i].Name, want[i].Name)
+		}
+		for name, x := range want[i].Inputs {
+			close(got[i].Name+" input "+name, got[i].Inputs[name].Data, x.Data)
+		}
+		for p, g := range want[i].Grads {
+			close(got[i].Name+" grad "+p, got[i].Grads[p].Data, g.Data)
+		}
+	}
+}
+
+func loadGradFile(t *testing.T, path string) []gradCase {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Cases []gradCase `json:"cases"`
+	}
+	if err := json.Unmarshal(data, &file); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return file.Cases
 }
