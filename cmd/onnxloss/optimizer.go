@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 
@@ -76,6 +77,24 @@ func initPath(c *cli.Context, out string) string {
 	return out + ".init.onnx"
 }
 
+// fileSize is a file's size for the stderr summary.
+func fileSize(path string) string {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "size unknown"
+	}
+	n := float64(st.Size())
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", n/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", n/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", n/(1<<10))
+	}
+	return fmt.Sprintf("%d B", st.Size())
+}
+
 // writeOptimizerStep turns the prepared step into the optimizer's step model
 // and writes it and its init model.
 func writeOptimizerStep(c *cli.Context, in, out string, st *stepmodel.Step, o optim.Optimizer, s optim.Settings) error {
@@ -103,6 +122,6 @@ func writeOptimizerStep(c *cli.Context, in, out string, st *stepmodel.Step, o op
 	w := c.App.ErrWriter
 	fmt.Fprintf(w, "trainable parameters: %d (%d elements); optimizer %s\n", len(st.Params), res.Elements, o.Summary(s))
 	fmt.Fprintf(w, "step model: %d inputs (%d state), %d outputs, %d nodes\n", len(m.Graph().GetInput()), len(res.StateInputs), len(m.Graph().GetOutput()), len(m.Graph().GetNode()))
-	fmt.Fprintf(w, "wrote %s and its init model %s\n", out, initOut)
+	fmt.Fprintf(w, "wrote %s (%s) and its init model %s (%s)\n", out, fileSize(out), initOut, fileSize(initOut))
 	return nil
 }
