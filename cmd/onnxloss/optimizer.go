@@ -31,7 +31,7 @@ func optimizerFlags() []cli.Flag {
 func optimizerSettings(c *cli.Context, name string) (optim.Optimizer, optim.Settings, error) {
 	o, err := optim.Lookup(name)
 	if err != nil {
-		return nil, optim.Settings{}, fmt.Errorf("--optimizer: %w", err)
+		return nil, optim.Settings{}, fmt.Errorf("--optimizer %q is not an optimizer onnxloss has: use one of %s, or none", name, strings.Join(optim.Names(), ", "))
 	}
 	s := o.Defaults()
 	setIf := func(flag string, dst *float64) {

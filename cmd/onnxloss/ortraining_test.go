@@ -47,6 +47,12 @@ func TestORTTrainingAgrees(t *testing.T) {
 		{"mlp_cb_focal", "mlp_o13", "x", "labels", "cb_focal", []int64{8, 16}, 5},
 		{"train_cnn_ce_balanced_softmax", "train_cnn_ce_o17", "image", "target", "balanced_softmax", []int64{6, 1, 12, 12}, 10},
 	}
+	if os.Getenv("ONNXLOSS_SLOW") != "1" {
+		// generate_artifacts takes ~30 s per model on a loaded 2-core
+		// machine: CI runs the injected MLP; ONNXLOSS_SLOW=1 adds the
+		// exported CNN training graph with its loss swapped.
+		cases = cases[:1]
+	}
 	for ci, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()

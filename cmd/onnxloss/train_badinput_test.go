@@ -119,7 +119,7 @@ func TestStepOptimizerBadInput(t *testing.T) {
 		{"no scalar first output", []string{"step", "--optimizer", "adamw", "-o", out, mlp}, "not a scalar float loss"},
 		{"train glob matches nothing", []string{"step", "--optimizer", "adamw", "--train", "decoder.*", "-o", out, train}, `--train "decoder.*" matches no parameter`},
 		{"everything frozen", []string{"step", "--optimizer", "sgd", "--lr", "0.1", "--freeze", "*", "-o", out, train}, "nothing to train"},
-		{"unknown optimizer", []string{"step", "--optimizer", "rmsprop", "-o", out, train}, `unknown optimizer "rmsprop": use one of adamw, sgd`},
+		{"unknown optimizer", []string{"step", "--optimizer", "rmsprop", "-o", out, train}, `--optimizer "rmsprop" is not an optimizer onnxloss has: use one of adamw, sgd, or none`},
 		{"lr zero", []string{"step", "--optimizer", "adamw", "--lr", "0", "-o", out, train}, "--lr must be a finite number > 0"},
 		{"lr negative", []string{"step", "--optimizer", "sgd", "--lr", "-0.1", "-o", out, train}, "--lr must be a finite number > 0"},
 		{"lr NaN", []string{"step", "--optimizer", "adamw", "--lr", "NaN", "-o", out, train}, "--lr must be a finite number > 0"},
