@@ -337,39 +337,31 @@ func initModel(m *graphedit.Model, ps []Param, inits map[string]*onnxpb.TensorPr
 		ProducerName: ptr("onnxloss"),
 		Graph:        g,
 	}, Dir: m.Dir}
-	constant := func(out string, t *onnxpb.TensorProto, vt graphedit.ValueType) {
+	node := func(op, out string, inputs []string, value *onnxpb.TensorProto) {
+		value.Name = nil
 		g.Node = append(g.Node, &onnxpb.NodeProto{
-			Name: ptr("onnxloss/init/" + out), OpType: ptr("Constant"),
-			Input: nil, Output: []string{out},
-			Attribute: []*onnxpb.AttributeProto{graphedit.AttrTensor("value", t)},
+			Name: ptr("onnxloss/init/" + out), OpType: ptr(op), Input: inputs, Output: []string{out},
+			Attribute: []*onnxpb.AttributeProto{graphedit.AttrTensor("value", value)},
 		})
+	}
+	constant := func(out string, t *onnxpb.TensorProto, vt graphedit.ValueType) {
+		node("Constant", out, nil, t)
 		g.Output = append(g.Output, graphedit.TensorValueInfo(out, vt))
 	}
 	for _, p := range ps {
 		src := inits[p.Name]
 		vt := tensorType(src)
-		val := proto.Clone(src).(*onnxpb.TensorProto)
-		val.Name = nil
-		constant(p.Name, val, vt)
+		constant(p.Name, proto.Clone(src).(*onnxpb.TensorProto), vt)
 		for _, st := range p.States {
-			// Zeros of p's shape without storing them: ConstantOfShape.
-			shape := graphedit.Int64Tensor("", []int64{int64(len(src.GetDims()))}, src.GetDims())
-			shape.Name = nil
+			// Zeros of p's shape without storing them: ConstantOfShape of
+			// a constant shape.
 			shapeName := "onnxloss/init/" + st + "_shape"
-			constant(shapeName, shape, graphedit.ValueType{Elem: onnxpb.TensorProto_INT64, Shape: []graphedit.Dim{{Value: int64(len(src.GetDims()))}}})
-			g.Output = g.Output[:len(g.Output)-1] // the shape is not an output
-			var zero *onnxpb.TensorProto
+			node("Constant", shapeName, nil, graphedit.Int64Tensor("", []int64{int64(len(src.GetDims()))}, src.GetDims()))
+			zero := graphedit.Float32Tensor("", []int64{1}, []float32{0})
 			if p.Elem == onnxpb.TensorProto_DOUBLE {
 				zero = graphedit.Float64Tensor("", []int64{1}, []float64{0})
-			} else {
-				zero = graphedit.Float32Tensor("", []int64{1}, []float32{0})
 			}
-			zero.Name = nil
-			g.Node = append(g.Node, &onnxpb.NodeProto{
-				Name: ptr("onnxloss/init/" + st), OpType: ptr("ConstantOfShape"),
-				Input: []string{shapeName}, Output: []string{st},
-				Attribute: []*onnxpb.AttributeProto{graphedit.AttrTensor("value", zero)},
-			})
+			node("ConstantOfShape", st, []string{shapeName}, zero)
 			g.Output = append(g.Output, graphedit.TensorValueInfo(st, vt))
 		}
 	}
@@ -382,11 +374,8 @@ func initModel(m *graphedit.Model, ps []Param, inits map[string]*onnxpb.TensorPr
 	} else {
 		lrT = graphedit.Float32Tensor("", []int64{}, []float32{float32(lr)})
 	}
-	lrT.Name = nil
 	constant(LRInput, lrT, scalar(lrElem))
-	stepT := graphedit.Int64Tensor("", []int64{}, []int64{0})
-	stepT.Name = nil
-	constant(StepInput, stepT, scalar(onnxpb.TensorProto_INT64))
+	constant(StepInput, graphedit.Int64Tensor("", []int64{}, []int64{0}), scalar(onnxpb.TensorProto_INT64))
 	return im, nil
 }
 
