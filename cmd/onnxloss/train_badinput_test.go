@@ -12,15 +12,15 @@ import (
 	"github.com/onnxloss/onnxloss/tensorfile"
 )
 
-// badRow is one bad-input case of the training commands: exit code 2, one
+// trainBadRow is one bad-input case of the training commands: exit code 2, one
 // stderr line mentioning want, no output file, inputs unchanged.
-type badRow struct {
+type trainBadRow struct {
 	name string
 	args []string
 	want string
 }
 
-func runBadRows(t *testing.T, bin, out string, inputs []string, rows []badRow) {
+func runTrainBadRows(t *testing.T, bin, out string, inputs []string, rows []trainBadRow) {
 	t.Helper()
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,7 +93,7 @@ func TestLoadParamsBadInput(t *testing.T) {
 	if err := os.WriteFile(junk, []byte("not a safetensors file at all"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rows := []badRow{
+	rows := []trainBadRow{
 		{"key matches no initializer", []string{"load-params", mlp, unknown, "-o", out}, `key "fc9.weight" names no initializer`},
 		{"wrong shape", []string{"load-params", mlp, shape, "-o", out}, `key "fc2.bias_next" has shape [4] but initializer "fc2.bias" has shape [5]`},
 		{"wrong dtype", []string{"load-params", mlp, dtype, "-o", out}, "is float64 but initializer"},
@@ -104,7 +104,7 @@ func TestLoadParamsBadInput(t *testing.T) {
 		{"one argument", []string{"load-params", mlp, "-o", out}, "expected MODEL and PARAMS"},
 		{"output is the input", []string{"load-params", mlp, unknown, "-o", mlp}, "is the input"},
 	}
-	runBadRows(t, bin, out, []string{mlp, unknown, shape}, rows)
+	runTrainBadRows(t, bin, out, []string{mlp, unknown, shape}, rows)
 }
 
 func TestStepOptimizerBadInput(t *testing.T) {
@@ -115,7 +115,7 @@ func TestStepOptimizerBadInput(t *testing.T) {
 	train := filepath.Join(d, "mlp.train.onnx") // first output: a scalar loss
 	runOK(t, bin, "inject", "--loss", "cb_focal", "--counts", filepath.Join("..", "..", "testdata", "counts5.json"), "-o", train, mlp)
 	out := filepath.Join(d, "step.onnx")
-	rows := []badRow{
+	rows := []trainBadRow{
 		{"no scalar first output", []string{"step", "--optimizer", "adamw", "-o", out, mlp}, "not a scalar float loss"},
 		{"train glob matches nothing", []string{"step", "--optimizer", "adamw", "--train", "decoder.*", "-o", out, train}, `--train "decoder.*" matches no parameter`},
 		{"everything frozen", []string{"step", "--optimizer", "sgd", "--lr", "0.1", "--freeze", "*", "-o", out, train}, "nothing to train"},
@@ -133,5 +133,5 @@ func TestStepOptimizerBadInput(t *testing.T) {
 		{"init is the output", []string{"step", "--optimizer", "adamw", "--init", out, "-o", out, train}, "is the step model's output"},
 		{"init directory missing", []string{"step", "--optimizer", "adamw", "--init", filepath.Join(d, "no", "i.onnx"), "-o", out, train}, "does not exist"},
 	}
-	runBadRows(t, bin, out, []string{mlp, train}, rows)
+	runTrainBadRows(t, bin, out, []string{mlp, train}, rows)
 }
