@@ -86,6 +86,9 @@ func init() {
 			if d, ok := c.Ints(1); ok && len(d) == 1 {
 				depth = d[0]
 			}
+			if axis < 0 || axis >= int64(r) {
+				return []Shape{unknownShape(vals.Elem)}
+			}
 			dims := append([]int64{}, idx.Dims[:axis]...)
 			dims = append(dims, depth)
 			dims = append(dims, idx.Dims[axis:]...)

@@ -17,7 +17,7 @@ func init() {
 		&Rule{Op: "Conv", Inputs: []int{0, 1, 2}, Infer: inferConv, Grad: gradConv},
 		&Rule{Op: "ConvTranspose", Inputs: []int{0, 1, 2}, Infer: func(c *InferCtx) []Shape {
 			x := c.In(0)
-			if !x.Known {
+			if !x.Known || len(x.Dims) < 2 {
 				return []Shape{unknownShape(x.Elem)}
 			}
 			s := rankShape(x.Elem, len(x.Dims))
@@ -53,7 +53,7 @@ func init() {
 
 func inferConv(c *InferCtx) []Shape {
 	x := c.In(0)
-	if !x.Known {
+	if !x.Known || len(x.Dims) < 2 {
 		return []Shape{unknownShape(x.Elem)}
 	}
 	s := rankShape(x.Elem, len(x.Dims))
@@ -149,13 +149,24 @@ func (c *Ctx) convGeometry(spatial int, kernel []int64) (convGeom, error) {
 	if !ok || len(g.pads) == 0 {
 		g.pads = make([]int64, 2*spatial)
 	}
+	if len(g.strides) != spatial || len(g.dilations) != spatial || len(g.pads) != 2*spatial {
+		return g, fmt.Errorf("strides %v, dilations %v or pads %v do not fit %d spatial axes", g.strides, g.dilations, g.pads, spatial)
+	}
+	for i := 0; i < spatial; i++ {
+		if g.strides[i] <= 0 || g.dilations[i] <= 0 {
+			return g, fmt.Errorf("strides %v and dilations %v must be positive", g.strides, g.dilations)
+		}
+	}
+	if g.group <= 0 {
+		return g, fmt.Errorf("group %d must be positive", g.group)
+	}
 	switch ap := c.AttrString("auto_pad", "NOTSET"); ap {
 	case "NOTSET", "":
 	case "VALID":
 		g.pads = make([]int64, 2*spatial)
 	case "SAME_UPPER", "SAME_LOWER":
 		xs := c.Shape(c.In(0))
-		if !xs.Known {
+		if !xs.Known || len(xs.Dims) != spatial+2 {
 			return g, fmt.Errorf("auto_pad %s needs static spatial dims: %w", ap, errNoShape)
 		}
 		g.pads = make([]int64, 2*spatial)

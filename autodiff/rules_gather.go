@@ -1,6 +1,8 @@
 package autodiff
 
 import (
+	"fmt"
+
 	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/onnxpb"
 )
@@ -22,6 +24,9 @@ func init() {
 			axis := c.AttrInt("axis", 0)
 			if axis < 0 {
 				axis += int64(len(d.Dims))
+			}
+			if axis < 0 || axis >= int64(len(d.Dims)) {
+				return []Shape{unknownShape(d.Elem)}
 			}
 			dims := append([]int64{}, d.Dims[:axis]...)
 			dims = append(dims, i.Dims...)
@@ -50,6 +55,9 @@ func gradGather(c *Ctx) error {
 	axis := c.AttrInt("axis", 0)
 	if axis < 0 {
 		axis += int64(r)
+	}
+	if axis < 0 || axis >= int64(r) {
+		return fmt.Errorf("axis %d out of range for rank %d", c.AttrInt("axis", 0), r)
 	}
 	shape := c.ShapeOf(data)
 	dim := c.Op("Gather", "dim", []string{shape, c.Int64s("axis", axis)}, graphedit.AttrInt("axis", 0))
@@ -88,6 +96,9 @@ func gradGatherElements(c *Ctx) error {
 	axis := c.AttrInt("axis", 0)
 	if axis < 0 {
 		axis += int64(r)
+	}
+	if axis < 0 || axis >= int64(r) {
+		return fmt.Errorf("axis %d out of range for rank %d", c.AttrInt("axis", 0), r)
 	}
 	if c.Opset >= 16 {
 		zeros := c.ZerosLike(data)

@@ -15,10 +15,10 @@ func init() {
 			a, b := c.In(0), c.In(1)
 			s := rankShape(a.Elem, 2)
 			if a.Known && len(a.Dims) == 2 {
-				s.Dims[0] = a.Dims[c.AttrInt("transA", 0)]
+				s.Dims[0] = a.Dims[boolAttr(c.AttrInt("transA", 0))]
 			}
 			if b.Known && len(b.Dims) == 2 {
-				s.Dims[1] = b.Dims[1-c.AttrInt("transB", 0)]
+				s.Dims[1] = b.Dims[1-boolAttr(c.AttrInt("transB", 0))]
 			}
 			return []Shape{s}
 		}, Grad: gradGemm},
@@ -31,6 +31,9 @@ func inferMatMul(c *InferCtx) []Shape {
 		return []Shape{unknownShape(a.Elem)}
 	}
 	ad, bd := a.Dims, b.Dims
+	if len(ad) == 0 || len(bd) == 0 {
+		return []Shape{unknownShape(a.Elem)}
+	}
 	if len(ad) == 1 {
 		ad = append([]int64{1}, ad...)
 	}
@@ -58,6 +61,9 @@ func gradMatMul(c *Ctx) error {
 		return fmt.Errorf("MatMul operands of unknown rank: %w", errNoShape)
 	}
 	ra, rb := len(as.Dims), len(bs.Dims)
+	if ra == 0 || rb == 0 {
+		return fmt.Errorf("MatMul of a scalar")
+	}
 	a2, b2, g2 := a, b, g
 	ad, bd := as.Dims, bs.Dims
 	if ra == 1 {
@@ -119,7 +125,7 @@ func gradMatMul(c *Ctx) error {
 // gradGemm: Y = alpha op(A) op(B) + beta C.
 func gradGemm(c *Ctx) error {
 	a, b, g := c.In(0), c.In(1), c.GradOut(0)
-	ta, tb := c.AttrInt("transA", 0), c.AttrInt("transB", 0)
+	ta, tb := boolAttr(c.AttrInt("transA", 0)), boolAttr(c.AttrInt("transB", 0))
 	alpha, beta := c.AttrFloat("alpha", 1), c.AttrFloat("beta", 1)
 	gemm := func(what, x, y string, tx, ty int64) string {
 		return c.Op("Gemm", what, []string{x, y}, graphedit.AttrFloat("alpha", alpha),
@@ -151,4 +157,12 @@ func gradGemm(c *Ctx) error {
 		c.SetGrad(2, r)
 	}
 	return nil
+}
+
+// boolAttr maps an integer attribute used as a boolean to 0 or 1.
+func boolAttr(v int64) int64 {
+	if v != 0 {
+		return 1
+	}
+	return 0
 }

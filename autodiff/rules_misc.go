@@ -101,6 +101,9 @@ func gradResize(c *Ctx) error {
 	scales, sizes := c.In(2), c.In(3)
 	var resized []int64
 	if v, ok := c.Ints(sizes); sizes != "" && ok {
+		if len(v) != r {
+			return fmt.Errorf("Resize sizes %v do not fit rank %d", v, r)
+		}
 		xs := c.Shape(x)
 		for i, s := range v {
 			if !xs.Known || xs.Dims[i] != s {
@@ -109,8 +112,8 @@ func gradResize(c *Ctx) error {
 		}
 	} else if sizes == "" {
 		sv, ok := c.g.constFloats(scales)
-		if !ok {
-			return fmt.Errorf("Resize needs constant scales or sizes")
+		if !ok || len(sv) != r {
+			return fmt.Errorf("Resize needs constant scales (one per axis) or sizes")
 		}
 		for i, s := range sv {
 			if s != 1 {

@@ -32,6 +32,10 @@ func init() {
 				if axis < 0 {
 					axis += int64(len(x.Dims))
 				}
+				if axis < 0 || axis > int64(len(x.Dims)) {
+					out[i] = unknownShape(x.Elem)
+					continue
+				}
 				s := dimsShape(x.Elem, x.Dims...)
 				for k := axis; k < int64(len(s.Dims)); k++ {
 					s.Dims[k] = 1

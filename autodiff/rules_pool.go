@@ -63,7 +63,7 @@ func init() {
 func inferPool(c *InferCtx) []Shape {
 	x := c.In(0)
 	out := make([]Shape, len(c.Node.GetOutput()))
-	if !x.Known {
+	if !x.Known || len(x.Dims) < 2 {
 		for i := range out {
 			out[i] = unknownShape(x.Elem)
 		}

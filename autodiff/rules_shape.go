@@ -23,6 +23,9 @@ func init() {
 			if axis < 0 {
 				axis += int64(len(x.Dims))
 			}
+			if axis < 0 || axis > int64(len(x.Dims)) {
+				return []Shape{rankShape(x.Elem, 2)}
+			}
 			return []Shape{dimsShape(x.Elem, numel(x.Dims[:axis]), numel(x.Dims[axis:]))}
 		}, Grad: gradReshapeBack},
 		&Rule{Op: "Squeeze", Inputs: []int{0}, Infer: inferSqueeze, Grad: gradReshapeBack},
@@ -33,6 +36,9 @@ func init() {
 				return []Shape{unknownShape(x.Elem)}
 			}
 			perm := transposePerm(c.Node, len(x.Dims))
+			if !isPerm(perm) {
+				return []Shape{unknownShape(x.Elem)}
+			}
 			dims := make([]int64, len(perm))
 			for i, p := range perm {
 				dims[i] = x.Dims[p]
@@ -44,6 +50,9 @@ func init() {
 				return err
 			}
 			perm := transposePerm(c.Node, r)
+			if !isPerm(perm) {
+				return fmt.Errorf("perm %v is not a permutation of %d axes", perm, r)
+			}
 			inv := make([]int64, len(perm))
 			for i, p := range perm {
 				inv[p] = int64(i)
@@ -174,6 +183,19 @@ func normAxes(axes []int64, rank int) []int64 {
 	return out
 }
 
+// axesInRange reports whether the (normalized) axes are distinct and in
+// [0, rank).
+func axesInRange(axes []int64, rank int) bool {
+	seen := map[int64]bool{}
+	for _, a := range axes {
+		if a < 0 || a >= int64(rank) || seen[a] {
+			return false
+		}
+		seen[a] = true
+	}
+	return true
+}
+
 func contains(list []int64, v int64) bool {
 	for _, x := range list {
 		if x == v {
@@ -190,6 +212,9 @@ func inferSqueeze(c *InferCtx) []Shape {
 		return []Shape{unknownShape(x.Elem)}
 	}
 	axes = normAxes(axes, len(x.Dims))
+	if !axesInRange(axes, len(x.Dims)) {
+		return []Shape{unknownShape(x.Elem)}
+	}
 	var dims []int64
 	for i, d := range x.Dims {
 		if present && contains(axes, int64(i)) || !present && d == 1 {
@@ -211,6 +236,9 @@ func inferUnsqueeze(c *InferCtx) []Shape {
 	}
 	r := len(x.Dims) + len(axes)
 	axes = normAxes(axes, r)
+	if !axesInRange(axes, r) {
+		return []Shape{unknownShape(x.Elem)}
+	}
 	dims := make([]int64, 0, r)
 	j := 0
 	for i := 0; i < r; i++ {
@@ -222,6 +250,18 @@ func inferUnsqueeze(c *InferCtx) []Shape {
 		}
 	}
 	return []Shape{dimsShape(x.Elem, dims...)}
+}
+
+// isPerm reports whether p is a permutation of 0..len(p)-1.
+func isPerm(p []int64) bool {
+	seen := make([]bool, len(p))
+	for _, v := range p {
+		if v < 0 || v >= int64(len(p)) || seen[v] {
+			return false
+		}
+		seen[v] = true
+	}
+	return true
 }
 
 func transposePerm(n *onnxpb.NodeProto, rank int) []int64 {
@@ -244,6 +284,9 @@ func inferConcat(c *InferCtx) []Shape {
 	axis := c.AttrInt("axis", 0)
 	if axis < 0 {
 		axis += int64(r)
+	}
+	if axis < 0 || axis >= int64(r) {
+		return []Shape{unknownShape(first.Elem)}
 	}
 	dims := append([]int64{}, first.Dims...)
 	total := int64(0)
@@ -330,11 +373,18 @@ func inferSlice(c *InferCtx) []Shape {
 	if !ok {
 		steps = nil
 	}
-	for i, a := range normAxes(axes, len(x.Dims)) {
+	axes = normAxes(axes, len(x.Dims))
+	if len(starts) != len(axes) || len(ends) != len(axes) || steps != nil && len(steps) != len(axes) || !axesInRange(axes, len(x.Dims)) {
+		return []Shape{rankShape(x.Elem, len(x.Dims))}
+	}
+	for i, a := range axes {
 		d := x.Dims[a]
 		st := int64(1)
 		if steps != nil {
 			st = steps[i]
+		}
+		if st == 0 {
+			return []Shape{rankShape(x.Elem, len(x.Dims))}
 		}
 		if d < 0 {
 			s.Dims[a] = -1
@@ -388,6 +438,9 @@ func gradSlice(c *Ctx) error {
 			return fmt.Errorf("the axes of Slice must be constant")
 		}
 		axes = normAxes(v, r)
+		if !axesInRange(axes, r) {
+			return fmt.Errorf("Slice axes %v out of range for rank %d", v, r)
+		}
 	} else {
 		starts, ok := c.Ints(c.In(1))
 		if !ok {
@@ -395,6 +448,9 @@ func gradSlice(c *Ctx) error {
 		}
 		for i := range starts {
 			axes = append(axes, int64(i))
+		}
+		if !axesInRange(axes, r) {
+			return fmt.Errorf("Slice has %d starts for rank %d", len(starts), r)
 		}
 	}
 	g := c.GradOut(0)

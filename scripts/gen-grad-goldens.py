@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Regenerate testdata/goldens/grads.json: PyTorch autograd gradients of the
+"""Regenerate testdata/goldens/grads.json.gz: PyTorch autograd gradients of the
 onnxloss losses with respect to the parameters of the models in
 testdata/models, for the gradient (step model) tests.
 
@@ -24,6 +24,7 @@ flags, builds the `--optimizer none` step model, runs it in ONNX Runtime and
 compares its <p>_grad outputs with these.
 """
 
+import gzip
 import importlib.util
 import json
 import os
@@ -47,6 +48,7 @@ def load(name, path):
 
 G = load("gen_goldens", os.path.join(ROOT, "scripts", "gen-goldens.py"))
 M = load("gen_models", os.path.join(ROOT, "testdata", "models", "gen_models.py"))
+A = load("gen_axis_models", os.path.join(ROOT, "testdata", "models", "gen_axis_models.py"))
 
 # model file -> (module factory, logits function, inputs, C, spatial label
 # shape, labels input name). Inputs are (name, shape without N).
@@ -65,6 +67,18 @@ MODELS = {
     # cannot draw the same random mask
     "train_mlp_dropout_o13.onnx": (M.DropoutMLP, lambda m, x: m.logits(x), [("x", [16])], 5, []),
 }
+# The real architectures of testdata/models/gen_axis_models.py: file ->
+# (module name, inputs, the logits' class axis). Their batches come from
+# gen_axis_models.example_inputs; the loss sees the logits with the class
+# axis moved to 1, as inject computes it.
+AXIS_MODELS = {
+    "token_cls_o17.onnx": ("token_cls", ["ids"], 2),
+    "det_head_o13.onnx": ("det_head", ["p3", "p4"], 2),
+    "seq_conv1d_o13.onnx": ("seq_conv1d", ["x"], 1),
+    "segnet_nhwc_o13.onnx": ("segnet_nhwc", ["image"], 3),
+    "vit_tiny_o17.onnx": ("vit_tiny", ["image"], 1),
+}
+AXIS_LOSSES = ["weighted_ce_ignore_smooth", "focal_gamma_half", "cb_focal", "sigmoid_focal", "balanced_softmax", "ldam_ignore_smooth"]
 F64_VARIANTS = {"mlp_o13.onnx": ("mlp_o13_f64.onnx", 13), "cnn_o17.onnx": ("cnn_o17_f64.onnx", 17)}
 
 # name -> loss flags (the rest from gen-goldens.py's defaults)
@@ -130,9 +144,47 @@ def guarded_focal(case, x, y, w):
     return l.sum() / int(valid.sum())
 
 
-def tensor(t):
+def onnx_grads(path, module, grads):
+    """The expected gradient of every float initializer of the ONNX file
+    that holds module parameters. torch.onnx.export keeps a parameter under
+    its own name, or stores it transposed under another name (MatMul
+    weights), and keeps one initializer for parameters of equal values (the
+    copied layers of a TransformerEncoder, the zero biases of a ViT), which
+    the graph then uses in each of their places: its gradient is the sum of
+    theirs. Each parameter maps to the initializer of its name, else to the
+    one initializer holding its value (or its transpose); an ambiguous or
+    missing match stops the script."""
+    inits = {}
+    for init in onnx.load(path).graph.initializer:
+        if init.data_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE):
+            inits[init.name] = torch.from_numpy(onnx.numpy_helper.to_array(init).copy()).to(F64)
+    out = {}
+    for n, p in module.named_parameters():
+        p = p.detach()
+        if n in inits:
+            match = [(n, False)]
+        else:
+            match = [(k, False) for k, v in inits.items() if v.shape == p.shape and torch.equal(v, p)]
+            if p.dim() == 2:
+                match += [(k, True) for k, v in inits.items() if v.shape == p.t().shape and torch.equal(v, p.t())]
+            if len({k for k, _ in match}) > 1 or len(match) > 1 and p.dim() == 2 and not torch.equal(p, p.t()):
+                raise SystemExit("%s: parameter %s matches several initializers %s" % (path, n, match))
+        if not match:
+            raise SystemExit("%s: parameter %s is in no initializer" % (path, n))
+        k, transposed = match[0]
+        gv = grads[n].t() if transposed else grads[n]
+        out[k] = gv.clone() if k not in out else out[k] + gv
+    return out
+
+
+def tensor(t, digits=None):
+    """A tensor as JSON; digits rounds the values to that many significant
+    digits (gradients: 12, far below every tolerance, and a third smaller)."""
     t = t.detach().to(F64)
-    return {"shape": list(t.shape), "data": [float(v) for v in t.reshape(-1).tolist()]}
+    data = [float(v) for v in t.reshape(-1).tolist()]
+    if digits:
+        data = [float("%.*g" % (digits, v)) for v in data]
+    return {"shape": list(t.shape), "data": data}
 
 
 def module_for(fname, factory, path):
@@ -172,7 +224,7 @@ def main():
     # An optional argument writes the JSON elsewhere, with the float64
     # models in grad_models/ beside it (the Go test regenerates into a
     # temporary directory and compares with the committed goldens).
-    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "testdata", "goldens", "grads.json")
+    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "testdata", "goldens", "grads.json.gz")
     out_dir = os.path.dirname(os.path.abspath(path))
     model_dir = os.path.join(out_dir, "grad_models")
     os.makedirs(model_dir, exist_ok=True)
@@ -209,7 +261,10 @@ def main():
                 drop.view(-1)[0] = True
                 drop.view(-1)[1] = False
                 y = torch.where(drop, torch.full_like(y, case["ignore_index"]), y)
+                if y.view(-1)[1] == case["ignore_index"]:  # a valid class (focal's 3) drawn there
+                    y.view(-1)[1] = (case["ignore_index"] + 1) % C
             loss, grads = torch_grads(module, logits_fn, xs, y, case)
+            grads = onnx_grads(os.path.join(ROOT, rel), module, grads)
             for n, gr in grads.items():
                 if not torch.isfinite(gr).all():
                     raise SystemExit("%s: torch's gradient of %s is not finite" % (case["name"], n))
@@ -218,16 +273,58 @@ def main():
                 "inputs": {name: tensor(x) for (name, _), x in zip(inputs, xs)},
                 "labels_input": "target" if fname.startswith("train_") else "labels",
                 "labels": tensor(y), "loss_value": loss,
-                "grads": {n: tensor(gr) for n, gr in grads.items()},
+                "grads": {n: tensor(gr, 12) for n, gr in grads.items()},
+                "logits_peak": float(logits_fn(module, *xs).abs().max()),
+            })
+            cases.append(case)
+    for fname, (mname, inputs, axis) in AXIS_MODELS.items():
+        module = A.build(mname).double()
+        init = {i.name: torch.from_numpy(onnx.numpy_helper.to_array(i).copy()) for i in onnx.load(os.path.join(ROOT, "testdata", "models", fname)).graph.initializer}
+        for n, p in module.named_parameters():
+            if n in init and not torch.equal(init[n].to(F64), p.detach()):
+                raise SystemExit("%s: %s differs from the ONNX file" % (fname, n))
+        for lname, flags in [(ln, fl) for ln, fl in LOSSES if ln in AXIS_LOSSES]:
+            seed += 1
+            g = torch.Generator().manual_seed(seed)
+            xs = [x.to(F64) if x.is_floating_point() else x for x in A.example_inputs(mname, g, 4)]
+            xs = [x.to(torch.float32).to(F64) if x.is_floating_point() else x for x in xs]
+            with torch.no_grad():
+                C = module(*xs).shape[axis]
+            case, g = loss_case("%s/%s/%s" % ("testdata/models/" + fname, "float32", lname), flags, C, seed)
+            case["class_axis"] = axis
+            logits_fn = lambda m, *a: m(*a).movedim(axis, 1)
+            pos = list(logits_fn(module, *xs).shape)
+            pos = pos[:1] + pos[2:]
+            y = torch.randint(0, C, pos, generator=g)
+            if case["ignore_index"] is not None:
+                drop = torch.rand(pos, generator=g) < 0.3
+                drop.view(-1)[0] = True
+                drop.view(-1)[1] = False
+                y = torch.where(drop, torch.full_like(y, case["ignore_index"]), y)
+                if y.view(-1)[1] == case["ignore_index"]:  # a valid class (focal's 3) drawn there
+                    y.view(-1)[1] = (case["ignore_index"] + 1) % C
+            loss, grads = torch_grads(module, logits_fn, xs, y, case)
+            grads = onnx_grads(os.path.join(ROOT, "testdata", "models", fname), module, grads)
+            for n, gr in grads.items():
+                if not torch.isfinite(gr).all():
+                    raise SystemExit("%s: torch's gradient of %s is not finite" % (case["name"], n))
+            case.update({
+                "model": "testdata/models/" + fname, "dtype": "float32",
+                "inputs": {name: tensor(x) for name, x in zip(inputs, xs)},
+                "int_inputs": [name for name, x in zip(inputs, xs) if not x.is_floating_point()],
+                "labels_input": "labels",
+                "labels": tensor(y), "loss_value": loss,
+                "grads": {n: tensor(gr, 12) for n, gr in grads.items()},
                 "logits_peak": float(logits_fn(module, *xs).abs().max()),
             })
             cases.append(case)
     doc = {"generator": "scripts/gen-grad-goldens.py", "torch": torch.__version__, "cases": cases}
-    with open(path, "w") as f:
-        f.write("{\n\"cases\": [\n")
-        f.write(",\n".join(json.dumps(c, sort_keys=True, allow_nan=False) for c in cases))
-        f.write("\n],\n\"generator\": %s,\n\"torch\": %s\n}\n" % (json.dumps(doc["generator"]), json.dumps(doc["torch"])))
-    json.load(open(path))
+    text = "{\n\"cases\": [\n" + ",\n".join(json.dumps(c, sort_keys=True, allow_nan=False) for c in cases)
+    text += "\n],\n\"generator\": %s,\n\"torch\": %s\n}\n" % (json.dumps(doc["generator"]), json.dumps(doc["torch"]))
+    json.loads(text)
+    # gzip with mtime 0: the same cases give the same bytes
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as f:
+        f.write(text.encode())
     print("wrote %d cases to %s" % (len(cases), path), file=sys.stderr)
 
 
