@@ -77,6 +77,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			opsCommand(),
 			stepCommand(),
 			lossesCommand(),
+			loadParamsCommand(),
 		},
 	}
 	for _, c := range app.Commands {

@@ -9,22 +9,25 @@ import (
 
 	"github.com/onnxloss/onnxloss/autodiff"
 	"github.com/onnxloss/onnxloss/graphedit"
+	"github.com/onnxloss/onnxloss/optim"
 	"github.com/onnxloss/onnxloss/stepmodel"
 )
 
 func stepCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:      "step",
 		Usage:     "build a training-step model (gradients in default-domain ONNX) from a model whose first output is a scalar loss",
 		ArgsUsage: "MODEL",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "optimizer", Usage: "none: outputs the loss, then <p>_grad per trainable parameter", Required: true},
+			&cli.StringFlag{Name: "optimizer", Usage: "none: outputs the loss, then <p>_grad per trainable parameter; sgd or adamw: a training step (see optimizer flags)", Required: true},
 			&cli.StringSliceFlag{Name: "train", Usage: "train only parameters whose name matches `GLOB` (repeatable; * matches any run of characters)"},
 			&cli.StringSliceFlag{Name: "freeze", Usage: "do not train parameters whose name matches `GLOB` (repeatable)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the step model to `FILE`", Required: true},
 		},
 		Action: runStep,
 	}
+	cmd.Flags = append(cmd.Flags, optimizerFlags()...)
+	return cmd
 }
 
 func runStep(c *cli.Context) error {
@@ -37,8 +40,12 @@ func runStep(c *cli.Context) error {
 		return badInput(err)
 	}
 	opt := c.String("optimizer")
+	var o optim.Optimizer
+	var settings optim.Settings
 	if opt != "none" {
-		return badInput(fmt.Errorf("--optimizer %q is not supported: use none", opt))
+		if o, settings, err = optimizerSettings(c, opt); err != nil {
+			return badInput(err)
+		}
 	}
 	m, err := graphedit.Load(in)
 	if err != nil {
@@ -48,6 +55,9 @@ func runStep(c *cli.Context) error {
 	st, err := stepmodel.Prepare(m, sel)
 	if err != nil {
 		return badInput(stepError(in, err))
+	}
+	if o != nil {
+		return writeOptimizerStep(c, in, out, st, o, settings)
 	}
 	if err := st.OutputGradients(); err != nil {
 		return badInput(fmt.Errorf("%s: %w", in, err))
