@@ -170,7 +170,7 @@ func TestQuietVerbose(t *testing.T) {
 		t.Errorf("--quiet hid an error: exit %d, %q", code, e)
 	}
 	code, _, e := runBin(t, nil, append([]string{"-v"}, base...)...)
-	for _, want := range []string{"onnxloss inject: --gamma 2 (default)", "onnxloss inject: --loss focal (given)", "onnxloss inject: --ignore-index none (default)"} {
+	for _, want := range []string{"onnxloss inject: --tau 1 (default)", "onnxloss inject: --loss focal (given)", "onnxloss inject: --ignore-index none (default)"} {
 		if code != 0 || !strings.Contains(e, want) {
 			t.Errorf("--verbose: exit %d, stderr lacks %q: %s", code, want, e)
 		}

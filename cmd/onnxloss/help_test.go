@@ -79,6 +79,14 @@ func TestHelpDefaultsAreTheDefaults(t *testing.T) {
 		"ops":        {{"ops"}},
 		"version":    {{"version"}},
 		"completion": {{"completion", "bash"}},
+		"losses":     {{"losses"}},
+		"step": {
+			{"step", "--optimizer", "none", "-o", out, injected},
+			{"step", "--optimizer", "sgd", "--lr", "0.1", "-o", out, injected},
+			{"step", "--optimizer", "adamw", "-o", out, injected},
+		},
+		// Its only flag is required: the baseline is for leaving it out.
+		"load-params": {{"load-params", "-o", out, injected, filepath.Join(d, "none.npz")}},
 	}
 	runIt := func(args []string) outcome {
 		os.Remove(out)
@@ -224,7 +232,7 @@ func TestHelpDefaultsAreTheDefaults(t *testing.T) {
 }
 
 // perLoss is one part of a per-loss default: "inverse for weighted_ce, focal".
-var perLoss = regexp.MustCompile(`^(\w+) for (\w+(?:, \w+)*)$`)
+var perLoss = regexp.MustCompile(`^(\S+) for (\w+(?:, \w+)*)$`)
 
 // isPerLoss reports whether shown is "W for l1, l2; V for l3".
 func isPerLoss(shown string) bool {

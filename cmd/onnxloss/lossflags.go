@@ -10,19 +10,11 @@ import (
 	"github.com/onnxloss/onnxloss/lossops"
 )
 
-// paramUsers is the per-loss metadata of the loss-specific flags: which
-// losses read each. A flag given for a loss that does not read it is an
-// error (exit 2) naming the flag and the losses it applies to — never a
-// silently ignored value. The help text of these flags is made from the
-// same table, so adding a loss means adding it here once.
-var paramUsers = map[string][]lossops.Loss{
-	"gamma":           {lossops.Focal, lossops.SigmoidFocal, lossops.CBFocal},
-	"alpha":           {lossops.SigmoidFocal},
-	"label-smoothing": {lossops.WeightedCE},
-	"tau":             {lossops.LogitAdjusted},
-	"max-margin":      {lossops.LDAM},
-	"scale":           {lossops.LDAM},
-}
+// The per-loss metadata of the loss-specific flags is the loss registry:
+// lossops.ParamUsers(flag) lists the losses that read each parameter flag.
+// A flag given for a loss that does not read it is an error (exit 2)
+// naming the flag and the losses it applies to — never a silently ignored
+// value.
 
 // weightingParams are the weight flags read by some weightings only.
 var weightingParams = map[string][]lossops.Weighting{
@@ -32,8 +24,9 @@ var weightingParams = map[string][]lossops.Weighting{
 
 // paramUsersText lists the losses reading a flag, for its help.
 func paramUsersText(flag string) string {
-	names := make([]string, len(paramUsers[flag]))
-	for i, l := range paramUsers[flag] {
+	users := lossops.ParamUsers(flag)
+	names := make([]string, len(users))
+	for i, l := range users {
 		names[i] = string(l)
 	}
 	return strings.Join(names, ", ")
@@ -67,8 +60,8 @@ func checkUnusedFlags(c *cli.Context, loss lossops.Loss, hasLoss bool, weighting
 	if hasLoss {
 		for _, f := range c.Command.Flags {
 			name := f.Names()[0]
-			users, ok := paramUsers[name]
-			if ok && c.IsSet(name) && !slices.Contains(users, loss) {
+			_, isParam := lossops.ParamByName(name)
+			if isParam && c.IsSet(name) && !slices.Contains(lossops.ParamUsers(name), loss) {
 				return fmt.Errorf("--%s has no effect with --loss %s: it applies to %s (drop the flag or pick one of those losses)", name, loss, paramUsersText(name))
 			}
 		}
