@@ -75,6 +75,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			countsCommand(),
 			verifyCommand(),
 			opsCommand(),
+			lossesCommand(),
 		},
 	}
 	for _, c := range app.Commands {
