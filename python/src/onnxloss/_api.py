@@ -60,7 +60,7 @@ def _model_file(model: ModelLike, tmp: str) -> str:
 
 
 def _counts_file(value: CountsLike, tmp: str) -> str:
-    if _is_path(value):
+    if isinstance(value, (str, os.PathLike)):
         return _cli_path(value)
     if isinstance(value, Counts):
         document: Any = value.document
@@ -89,9 +89,9 @@ def _want_proto() -> bool:
 @overload
 def inject(model: bytes, loss: str, counts: Optional[CountsLike] = ..., *, output: Optional[PathLike] = ..., **options: Any) -> bytes: ...
 @overload
-def inject(model: "onnx.ModelProto", loss: str, counts: Optional[CountsLike] = ..., *, output: Optional[PathLike] = ..., **options: Any) -> "onnx.ModelProto": ...
-@overload
 def inject(model: PathLike, loss: str, counts: Optional[CountsLike] = ..., *, output: Optional[PathLike] = ..., **options: Any) -> "Union[onnx.ModelProto, bytes]": ...
+@overload
+def inject(model: "onnx.ModelProto", loss: str, counts: Optional[CountsLike] = ..., *, output: Optional[PathLike] = ..., **options: Any) -> "onnx.ModelProto": ...
 
 
 def inject(

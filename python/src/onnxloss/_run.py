@@ -65,7 +65,7 @@ def _scalar(value: object) -> str:
     if isinstance(value, float):
         return repr(value)  # shortest form that parses back to the same float
     if isinstance(value, os.PathLike):
-        return os.fspath(value)  # type: ignore[arg-type]
+        return str(os.fspath(value))
     return str(value)
 
 
@@ -103,7 +103,7 @@ def _message(stderr: str) -> str:
 
 def run(
     args: Iterable[str], ok_codes: Sequence[int] = (0,), echo_stderr: bool = True
-) -> subprocess.CompletedProcess:
+) -> "subprocess.CompletedProcess[bytes]":
     """Runs ``onnxloss ARGS...`` and returns the finished process (bytes stdout).
 
     An exit code outside ``ok_codes`` raises :class:`Error` with the CLI's
