@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 /usr/bin/python3 -c 'import torch, torchvision, onnx' 2>/dev/null || need_apt+=(python3-torch python3-torchvision python3-onnx)
 [ -d /usr/share/libonnx-testdata/data/node ] || need_apt+=(libonnx-testdata)
-# The Python package's build (hatchling) and tests (pytest, venvs with pip).
-/usr/bin/python3 -c 'import pytest, hatchling, packaging' 2>/dev/null || need_apt+=(python3-pytest python3-hatchling python3-packaging)
+# The Python package's build (hatchling) and tests (pytest, mypy, venvs with pip).
+/usr/bin/python3 -c 'import pytest, hatchling, packaging, mypy' 2>/dev/null || need_apt+=(python3-pytest python3-hatchling python3-packaging python3-mypy)
 /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
