@@ -262,8 +262,7 @@ def counts(
         A :class:`Counts`: a list with one count per class.
     """
     with tempfile.TemporaryDirectory(prefix="onnxloss-") as tmp:
-        out = os.path.join(tmp, "counts.json")
-        args = ["counts", "--output=" + out]
+        args = ["counts"]  # the counts JSON comes on stdout
         if classes is not None:
             names = os.path.join(tmp, "classes.txt")  # a file: names may contain commas
             with open(names, "w", encoding="utf-8") as f:
@@ -271,9 +270,8 @@ def counts(
             args.append("--classes-file=" + names)
         args += flags(dict(num_classes=num_classes, ignore_index=ignore_index, **options))
         args += _label_sources(labels, tmp)
-        run(args, echo_stderr=False)  # its only stderr line is "wrote <temp file>"
-        with open(out, encoding="utf-8") as f:
-            document = json.load(f)
+        proc = run(args)
+    document = json.loads(proc.stdout)
     if isinstance(document, list):
         return Counts(document, None, document)
     return Counts(document["counts"], document.get("classes"), document)
