@@ -3,7 +3,9 @@ nothing but pip, the console script, and an import that pulls in nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -133,3 +135,10 @@ assert not any(m in sys.modules for m in ("onnx", "numpy", "torch"))
 """
     assert sh([clean_venv / "bin" / "python", "-c", code]).stdout.strip() == "5"
     assert (tmp_path / "api.onnx").read_bytes() == (tmp_path / "cli.onnx").read_bytes()
+
+
+def test_wheel_builds_reproducibly(wheel: Path, tmp_path: Path) -> None:
+    """A second build of the same sources gives the same bytes."""
+    again = Path(sh(["bash", REPO / "scripts" / "build-wheel.sh", tmp_path], env=dict(os.environ)).stdout.strip().splitlines()[-1])
+    assert again.name == wheel.name
+    assert hashlib.sha256(again.read_bytes()).hexdigest() == hashlib.sha256(wheel.read_bytes()).hexdigest()
