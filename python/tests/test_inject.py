@@ -174,3 +174,27 @@ def test_flags_mapping(onnxloss) -> None:
         "--ignore-index=-100", "--replace", "--keep-loss=false", "--lambda=0.5", "--train=a*", "--train=b",
     ]
     assert onnxloss.flags(dict(rtol=1e-05, beta=0.1 + 0.2)) == ["--rtol=1e-05", "--beta=0.30000000000000004"]
+
+
+def test_interrupt_terminates_the_cli(onnxloss, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A KeyboardInterrupt while the binary runs stops it (SIGTERM) and leaves no file."""
+    import subprocess
+
+    started: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kw):
+        child = real_popen(*args, **kw)
+        started.append(child)
+        return child
+
+    def communicate(self, *a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    monkeypatch.setattr(real_popen, "communicate", communicate)
+    with pytest.raises(KeyboardInterrupt):
+        onnxloss.inject(MLP, "cb_focal", COUNTS, output=tmp_path / "out.onnx")
+    assert started and started[0].returncode is not None  # stopped and reaped, not left running
+    # Either it was stopped before writing, or it had finished: never a temporary file.
+    assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["out.onnx"])

@@ -113,9 +113,22 @@ def run(
     """
     command = [binary(), *args]
     try:
-        proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True)
+        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as exc:
         raise Error(f"onnxloss: cannot run {command[0]}: {exc.strerror}", None, command=command) from exc
+    try:
+        out, err = child.communicate()
+    except BaseException:
+        # Interrupted (KeyboardInterrupt, a timeout in the caller): SIGTERM
+        # lets the CLI remove its temporary output file; kill if it hangs.
+        child.terminate()
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        raise
+    proc = subprocess.CompletedProcess(command, child.returncode, out, err)
     stderr = proc.stderr.decode("utf-8", errors="replace")
     if proc.returncode not in ok_codes:
         raise Error(_message(stderr), proc.returncode, stderr, command)
