@@ -171,9 +171,11 @@ def test_summary_reaches_stderr(onnxloss, capsys: pytest.CaptureFixture[str]) ->
 
 def test_flags_mapping(onnxloss) -> None:
     assert onnxloss.flags(dict(ignore_index=-100, replace=True, keep_loss=False, lambda_=0.5, train=["a*", "b"], seed=None)) == [
-        "--ignore-index=-100", "--replace", "--keep-loss=false", "--lambda=0.5", "--train=a*", "--train=b",
+        "--ignore-index=-100", "--replace", "--keep-loss=false", "--lambda=0.5", "--train=a*,b",
     ]
-    assert onnxloss.flags(dict(rtol=1e-05, beta=0.1 + 0.2)) == ["--rtol=1e-05", "--beta=0.30000000000000004"]
+    assert onnxloss.flags(dict(rtol=1e-05, beta=0.1 + 0.2, betas=(0.9, 0.999))) == [
+        "--rtol=1e-05", "--beta=0.30000000000000004", "--betas=0.9,0.999",
+    ]
 
 
 def test_interrupt_terminates_the_cli(onnxloss, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -74,8 +74,10 @@ def flags(options: Mapping[str, object]) -> list[str]:
 
     ``ignore_index=-100`` becomes ``--ignore-index=-100`` (underscores become
     dashes, a trailing underscore as in ``lambda_`` is dropped); ``True`` gives
-    the bare flag and ``False`` gives ``--flag=false``; a list or tuple repeats
-    the flag once per item; ``None`` leaves the flag out. Which flags exist and
+    the bare flag and ``False`` gives ``--flag=false``; a list or tuple is
+    joined with commas (``betas=(0.9, 0.999)`` is ``--betas=0.9,0.999``; a
+    repeatable flag such as ``--train`` splits it into its items); ``None``
+    leaves the flag out. Which flags exist and
     what values they take is the CLI's business: an unknown one is an
     :class:`Error` with the CLI's message.
     """
@@ -87,7 +89,7 @@ def flags(options: Mapping[str, object]) -> list[str]:
         if isinstance(value, bool):
             out.append(flag if value else flag + "=false")
         elif isinstance(value, (list, tuple)):
-            out.extend(f"{flag}={_scalar(v)}" for v in value)
+            out.append(flag + "=" + ",".join(_scalar(v) for v in value))
         else:
             out.append(f"{flag}={_scalar(value)}")
     return out
