@@ -33,6 +33,14 @@ var modelLogits = map[string]struct {
 	"train_mlp_ce_o13.onnx":      {13, 7, "x:float32[N,16] target:int64[N]", "loss:float32[]", wantLogits{"/mlp/fc2/Gemm_output_0", "loss", 5, "", "SoftmaxCrossEntropyLoss"}},
 	"train_cnn_ce_o17.onnx":      {17, 8, "image:float32[N,1,12,12] target:int64[N]", "loss:float32[]", wantLogits{"/cnn/fc/Gemm_output_0", "loss", 10, "", "SoftmaxCrossEntropyLoss"}},
 	"train_mlp_dropout_o13.onnx": {13, 7, "x:float32[N,16] target:int64[N]", "loss:float32[]", wantLogits{"/fc2/Gemm_output_0", "loss", 5, "", "SoftmaxCrossEntropyLoss"}},
+	// The class-axis models (gen_axis_models.py): C here is dim 1, 0 when not
+	// static; inject chooses the class axis from the counts.
+	"token_cls_o17.onnx":         {17, 8, "ids:int64[N,T]", "logits:float32[N,T,7]", wantLogits{"logits", "logits", 0, "", ""}},
+	"det_head_o13.onnx":          {13, 7, "p3:float32[N,8,H3,W3] p4:float32[N,8,H4,W4]", "cls_logits:float32[N,A,Concatcls_logits_dim_2]", wantLogits{"cls_logits", "cls_logits", 0, "", ""}},
+	"seq_conv1d_o13.onnx":        {13, 7, "x:float32[N,4,L]", "logits:float32[N,6,L]", wantLogits{"logits", "logits", 6, "", ""}},
+	"seq_conv1d_static_o13.onnx": {13, 7, "x:float32[N,4,6]", "logits:float32[N,6,6]", wantLogits{"logits", "logits", 6, "", ""}},
+	"segnet_nhwc_o13.onnx":       {13, 7, "image:float32[N,3,H,W]", "logits:float32[N,H,W,4]", wantLogits{"logits", "logits", 0, "", ""}},
+	"vit_tiny_o17.onnx":          {17, 8, "image:float32[N,3,32,32]", "logits:float32[N,10]", wantLogits{"logits", "logits", 10, "", ""}},
 }
 
 func valuesString(vs []graphedit.ValueSummary) string {

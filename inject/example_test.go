@@ -3,10 +3,12 @@ package inject_test
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/inject"
 	"github.com/onnxloss/onnxloss/lossops"
+	"github.com/onnxloss/onnxloss/onnxpb"
 )
 
 // Attach a Class-Balanced focal loss to an exported classifier: the model
@@ -35,4 +37,18 @@ func ExampleInject() {
 	// cb_focal on logits C = 5 weighting effective
 	// output loss
 	// output logits
+}
+
+// ChooseClassAxis finds the classes of a token classifier's (N, T, 7)
+// logits on axis 2, and refuses to guess for (N, 6, 6) with six classes.
+func ExampleChooseClassAxis() {
+	tok := graphedit.ValueType{Elem: onnxpb.TensorProto_FLOAT, Shape: []graphedit.Dim{{Value: -1, Param: "N"}, {Value: -1, Param: "T"}, {Value: 7}}}
+	a, _ := inject.ChooseClassAxis("logits", tok, 7, nil)
+	fmt.Println(a.Axis, "-", a.Reason)
+	square := graphedit.ValueType{Elem: onnxpb.TensorProto_FLOAT, Shape: []graphedit.Dim{{Value: -1, Param: "N"}, {Value: 6}, {Value: 6}}}
+	_, err := inject.ChooseClassAxis("logits", square, 6, nil)
+	fmt.Println(err != nil && strings.Contains(err.Error(), "pass --class-axis"))
+	// Output:
+	// 2 - the only axis of static size C = 7 in [N,T,7]
+	// true
 }

@@ -34,28 +34,40 @@ func TestEmittedOpsHaveGradients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		onPath := logitsToLoss(m, ic.Meta.Logits, ic.Meta.LossOutput)
-		if len(onPath) == 0 {
-			t.Fatalf("%s: no path from %s to %s", ic.Case.Name, ic.Meta.Logits, ic.Meta.LossOutput)
-		}
-		for _, n := range m.Graph().GetNode() {
-			if !strings.HasPrefix(n.GetName(), "onnxloss/") {
-				continue
-			}
-			if d := n.GetDomain(); d != "" && d != "ai.onnx" {
-				t.Errorf("%s: node %s in domain %q", ic.Case.Name, n.GetName(), d)
-			}
-			op := n.GetOpType()
+		for op := range checkGradientOps(t, ic.Case.Name, m, ic.Meta.Logits, ic.Meta.LossOutput) {
 			seen[op] = true
-			if onPath[n] && !gradientOps[op] {
-				t.Errorf("%s: %s (%s) is on the logits→loss path but has no ONNX Runtime gradient", ic.Case.Name, n.GetName(), op)
-			}
-			if !onPath[n] && !gradientOps[op] && !labelOps[op] {
-				t.Errorf("%s: %s (%s) is not an allowed op", ic.Case.Name, n.GetName(), op)
-			}
 		}
 	}
 	t.Logf("ops emitted: %v", keys(seen))
+}
+
+// checkGradientOps checks the nodes inject added to m: default domain, on
+// the logits→loss path only ops with an ONNX Runtime gradient, elsewhere
+// label-side ops. It returns the op types seen.
+func checkGradientOps(t *testing.T, name string, m *graphedit.Model, logits, loss string) map[string]bool {
+	t.Helper()
+	seen := map[string]bool{}
+	onPath := logitsToLoss(m, logits, loss)
+	if len(onPath) == 0 {
+		t.Fatalf("%s: no path from %s to %s", name, logits, loss)
+	}
+	for _, n := range m.Graph().GetNode() {
+		if !strings.HasPrefix(n.GetName(), "onnxloss/") {
+			continue
+		}
+		if d := n.GetDomain(); d != "" && d != "ai.onnx" {
+			t.Errorf("%s: node %s in domain %q", name, n.GetName(), d)
+		}
+		op := n.GetOpType()
+		seen[op] = true
+		if onPath[n] && !gradientOps[op] {
+			t.Errorf("%s: %s (%s) is on the logits→loss path but has no ONNX Runtime gradient", name, n.GetName(), op)
+		}
+		if !onPath[n] && !gradientOps[op] && !labelOps[op] {
+			t.Errorf("%s: %s (%s) is not an allowed op", name, n.GetName(), op)
+		}
+	}
+	return seen
 }
 
 // logitsToLoss returns the nodes that lie on some path from value from to

@@ -3,6 +3,8 @@ package inject
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 
 	"github.com/onnxloss/onnxloss/graphedit"
@@ -43,10 +45,23 @@ type Options struct {
 	Scale float64
 	// Logits names the value to attach to; "" picks the model's single
 	// float output of rank ≥ 2.
-	Logits     string
-	LabelsName string                      // default "labels"
-	LabelsElem onnxpb.TensorProto_DataType // INT64 (default) or INT32
-	LossName   string                      // default "loss"
+	Logits string
+	// Heads, when it has two or more names, attaches the loss to each of
+	// these values (Logits is then unused): each head's loss is an output
+	// LossName/<head>, and LossName is their sum weighted by HeadWeights
+	// (nil: all 1). Heads whose labels have one shape share one labels
+	// input; otherwise each gets LabelsName/<head>.
+	Heads       []string
+	HeadWeights []float64
+	// ClassAxis, when non-nil, is the logits' class axis (negative counts
+	// from the end); nil chooses it as ChooseClassAxis describes.
+	ClassAxis *int
+	// BackgroundLabel, when non-nil, marks positions that are negatives for
+	// every class (dense detection; sigmoid losses).
+	BackgroundLabel *int64
+	LabelsName      string                      // default "labels"
+	LabelsElem      onnxpb.TensorProto_DataType // INT64 (default) or INT32
+	LossName        string                      // default "loss"
 	// Replace allows injecting into a model that already carries an
 	// onnxloss loss; the old one is removed first.
 	Replace bool
@@ -86,13 +101,73 @@ type Metadata struct {
 	Logits      string `json:"logits"`
 	LogitsDType string `json:"logits_dtype"`
 	LogitsRank  int    `json:"logits_rank"`
-	Labels      string `json:"labels"`
-	LabelsDType string `json:"labels_dtype"`
-	LossOutput  string `json:"loss_output"`
-	Opset       int64  `json:"opset"`
+	// ClassAxis is the logits' class axis in [0, rank); nil in metadata
+	// written before it was recorded, which means axis 1.
+	ClassAxis *int `json:"class_axis"`
+	// BackgroundLabel is the label of all-negative positions, if any.
+	BackgroundLabel *int64 `json:"background_label,omitempty"`
+	Labels          string `json:"labels"`
+	LabelsDType     string `json:"labels_dtype"`
+	LossOutput      string `json:"loss_output"`
+	Opset           int64  `json:"opset"`
 	// Replaced describes the training graph's own loss that this one
 	// replaced (or kept beside, with KeepLoss); nil for plain injection.
 	Replaced *graphedit.Loss `json:"replaced,omitempty"`
+	// Heads lists the heads when the loss is attached to several; the
+	// fields above then describe the first head, and LossOutput is the
+	// weighted sum of the heads' losses.
+	Heads []Head `json:"heads,omitempty"`
+}
+
+// Head is one head of a several-head injection.
+type Head struct {
+	// Name is the head as given to --logits (the value name before any
+	// Softmax/Sigmoid was stepped over).
+	Name        string  `json:"name"`
+	Logits      string  `json:"logits"`
+	LogitsDType string  `json:"logits_dtype"`
+	LogitsRank  int     `json:"logits_rank"`
+	ClassAxis   int     `json:"class_axis"`
+	Labels      string  `json:"labels"`
+	LossOutput  string  `json:"loss_output"`
+	Weight      float64 `json:"weight"`
+}
+
+// Axis returns the class axis the metadata records (1 when not recorded).
+func (md *Metadata) Axis() int {
+	if md.ClassAxis == nil {
+		return 1
+	}
+	return *md.ClassAxis
+}
+
+// HeadSpec returns the lossops.Spec of head h (its class axis).
+func (md *Metadata) HeadSpec(h Head) lossops.Spec {
+	s := md.Spec()
+	s.ClassAxis = classAxisField(h.ClassAxis, h.LogitsRank)
+	return s
+}
+
+// classAxisField turns a class axis in [0, rank) into lossops.Spec's
+// ClassAxis (where 0 means axis 1 and axis 0 is written as −rank).
+func classAxisField(axis, rank int) int {
+	if axis == 0 {
+		return -rank
+	}
+	return axis
+}
+
+// HeadAxis is the class axis chosen for one head, for stderr.
+type HeadAxis struct {
+	Logits string
+	Rank   int
+	Axis   int
+	Reason string
+}
+
+// site returns the lossops.Site of logits of type vt (names not filled in).
+func site(vt graphedit.ValueType) lossops.Site {
+	return lossops.Site{LogitsElem: vt.Elem, Rank: vt.Rank(), C: 0}
 }
 
 // Spec returns the lossops.Spec the metadata describes.
@@ -102,6 +177,7 @@ func (md *Metadata) Spec() lossops.Spec {
 		Reduction: lossops.Reduction(md.Reduction), IgnoreIndex: md.IgnoreIndex,
 		LabelSmoothing: md.LabelSmoothing, MultiHot: md.Targets == "multi-hot",
 		Counts: md.Counts, SkipZero: md.ZeroCounts == "skip", Tau: md.Tau, MaxMargin: md.MaxMargin, Scale: md.Scale,
+		ClassAxis: classAxisField(md.Axis(), md.LogitsRank), BackgroundLabel: md.BackgroundLabel,
 	}
 	if md.Weighted {
 		s.Weights = md.Weights
@@ -127,6 +203,8 @@ type Result struct {
 	Metadata *Metadata
 	// Notes are remarks for the user (e.g. attached before a Softmax).
 	Notes []string
+	// Axes says, per head, which class axis was taken and why.
+	Axes []HeadAxis
 }
 
 // Inject attaches the loss described by opt to m in place. In a training
@@ -187,6 +265,7 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 	spec := lossops.Spec{
 		Loss: opt.Loss, Gamma: opt.Gamma, Alpha: opt.Alpha, Reduction: opt.Reduction,
 		IgnoreIndex: opt.IgnoreIndex, LabelSmoothing: opt.LabelSmoothing, MultiHot: opt.MultiHot,
+		BackgroundLabel: opt.BackgroundLabel,
 	}
 	if opt.Loss.FromCounts() {
 		spec.Counts, spec.SkipZero = opt.Counts.Values, opt.SkipZero
@@ -217,109 +296,263 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 		return nil, err
 	}
 
-	var logits string
-	if existing != nil {
-		logits = existing.Scores
-	} else {
-		if logits, err = findLogits(m, opt.Logits); err != nil {
-			return nil, err
+	heads := opt.Heads
+	if len(heads) == 0 {
+		heads = []string{opt.Logits}
+	}
+	multi := len(heads) > 1
+	if multi {
+		if existing != nil {
+			return nil, fmt.Errorf("several heads (--logits %s) cannot replace a training graph's own loss: attach to one head, or drop the exported loss first", strings.Join(heads, ","))
 		}
-		var note string
-		if logits, note, err = beforeActivation(m, logits); err != nil {
-			return nil, err
+		if spec.Reduction == lossops.None {
+			return nil, fmt.Errorf("--reduction none gives per-position losses that are not summed across heads: use mean, sum or foreground with several heads")
 		}
-		if note != "" {
-			res.Notes = append(res.Notes, note)
+		seen := map[string]bool{}
+		for _, h := range heads {
+			if h == "" {
+				return nil, fmt.Errorf("--logits %s names an empty head: give the value names separated by commas", strings.Join(heads, ","))
+			}
+			if seen[h] {
+				return nil, fmt.Errorf("--logits names head %q twice: give each head once", h)
+			}
+			seen[h] = true
 		}
 	}
-	vt, ok := m.InferType(logits)
-	if !ok {
-		return nil, fmt.Errorf("the type and shape of logits %q are not declared in the model: pass a graph output or a value with value_info as --logits", logits)
+	headWeights := opt.HeadWeights
+	if headWeights == nil {
+		headWeights = make([]float64, len(heads))
+		for i := range headWeights {
+			headWeights[i] = 1
+		}
 	}
-	if !graphedit.IsFloat(vt.Elem) {
-		return nil, fmt.Errorf("logits %q are %s: need float, double, float16 or bfloat16 scores", logits, elemName(vt.Elem))
+	if len(headWeights) != len(heads) {
+		return nil, fmt.Errorf("%d head weights for %d heads (--logits %s): give one weight per head", len(headWeights), len(heads), strings.Join(heads, ","))
 	}
-	if vt.Rank() < 2 {
-		return nil, fmt.Errorf("logits %q have rank %d: need (N, C, ...) with the class axis 1, rank >= 2", logits, vt.Rank())
+	for i, w := range headWeights {
+		if math.IsNaN(w) || math.IsInf(w, 0) {
+			return nil, fmt.Errorf("head weight %v of %q is invalid: use a finite number", w, heads[i])
+		}
+	}
+
+	// Find each head's logits, its class axis and its labels' type.
+	type head struct {
+		name, logits string
+		vt           graphedit.ValueType
+		axis         ClassAxis
+		labels       graphedit.ValueType
 	}
 	C := len(opt.Counts.Values)
-	if d := vt.Shape[1]; d.Static() && d.Value != int64(C) {
-		return nil, fmt.Errorf("logits %q have %d classes (dim 1) but the counts give %d: pass counts for %d classes", logits, d.Value, C, d.Value)
+	hs := make([]head, len(heads))
+	for i, name := range heads {
+		h := &hs[i]
+		h.name = name
+		var softmax *onnxpb.NodeProto
+		if existing != nil {
+			h.logits = existing.Scores
+		} else {
+			if h.logits, err = findLogits(m, name); err != nil {
+				return nil, err
+			}
+			var note string
+			if h.logits, note, softmax, err = beforeActivation(m, h.logits); err != nil {
+				return nil, err
+			}
+			if note != "" {
+				res.Notes = append(res.Notes, note)
+			}
+		}
+		if !multi && h.name == "" {
+			h.name = h.logits
+		}
+		vt, ok := m.InferType(h.logits)
+		if !ok {
+			return nil, fmt.Errorf("the type and shape of logits %q are not declared in the model: pass a graph output or a value with value_info as --logits", h.logits)
+		}
+		if !graphedit.IsFloat(vt.Elem) {
+			return nil, fmt.Errorf("logits %q are %s: need float, double, float16 or bfloat16 scores", h.logits, elemName(vt.Elem))
+		}
+		if vt.Rank() < 2 {
+			return nil, fmt.Errorf("logits %q have rank %d: need a batch axis and a class axis, rank >= 2", h.logits, vt.Rank())
+		}
+		h.vt = vt
+		if existing != nil {
+			// SoftmaxCrossEntropyLoss and NegativeLogLikelihoodLoss take
+			// their classes on axis 1.
+			if opt.ClassAxis != nil {
+				if a := *opt.ClassAxis; a != 1 && a != 1-vt.Rank() {
+					return nil, fmt.Errorf("the training graph's %s takes its classes on axis 1, not --class-axis %d: drop --class-axis, or pass --logits to attach elsewhere", existing.Kind, a)
+				}
+			}
+			one := 1
+			h.axis, err = ChooseClassAxis(h.logits, vt, C, &one)
+			h.axis.Reason = "the axis of the training graph's " + existing.Kind
+		} else {
+			h.axis, err = ChooseClassAxis(h.logits, vt, C, opt.ClassAxis)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if softmax != nil {
+			a := m.SoftmaxAxis(softmax, vt.Rank())
+			if a != int64(h.axis.Axis) || (m.DefaultDomainOpset() < 13 && h.axis.Axis != vt.Rank()-1) {
+				return nil, fmt.Errorf("%q comes from Softmax node %q over axis %d, not the class axis %d: pass the scores as --logits", h.logits, softmax.GetName(), a, h.axis.Axis)
+			}
+		}
+		if opt.MultiHot {
+			h.labels = graphedit.ValueType{Elem: onnxpb.TensorProto_FLOAT, Shape: vt.Shape}
+		} else {
+			h.labels = graphedit.ValueType{Elem: opt.LabelsElem, Shape: withoutAxis(vt.Shape, h.axis.Axis)}
+		}
+	}
+	if multi {
+		for _, h := range hs[1:] {
+			if site(h.vt).ComputeElem() != site(hs[0].vt).ComputeElem() {
+				return nil, fmt.Errorf("heads %q (%s) and %q (%s) compute their losses in different types: give heads of one float type", hs[0].name, elemName(hs[0].vt.Elem), h.name, elemName(h.vt.Elem))
+			}
+		}
 	}
 
 	// The labels: the training graph's target input, or a new input with the
 	// logits' shape without the class axis (multi-hot: the logits' shape),
-	// symbolic dims copied.
+	// symbolic dims copied. Heads whose labels have one shape share one input.
 	labelsName, lossOutput := opt.LabelsName, opt.LossName
-	labelsType := graphedit.ValueType{Elem: opt.LabelsElem}
+	shared := true
+	for _, h := range hs[1:] {
+		if !slices.Equal(h.labels.Shape, hs[0].labels.Shape) {
+			shared = false
+		}
+	}
+	labelNames := make([]string, len(hs))
 	if existing != nil {
 		labelsName = existing.Labels
 		lt, ok := m.ValueType(labelsName)
 		if !ok {
 			return nil, fmt.Errorf("the type of the labels %q of %s is not declared", labelsName, existing.Kind)
 		}
-		labelsType = lt
+		hs[0].labels = lt
+		labelNames[0] = labelsName
 		if !opt.KeepLoss {
 			lossOutput = existing.Output
 			removeLoss(m, *existing)
 		}
 	} else {
-		if opt.MultiHot {
-			labelsType = graphedit.ValueType{Elem: onnxpb.TensorProto_FLOAT, Shape: vt.Shape}
-		} else {
-			if opt.LabelsElem != onnxpb.TensorProto_INT64 && opt.LabelsElem != onnxpb.TensorProto_INT32 {
-				return nil, fmt.Errorf("labels dtype %s is not supported: use int64 or int32", elemName(opt.LabelsElem))
-			}
-			labelsType.Shape = append([]graphedit.Dim{vt.Shape[0]}, vt.Shape[2:]...)
+		if !opt.MultiHot && opt.LabelsElem != onnxpb.TensorProto_INT64 && opt.LabelsElem != onnxpb.TensorProto_INT32 {
+			return nil, fmt.Errorf("labels dtype %s is not supported: use int64 or int32", elemName(opt.LabelsElem))
 		}
-		if m.HasName(labelsName) {
-			return nil, fmt.Errorf("the graph already has a value named %q: choose another with --labels-name", labelsName)
+		for i, h := range hs {
+			labelNames[i] = labelsName
+			if !shared {
+				labelNames[i] = labelsName + "/" + h.name
+			}
+			if (shared && i > 0) || !m.HasName(labelNames[i]) {
+				continue
+			}
+			return nil, fmt.Errorf("the graph already has a value named %q: choose another with --labels-name", labelNames[i])
 		}
 	}
 	replacing := existing != nil && !opt.KeepLoss
 	if !replacing && m.HasName(lossOutput) {
 		return nil, fmt.Errorf("the graph already has a value named %q: choose another with --loss-name", lossOutput)
 	}
-	if labelsName == lossOutput {
-		return nil, fmt.Errorf("labels and loss are both named %q: give them different names", lossOutput)
+	headOutputs := make([]string, len(hs))
+	headOutputs[0] = lossOutput
+	if multi {
+		for i, h := range hs {
+			headOutputs[i] = lossOutput + "/" + h.name
+			if m.HasName(headOutputs[i]) {
+				return nil, fmt.Errorf("the graph already has a value named %q: choose another --loss-name", headOutputs[i])
+			}
+		}
+	}
+	for i := range hs {
+		if labelNames[i] == lossOutput || labelNames[i] == headOutputs[i] {
+			return nil, fmt.Errorf("labels and loss are both named %q: give them different names", labelNames[i])
+		}
 	}
 	if existing == nil {
-		m.AddInput(graphedit.TensorValueInfo(labelsName, labelsType), -1)
+		for i, h := range hs {
+			if !shared || i == 0 {
+				m.AddInput(graphedit.TensorValueInfo(labelNames[i], h.labels), -1)
+			}
+		}
 	}
 
 	b := graphedit.NewBuilder(m, NamePrefix)
-	site := lossops.Site{Logits: logits, LogitsElem: vt.Elem, Rank: vt.Rank(), C: C, Labels: labelsName, LabelsElem: labelsType.Elem}
-	lossValue, err := lossops.Build(b, spec, site)
-	if err != nil {
-		return nil, err
+	lossValues := make([]string, len(hs))
+	for i, h := range hs {
+		hspec := spec
+		hspec.ClassAxis = classAxisField(h.axis.Axis, h.vt.Rank())
+		st := site(h.vt)
+		st.Logits, st.Labels, st.LabelsElem, st.C = h.logits, labelNames[i], h.labels.Elem, C
+		if lossValues[i], err = lossops.Build(b, hspec, st); err != nil {
+			return nil, err
+		}
 	}
-	renameOutput(m, lossValue, lossOutput)
-
-	lossType := graphedit.ValueType{Elem: site.ComputeElem(), Shape: []graphedit.Dim{}}
+	computeElem := site(hs[0].vt).ComputeElem()
+	lossType := graphedit.ValueType{Elem: computeElem, Shape: []graphedit.Dim{}}
 	if spec.Reduction == lossops.None {
-		perPosition := append([]graphedit.Dim{vt.Shape[0]}, vt.Shape[2:]...)
-		lossType.Shape = perPosition
+		lossType.Shape = hs[0].labels.Shape
+		if opt.MultiHot {
+			lossType.Shape = withoutAxis(hs[0].vt.Shape, hs[0].axis.Axis)
+		}
 		if spec.Loss == lossops.SigmoidFocal {
-			lossType.Shape = vt.Shape
+			lossType.Shape = hs[0].vt.Shape
 		}
 	}
-	if replacing {
-		setOutputType(m, lossOutput, lossType)
-		if existing.LogProb != "" && (m.IsGraphOutput(existing.LogProb) || len(m.Consumers(existing.LogProb)) > 0) {
-			renameOutput(m, b.LogSoftmax("log_prob", logits, 1, vt.Rank()), existing.LogProb)
+	if multi {
+		total := ""
+		for i := range hs {
+			renameOutput(m, lossValues[i], headOutputs[i])
+			term := headOutputs[i]
+			if headWeights[i] != 1 {
+				term = b.Op("Mul", "weighted_head_loss", []string{term, b.Scalar("head_weight", computeElem, headWeights[i])})
+			}
+			if total == "" {
+				total = term
+			} else {
+				total = b.Op("Add", "total_loss", []string{total, term})
+			}
 		}
-	} else {
+		if total == headOutputs[0] {
+			total = b.Op("Identity", "total_loss", []string{total})
+		}
+		renameOutput(m, total, lossOutput)
+		for i := len(hs) - 1; i >= 0; i-- {
+			m.AddOutput(graphedit.TensorValueInfo(headOutputs[i], lossType), 0)
+		}
 		m.AddOutput(graphedit.TensorValueInfo(lossOutput, lossType), 0)
+	} else {
+		renameOutput(m, lossValues[0], lossOutput)
+		if replacing {
+			setOutputType(m, lossOutput, lossType)
+			if existing.LogProb != "" && (m.IsGraphOutput(existing.LogProb) || len(m.Consumers(existing.LogProb)) > 0) {
+				renameOutput(m, b.LogSoftmax("log_prob", hs[0].logits, 1, hs[0].vt.Rank()), existing.LogProb)
+			}
+		} else {
+			m.AddOutput(graphedit.TensorValueInfo(lossOutput, lossType), 0)
+		}
 	}
 
+	h0 := hs[0]
+	axis0 := h0.axis.Axis
 	md := &Metadata{
 		Tool: "onnxloss", Version: Version, Loss: string(opt.Loss), Weighting: string(weighting),
 		Beta: opt.Beta, Normalize: opt.Normalize, ZeroCounts: "error", Gamma: opt.Gamma, Alpha: opt.Alpha,
 		Reduction: string(opt.Reduction), IgnoreIndex: opt.IgnoreIndex, LabelSmoothing: opt.LabelSmoothing,
 		Targets: "index", Tau: spec.Tau, MaxMargin: spec.MaxMargin, Scale: spec.Scale, Counts: opt.Counts.Values, Classes: opt.Counts.Classes, Weights: weights,
-		Weighted: spec.Weights != nil, NumClasses: C, Logits: logits, LogitsDType: elemName(vt.Elem),
-		LogitsRank: vt.Rank(), Labels: labelsName, LabelsDType: elemName(labelsType.Elem),
+		Weighted: spec.Weights != nil, NumClasses: C, Logits: h0.logits, LogitsDType: elemName(h0.vt.Elem),
+		LogitsRank: h0.vt.Rank(), ClassAxis: &axis0, BackgroundLabel: opt.BackgroundLabel, Labels: labelNames[0], LabelsDType: elemName(h0.labels.Elem),
 		LossOutput: lossOutput, Opset: opset, Replaced: existing,
+	}
+	if multi {
+		for i, h := range hs {
+			md.Heads = append(md.Heads, Head{Name: h.name, Logits: h.logits, LogitsDType: elemName(h.vt.Elem), LogitsRank: h.vt.Rank(),
+				ClassAxis: h.axis.Axis, Labels: labelNames[i], LossOutput: headOutputs[i], Weight: headWeights[i]})
+		}
+	}
+	for _, h := range hs {
+		res.Axes = append(res.Axes, HeadAxis{Logits: h.logits, Rank: h.vt.Rank(), Axis: h.axis.Axis, Reason: h.axis.Reason})
 	}
 	if opt.SkipZero {
 		md.ZeroCounts = "skip"
@@ -415,25 +648,23 @@ func lossName(md *Metadata) string {
 // beforeActivation moves from a Softmax/Sigmoid output (probabilities) to
 // its input (logits). A softmax over an axis other than the class axis is an
 // error.
-func beforeActivation(m *graphedit.Model, value string) (string, string, error) {
+// The Softmax node is returned so the caller can check its axis against the
+// class axis.
+func beforeActivation(m *graphedit.Model, value string) (string, string, *onnxpb.NodeProto, error) {
 	p := m.Producer(value)
 	if p == nil {
-		return value, "", nil
+		return value, "", nil, nil
 	}
 	switch p.GetOpType() {
 	case "Softmax":
-		vt, ok := m.InferType(value)
-		if !ok {
-			return "", "", fmt.Errorf("%q comes from Softmax node %q but its rank is unknown: pass the Softmax input as --logits", value, p.GetName())
+		if _, ok := m.InferType(value); !ok {
+			return "", "", nil, fmt.Errorf("%q comes from Softmax node %q but its rank is unknown: pass the Softmax input as --logits", value, p.GetName())
 		}
-		if !m.SoftmaxOverClassAxis(p, vt.Rank()) {
-			return "", "", fmt.Errorf("%q comes from Softmax node %q over axis %d, not the class axis 1: pass the scores as --logits", value, p.GetName(), m.SoftmaxAxis(p, vt.Rank()))
-		}
-		return p.GetInput()[0], fmt.Sprintf("%q is the output of Softmax node %q (probabilities): attached to its input %q, the logits", value, p.GetName(), p.GetInput()[0]), nil
+		return p.GetInput()[0], fmt.Sprintf("%q is the output of Softmax node %q (probabilities): attached to its input %q, the logits", value, p.GetName(), p.GetInput()[0]), p, nil
 	case "Sigmoid":
-		return p.GetInput()[0], fmt.Sprintf("%q is the output of Sigmoid node %q (probabilities): attached to its input %q, the logits", value, p.GetName(), p.GetInput()[0]), nil
+		return p.GetInput()[0], fmt.Sprintf("%q is the output of Sigmoid node %q (probabilities): attached to its input %q, the logits", value, p.GetName(), p.GetInput()[0]), nil, nil
 	}
-	return value, "", nil
+	return value, "", nil, nil
 }
 
 // renameOutput renames the value produced by the last node that outputs

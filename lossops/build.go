@@ -2,15 +2,17 @@ package lossops
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/onnxpb"
 )
 
 // Site says where in a graph a loss attaches: the logits value (class axis
-// 1) and the labels value the caller has declared.
+// Spec.ClassAxis) and the labels value the caller has declared.
 type Site struct {
-	// Logits names the value holding the scores, shape (N, C, d1…dk).
+	// Logits names the value holding the scores, e.g. (N, C, d1…dk) with
+	// class axis 1 or (N, T, C) with class axis 2.
 	Logits string
 	// LogitsElem is the logits' element type: FLOAT, DOUBLE, FLOAT16 or BFLOAT16.
 	LogitsElem onnxpb.TensorProto_DataType
@@ -18,8 +20,9 @@ type Site struct {
 	Rank int
 	// C is the number of classes.
 	C int
-	// Labels names the labels value: int64/int32 indices of shape (N, d1…dk),
-	// or with Spec.MultiHot float targets of the logits' shape.
+	// Labels names the labels value: int64/int32 indices of the logits'
+	// shape without the class axis, or with Spec.MultiHot float targets of
+	// the logits' shape.
 	Labels string
 	// LabelsElem is the labels' element type.
 	LabelsElem onnxpb.TensorProto_DataType
@@ -36,9 +39,11 @@ func (s Site) ComputeElem() onnxpb.TensorProto_DataType {
 
 // Build appends the subgraph computing spec's loss from site to b's model and
 // returns the name of the loss value (element type site.ComputeElem(); a
-// scalar for mean/sum, the labels' shape for none — the logits' shape for
-// sigmoid_focal). Every op on the path from the logits to the loss is one
-// that ONNX Runtime training can differentiate.
+// scalar for mean/sum/foreground, the labels' shape for none — the logits'
+// shape for sigmoid_focal). Every op on the path from the logits to the
+// loss is one that ONNX Runtime training can differentiate. Labels outside
+// [0, C) that are neither the ignore_index nor the background label make
+// the loss NaN (never wrapped around as Gather would wrap a negative index).
 func Build(b *graphedit.Builder, spec Spec, site Site) (string, error) {
 	if err := spec.Validate(); err != nil {
 		return "", err
@@ -49,6 +54,13 @@ func Build(b *graphedit.Builder, spec Spec, site Site) (string, error) {
 	if site.C < 1 {
 		return "", fmt.Errorf("logits %q: need at least one class", site.Logits)
 	}
+	axis, ok := spec.Axis(site.Rank)
+	if !ok {
+		return "", fmt.Errorf("class axis %d is outside logits %q of rank %d: use an axis in -%d..%d", spec.ClassAxis, site.Logits, site.Rank, site.Rank, site.Rank-1)
+	}
+	if bg := spec.BackgroundLabel; bg != nil && *bg >= 0 && *bg < int64(site.C) {
+		return "", fmt.Errorf("the background label %d is a class id (0..%d): use a value outside the classes, e.g. -1", *bg, site.C-1)
+	}
 	if spec.Weights != nil && len(spec.Weights) != site.C {
 		return "", fmt.Errorf("%d class weights for %d classes", len(spec.Weights), site.C)
 	}
@@ -58,7 +70,7 @@ func Build(b *graphedit.Builder, spec Spec, site Site) (string, error) {
 	if b.Opset < 11 {
 		return "", fmt.Errorf("the model's opset is %d: onnxloss needs opset 11 or newer (re-export with opset_version >= 11)", b.Opset)
 	}
-	g := &lossGraph{b: b, spec: spec, site: site, elem: site.ComputeElem()}
+	g := &lossGraph{b: b, spec: spec, site: site, elem: site.ComputeElem(), axis: int64(axis)}
 	switch site.LogitsElem {
 	case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_DOUBLE:
 		g.x = site.Logits
@@ -94,23 +106,45 @@ type lossGraph struct {
 	spec Spec
 	site Site
 	elem onnxpb.TensorProto_DataType
+	axis int64 // the class axis of the logits, in [0, rank)
 
 	x      string // logits in the compute type
-	y      string // int64 labels with ignored positions replaced by class 0
+	y      string // int64 labels with ignored, background and out-of-range positions replaced by class 0
 	mask   string // compute-type 1/0 per position, "" when nothing is ignored
 	target string // compute-type one-hot/multi-hot of the logits' shape
+	// foreground is compute-type 1/0 per position: 1 where the label is a
+	// class; "" when every position is (no ignore_index, no background).
+	foreground string
+	// background is bool per position: true where the label is the
+	// background label; "" without one.
+	background string
+	// outOfRange is compute-type NaN/0 per position: NaN where the label is
+	// outside [0, C) and neither ignored nor background; "" for multi-hot.
+	outOfRange string
 }
 
 func (g *lossGraph) scalar(what string, v float64) string { return g.b.Scalar(what, g.elem, v) }
 
-// classShape is (1, C, 1, …) so a per-class vector broadcasts over logits.
+// classShape is (1, C, 1, …), C at the class axis, so a per-class vector
+// broadcasts over logits.
 func (g *lossGraph) classShape() []int64 {
 	dims := make([]int64, g.site.Rank)
 	for i := range dims {
 		dims[i] = 1
 	}
-	dims[1] = int64(g.site.C)
+	dims[g.axis] = int64(g.site.C)
 	return dims
+}
+
+// perPositionAxes are the axes of a labels-shaped value other than its first
+// (the sample axis), nil for rank-1 labels: what the foreground reduction
+// sums over per sample.
+func (g *lossGraph) perPositionAxes() []int64 {
+	var axes []int64
+	for i := int64(1); i < int64(g.site.Rank-1); i++ {
+		axes = append(axes, i)
+	}
+	return axes
 }
 
 func (g *lossGraph) weights(dims []int64) string {
@@ -152,11 +186,36 @@ func (g *lossGraph) prepareLabels() error {
 	default:
 		return fmt.Errorf("labels %q must be int64 or int32, not %s", g.site.Labels, g.site.LabelsElem)
 	}
+	zero := b.Int64("zero_label", []int64{}, []int64{0})
 	if ii := g.spec.IgnoreIndex; ii != nil {
 		ignored := b.Op("Equal", "ignored", []string{y, b.Int64("ignore_index", []int64{}, []int64{*ii})})
-		y = b.Op("Where", "labels_safe", []string{ignored, b.Int64("zero_label", []int64{}, []int64{0}), y})
+		y = b.Op("Where", "labels_safe", []string{ignored, zero, y})
 		g.mask = b.Cast("valid", b.Op("Not", "valid_bool", []string{ignored}), g.elem)
 	}
+	var notBackground string // compute-type 1/0 per position
+	if bg := g.spec.BackgroundLabel; bg != nil {
+		isBG := b.Op("Equal", "background", []string{y, b.Int64("background_label", []int64{}, []int64{*bg})})
+		y = b.Op("Where", "labels_not_background", []string{isBG, zero, y})
+		g.background = isBG
+		notBackground = b.Cast("not_background", b.Op("Not", "not_background_bool", []string{isBG}), g.elem)
+		g.foreground = notBackground
+	}
+	if g.mask != "" {
+		if g.foreground == "" {
+			g.foreground = g.mask
+		} else {
+			g.foreground = b.Op("Mul", "foreground", []string{g.foreground, g.mask})
+		}
+	}
+	// Out-of-range labels: negatives are first moved to C (so Gather and
+	// GatherElements never wrap them around to class C−1…), then every
+	// label > C−1 is replaced by class 0 and marks its position NaN.
+	C := int64(g.site.C)
+	negative := b.Op("Less", "label_negative", []string{y, zero})
+	y = b.Op("Where", "labels_nonnegative", []string{negative, b.Int64("num_classes", []int64{}, []int64{C}), y})
+	bad := b.Op("Greater", "label_out_of_range", []string{y, b.Int64("last_class", []int64{}, []int64{C - 1})})
+	y = b.Op("Where", "labels_in_range", []string{bad, zero, y})
+	g.outOfRange = b.Op("Where", "label_range_nan", []string{bad, g.scalar("nan", math.NaN()), g.scalar("zero", 0)})
 	g.y = y
 	if g.spec.Loss.FromCounts() {
 		g.skipZeroClasses()
@@ -169,8 +228,12 @@ func (g *lossGraph) prepareLabels() error {
 			ids[i] = int64(i)
 		}
 		classIDs := b.Int64("class_ids", g.classShape(), ids)
-		hit := b.Op("Equal", "onehot_bool", []string{b.Unsqueeze("labels_c", g.y, []int64{1}), classIDs})
+		hit := b.Op("Equal", "onehot_bool", []string{b.Unsqueeze("labels_c", g.y, []int64{g.axis}), classIDs})
 		g.target = b.Cast("onehot", hit, g.elem)
+		if notBackground != "" {
+			// A background position is a negative of every class.
+			g.target = b.Op("Mul", "target", []string{g.target, b.Unsqueeze("not_background_c", notBackground, []int64{g.axis})})
+		}
 	}
 	return nil
 }
@@ -201,7 +264,7 @@ func (g *lossGraph) softmaxLoss() string {
 		if spec.Weights != nil {
 			all = b.Op("Mul", "weighted_logp", []string{logp, g.weights(g.classShape())})
 		}
-		smooth := b.Op("Neg", "smooth", []string{b.ReduceSum("smooth_sum", all, []int64{1}, false)})
+		smooth := b.Op("Neg", "smooth", []string{b.ReduceSum("smooth_sum", all, []int64{g.axis}, false)})
 		loss = b.Op("Add", "smoothed", []string{
 			b.Op("Mul", "hard_part", []string{g.scalar("one_minus_eps", 1-eps), loss}),
 			b.Op("Mul", "smooth_part", []string{g.scalar("eps_over_c", eps/float64(g.site.C)), smooth}),
@@ -239,9 +302,9 @@ func (g *lossGraph) powBase(q string) string {
 // at each position's label, shape (N, d1…dk).
 func (g *lossGraph) logSoftmaxAtLabel(z string) (logp, logpY string) {
 	b := g.b
-	logp = b.LogSoftmax("logp", z, 1, g.site.Rank)
-	idx := b.Unsqueeze("label_index", g.y, []int64{1})
-	logpY = b.Squeeze("logp_y", b.Op("GatherElements", "logp_y_keep", []string{logp, idx}, graphedit.AttrInt("axis", 1)), []int64{1})
+	logp = b.LogSoftmax("logp", z, g.axis, g.site.Rank)
+	idx := b.Unsqueeze("label_index", g.y, []int64{g.axis})
+	logpY = b.Squeeze("logp_y", b.Op("GatherElements", "logp_y_keep", []string{logp, idx}, graphedit.AttrInt("axis", g.axis)), []int64{g.axis})
 	return logp, logpY
 }
 
@@ -290,13 +353,18 @@ func (g *lossGraph) sigmoidFocal() string {
 		loss = b.Op("Mul", "weighted", []string{loss, g.weights(g.classShape())})
 	}
 	if g.mask != "" {
-		loss = b.Op("Mul", "masked_elems", []string{loss, b.Unsqueeze("valid_c", g.mask, []int64{1})})
+		loss = b.Op("Mul", "masked_elems", []string{loss, b.Unsqueeze("valid_c", g.mask, []int64{g.axis})})
+	}
+	if g.outOfRange != "" {
+		loss = b.Op("Add", "range_checked_elems", []string{loss, b.Unsqueeze("label_range_nan_c", g.outOfRange, []int64{g.axis})})
 	}
 	switch spec.Reduction {
 	case None:
 		return loss
 	case Sum:
 		return b.ReduceSum("loss_sum", loss, nil, false)
+	case Foreground:
+		return g.foregroundMean(b.ReduceSum("per_position", loss, []int64{g.axis}, false))
 	}
 	if g.mask == "" {
 		return b.ReduceMean("loss_mean", loss, nil, false)
@@ -321,7 +389,16 @@ func (g *lossGraph) cbSigmoidLoss() string {
 	if spec.MultiHot && spec.Weights != nil {
 		elems = b.Op("Mul", "weighted_elems", []string{elems, g.weights(g.classShape())})
 	}
-	loss := b.ReduceSum("per_position", elems, []int64{1}, false)
+	if spec.BackgroundLabel != nil && spec.Weights != nil {
+		// Background rows are all-zero targets, weighted as multi-hot rows
+		// are: column c by w_c; class rows by w_y.
+		wy := b.Op("Gather", "w_y", []string{g.weights([]int64{int64(g.site.C)}), g.y}, graphedit.AttrInt("axis", 0))
+		isBG := b.Unsqueeze("background_c", g.background, []int64{g.axis})
+		factor := b.Op("Where", "row_weights", []string{isBG, g.weights(g.classShape()), b.Unsqueeze("w_y_c", wy, []int64{g.axis})})
+		elems = b.Op("Mul", "weighted_elems", []string{elems, factor})
+		return g.reduce(b.ReduceSum("per_position", elems, []int64{g.axis}, false), "")
+	}
+	loss := b.ReduceSum("per_position", elems, []int64{g.axis}, false)
 	if !spec.MultiHot && spec.Weights != nil {
 		wy := b.Op("Gather", "w_y", []string{g.weights([]int64{int64(g.site.C)}), g.y}, graphedit.AttrInt("axis", 0))
 		loss = b.Op("Mul", "weighted", []string{wy, loss})
@@ -337,11 +414,16 @@ func (g *lossGraph) reduce(loss, den string) string {
 	if g.mask != "" {
 		loss = b.Op("Mul", "masked", []string{loss, g.mask})
 	}
+	if g.outOfRange != "" {
+		loss = b.Op("Add", "range_checked", []string{loss, g.outOfRange})
+	}
 	switch g.spec.Reduction {
 	case None:
 		return loss
 	case Sum:
 		return b.ReduceSum("loss_sum", loss, nil, false)
+	case Foreground:
+		return g.foregroundMean(loss)
 	}
 	if den == "" && g.mask == "" {
 		return b.ReduceMean("loss_mean", loss, nil, false)
@@ -355,6 +437,25 @@ func (g *lossGraph) reduce(loss, den string) string {
 	total := b.ReduceSum("loss_sum", loss, nil, false)
 	count := b.ReduceSum("mean_denominator", den, nil, false)
 	return b.Op("Div", "loss_mean", []string{total, g.nonZero(count)})
+}
+
+// foregroundMean is the foreground reduction of per-position losses (masked
+// already): per sample Σ loss / max(1, Σ foreground), then the mean over
+// the samples.
+func (g *lossGraph) foregroundMean(loss string) string {
+	b := g.b
+	axes := g.perPositionAxes()
+	perSample, fg := loss, g.foreground
+	if fg == "" {
+		// Every position is foreground: ones of the labels' shape, label side.
+		fg = b.Cast("all_foreground", b.Op("Equal", "all_foreground_bool", []string{g.y, g.y}), g.elem)
+	}
+	if axes != nil {
+		perSample = b.ReduceSum("loss_per_sample", loss, axes, false)
+		fg = b.ReduceSum("foreground_per_sample", fg, axes, false)
+	}
+	den := b.Op("Max", "foreground_at_least_one", []string{fg, g.scalar("one", 1)})
+	return b.ReduceMean("loss_foreground", b.Op("Div", "loss_per_sample_normalized", []string{perSample, den}), nil, false)
 }
 
 // nonZero replaces a zero denominator by one, so an all-ignored batch gives a

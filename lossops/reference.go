@@ -3,26 +3,36 @@ package lossops
 import (
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 )
 
 // Reference computes the loss described by spec in float64, straight from
 // the closed-form formulas of the loss catalogue, independently of any ONNX
 // graph. It is the yardstick the injected subgraphs are verified against.
 //
-// logits is row-major with shape (N, C, d1, ..., dk), k ≥ 0, class axis 1.
-// With index labels (spec.MultiHot false) labels has shape (N, d1, ..., dk)
-// and targets is ignored; with spec.MultiHot, targets is a float tensor of
-// the logits' shape (values in [0, 1]) and labels is ignored.
+// logits is row-major with shape (N, C, d1, ..., dk), k ≥ 0, when the class
+// axis (spec.Axis) is 1, or any other layout with C at the class axis, e.g.
+// (N, T, C). With index labels (spec.MultiHot false) labels has the logits'
+// shape without the class axis and targets is ignored; with spec.MultiHot,
+// targets is a float tensor of the logits' shape (values in [0, 1]) and
+// labels is ignored.
 //
 // spec.Weights nil means every class weight is 1 (for sigmoid_focal: no
 // weight factor at all, which is the same thing). Positions whose label
 // equals *spec.IgnoreIndex have loss 0 and are left out of every reduction;
-// other labels outside [0, C) are an error. For the count-derived losses
+// positions labelled *spec.BackgroundLabel have an all-zero target row
+// (sigmoid losses; cb_sigmoid and cb_focal weight such a row's column c by
+// w_c, as a multi-hot row). Other labels outside [0, C) are a
+// *LabelRangeError naming the label and its position (the graph makes the
+// loss NaN there; PyTorch raises). For the count-derived losses
 // with spec.SkipZero, positions labelled with a class of count 0 are
 // treated as ignored too (see Spec.SkipZero).
 //
-// The result has lossShape [] (a scalar, loss has one element) for mean and
-// sum; for none it has the labels' shape, except sigmoid_focal, whose loss is
+// The result has lossShape [] (a scalar, loss has one element) for mean,
+// sum and foreground (per first label axis, the "sample": the sum over its
+// positions divided by max(1, its positions labelled with a class), then
+// the mean over samples); for none it has the labels' shape, except sigmoid_focal, whose loss is
 // per element and so has the logits' shape.
 //
 // mean divides the sum of the losses by: Σ_{p∈V} w_{y_p} for weighted_ce
@@ -58,12 +68,20 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 	if len(logits) != total {
 		return nil, nil, fmt.Errorf("logits have %d values but shape %v needs %d", len(logits), shape, total)
 	}
-	n, nc := shape[0], shape[1]
-	if nc < 1 {
-		return nil, nil, fmt.Errorf("logits shape %v has no classes: dimension 1 must be >= 1", shape)
+	axis, ok := spec.Axis(len(shape))
+	if !ok {
+		return nil, nil, fmt.Errorf("class axis %d is outside logits of shape %v", spec.ClassAxis, shape)
 	}
-	inner := 1 // product of d1..dk
-	for _, d := range shape[2:] {
+	nc := shape[axis]
+	if nc < 1 {
+		return nil, nil, fmt.Errorf("logits shape %v has no classes: dimension %d must be >= 1", shape, axis)
+	}
+	n := 1 // product of the dims before the class axis
+	for _, d := range shape[:axis] {
+		n *= d
+	}
+	inner := 1 // product of the dims after the class axis
+	for _, d := range shape[axis+1:] {
 		inner *= d
 	}
 	if spec.Weights != nil && len(spec.Weights) != nc {
@@ -75,7 +93,8 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 		}
 	}
 	npos := n * inner
-	posShape := append([]int{shape[0]}, shape[2:]...)
+	posShape := append(append([]int{}, shape[:axis]...), shape[axis+1:]...)
+	isBackground := func(y int64) bool { return spec.BackgroundLabel != nil && y == *spec.BackgroundLabel }
 	if spec.MultiHot {
 		if len(targets) != total {
 			return nil, nil, fmt.Errorf("multi-hot targets have %d values but the logits' shape %v needs %d", len(targets), shape, total)
@@ -89,13 +108,8 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 		if len(labels) != npos {
 			return nil, nil, fmt.Errorf("labels have %d values but shape %v needs %d", len(labels), posShape, npos)
 		}
-		for i, y := range labels {
-			if spec.IgnoreIndex != nil && y == *spec.IgnoreIndex {
-				continue
-			}
-			if y < 0 || y >= int64(nc) {
-				return nil, nil, fmt.Errorf("label %d at position %d is out of range: use 0..%d (or the ignore_index)", y, i, nc-1)
-			}
+		if err := CheckLabels(spec, nc, labels, posShape); err != nil {
+			return nil, nil, err
 		}
 	}
 	w := func(c int) float64 {
@@ -104,8 +118,8 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 		}
 		return spec.Weights[c]
 	}
-	// idx returns the flat index of class c at position (b, j): b in [0, N),
-	// j in [0, d1·…·dk).
+	// idx returns the flat index of class c at position (b, j): b ranges
+	// over the dims before the class axis, j over those after it.
 	idx := func(b, c, j int) int { return (b*nc+c)*inner + j }
 
 	perElement := spec.Loss == SigmoidFocal
@@ -120,6 +134,17 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 		return nil, nil, err
 	}
 	var denom compSum // the mean's denominator
+	// The foreground reduction's per-sample sums and foreground counts; a
+	// sample is an index of the labels' first axis.
+	perSample := 1
+	if len(posShape) > 0 && posShape[0] > 0 {
+		perSample = npos / posShape[0]
+	}
+	var sampleLoss []compSum
+	var sampleFG []float64
+	if spec.Reduction == Foreground && len(posShape) > 0 {
+		sampleLoss, sampleFG = make([]compSum, posShape[0]), make([]float64, posShape[0])
+	}
 	x := make([]float64, nc)
 	t := make([]float64, nc)
 	logp := make([]float64, nc)
@@ -138,14 +163,21 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 				if spec.IgnoreIndex != nil && labels[p] == *spec.IgnoreIndex {
 					continue // loss 0, not in V
 				}
-				y = int(labels[p])
-				if adj != nil && adj.skip[y] {
-					continue // a class of count 0 with SkipZero: ignored
-				}
 				for c := range t {
 					t[c] = 0
 				}
-				t[y] = 1
+				if isBackground(labels[p]) {
+					y = -1 // a negative of every class
+				} else {
+					y = int(labels[p])
+					if adj != nil && adj.skip[y] {
+						continue // a class of count 0 with SkipZero: ignored
+					}
+					t[y] = 1
+					if sampleFG != nil {
+						sampleFG[p/perSample]++
+					}
+				}
 			}
 			switch spec.Loss {
 			case WeightedCE:
@@ -176,12 +208,12 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 					if spec.Loss == CBFocal {
 						l *= math.Exp(-spec.Gamma * (t[c]*x[c] + refSoftplus(-x[c])))
 					}
-					if spec.MultiHot {
+					if spec.MultiHot || y < 0 {
 						l *= w(c)
 					}
 					s.add(l)
 				}
-				if spec.MultiHot {
+				if spec.MultiHot || y < 0 {
 					out[p] = s.sum()
 				} else {
 					out[p] = w(y) * s.sum()
@@ -206,6 +238,28 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 		}
 	}
 	switch spec.Reduction {
+	case Foreground:
+		if sampleLoss == nil {
+			return []float64{0}, []int{}, nil
+		}
+		if perElement {
+			for b := 0; b < n; b++ {
+				for c := 0; c < nc; c++ {
+					for j := 0; j < inner; j++ {
+						sampleLoss[(b*inner+j)/perSample].add(out[idx(b, c, j)])
+					}
+				}
+			}
+		} else {
+			for p, v := range out {
+				sampleLoss[p/perSample].add(v)
+			}
+		}
+		var s compSum
+		for i := range sampleLoss {
+			s.add(sampleLoss[i].sum() / math.Max(1, sampleFG[i]))
+		}
+		return []float64{s.sum() / float64(len(sampleLoss))}, []int{}, nil
 	case None:
 		if perElement {
 			return out, append([]int(nil), shape...), nil
@@ -227,6 +281,60 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 		s.add(v)
 	}
 	return []float64{s.sum() / d}, []int{}, nil
+}
+
+// LabelRangeError is a label outside [0, C) that is neither the
+// ignore_index nor the background label: the injected graph's loss is NaN
+// for it (PyTorch raises an error).
+type LabelRangeError struct {
+	Label int64
+	// Index is the label's position in the labels' shape.
+	Index           []int
+	Classes         int
+	IgnoreIndex     *int64
+	BackgroundLabel *int64
+}
+
+func (e *LabelRangeError) Error() string {
+	allowed := fmt.Sprintf("0..%d", e.Classes-1)
+	if e.IgnoreIndex != nil {
+		allowed += fmt.Sprintf(" (or the ignore_index %d)", *e.IgnoreIndex)
+	}
+	if e.BackgroundLabel != nil {
+		allowed += fmt.Sprintf(" (or the background label %d)", *e.BackgroundLabel)
+	}
+	pos := make([]string, len(e.Index))
+	for i, v := range e.Index {
+		pos[i] = strconv.Itoa(v)
+	}
+	return fmt.Sprintf("label %d at position %s is out of range: use %s; the injected loss is NaN there", e.Label, strings.Join(pos, ","), allowed)
+}
+
+// CheckLabels returns a *LabelRangeError for the first label of labels
+// (row-major, of the given shape) that is outside [0, classes) and neither
+// spec's ignore_index nor its background label; nil when there is none.
+func CheckLabels(spec Spec, classes int, labels []int64, shape []int) error {
+	for i, y := range labels {
+		if (spec.IgnoreIndex != nil && y == *spec.IgnoreIndex) || (spec.BackgroundLabel != nil && y == *spec.BackgroundLabel) {
+			continue
+		}
+		if y < 0 || y >= int64(classes) {
+			return &LabelRangeError{Label: y, Index: unravel(i, shape), Classes: classes, IgnoreIndex: spec.IgnoreIndex, BackgroundLabel: spec.BackgroundLabel}
+		}
+	}
+	return nil
+}
+
+// unravel returns the multi-index of flat row-major index i in shape.
+func unravel(i int, shape []int) []int {
+	idx := make([]int, len(shape))
+	for k := len(shape) - 1; k >= 0; k-- {
+		if shape[k] > 0 {
+			idx[k] = i % shape[k]
+			i /= shape[k]
+		}
+	}
+	return idx
 }
 
 // refLogSoftmax writes log(softmax(x)) to dst using max subtraction and a

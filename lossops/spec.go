@@ -42,6 +42,12 @@ const (
 	Mean Reduction = "mean"
 	Sum  Reduction = "sum"
 	None Reduction = "none"
+	// Foreground is dense detection's normalization (RetinaNet): per sample,
+	// the sum of the losses of its non-ignored positions divided by
+	// max(1, its foreground positions), then the mean over the samples.
+	// Foreground positions are those whose label is a class (not the
+	// ignore_index, not the background label).
+	Foreground Reduction = "foreground"
 )
 
 // Spec is everything that determines a loss value apart from the data: the
@@ -64,6 +70,15 @@ type Spec struct {
 	// MultiHot says the targets are a float tensor of the logits' shape
 	// (sigmoid losses only) instead of index labels.
 	MultiHot bool
+	// ClassAxis is the logits' class axis: 0 means the default, axis 1;
+	// a negative value counts from the end, so axis 0 itself is written as
+	// −rank. Labels have the logits' shape without this axis. See Axis.
+	ClassAxis int
+	// BackgroundLabel, when non-nil, is the label of positions that are
+	// negatives for every class (dense detection's background anchors):
+	// their target row is all zeros (sigmoid losses only). It must not be
+	// a class id or the ignore_index.
+	BackgroundLabel *int64
 
 	// Counts are the per-class sample counts the count-derived losses
 	// (logit_adjusted, balanced_softmax, ldam; see Loss.FromCounts) turn
@@ -82,6 +97,20 @@ type Spec struct {
 	MaxMargin float64
 	// Scale is s of ldam, > 0.
 	Scale float64
+}
+
+// Axis returns the class axis of logits of the given rank, in [0, rank):
+// ClassAxis normalized (0 means 1, negative counts from the end). ok is
+// false when the axis is outside the logits.
+func (s Spec) Axis(rank int) (axis int, ok bool) {
+	axis = s.ClassAxis
+	switch {
+	case axis == 0:
+		axis = 1
+	case axis < 0:
+		axis += rank
+	}
+	return axis, axis >= 0 && axis < rank
 }
 
 // IsSigmoid reports whether the loss scores each class independently with a
@@ -115,10 +144,10 @@ func ParseLoss(s string) (Loss, error) {
 // ParseReduction returns the Reduction named s, or an error listing the valid names.
 func ParseReduction(s string) (Reduction, error) {
 	switch Reduction(s) {
-	case Mean, Sum, None:
+	case Mean, Sum, None, Foreground:
 		return Reduction(s), nil
 	}
-	return "", fmt.Errorf("unknown reduction %q: use mean, sum or none", s)
+	return "", fmt.Errorf("unknown reduction %q: use mean, sum, none or foreground", s)
 }
 
 // Validate checks the options against the loss: γ ≥ 0, α ≤ 1, ε ∈ [0, 1)
@@ -150,6 +179,23 @@ func (s Spec) Validate() error {
 	}
 	if s.MultiHot && s.IgnoreIndex != nil {
 		return fmt.Errorf("ignore_index applies to index labels, not multi-hot targets")
+	}
+	if bg := s.BackgroundLabel; bg != nil {
+		if !s.Loss.IsSigmoid() {
+			return fmt.Errorf("a background label needs a sigmoid loss (sigmoid_focal, cb_sigmoid, cb_focal), not %s: background positions are negatives for every class", s.Loss)
+		}
+		if s.MultiHot {
+			return fmt.Errorf("a background label applies to index labels, not multi-hot targets (give background rows all zeros)")
+		}
+		if s.IgnoreIndex != nil && *s.IgnoreIndex == *bg {
+			return fmt.Errorf("the background label and ignore_index are both %d: give them different values", *bg)
+		}
+		if *bg >= 0 && s.Weights != nil && *bg < int64(len(s.Weights)) {
+			return fmt.Errorf("the background label %d is a class id (0..%d): use a value outside the classes, e.g. -1", *bg, len(s.Weights)-1)
+		}
+	}
+	if s.Reduction == Foreground && s.MultiHot {
+		return fmt.Errorf("the foreground reduction counts index labels that are classes: use index labels, not multi-hot targets")
 	}
 	for c, w := range s.Weights {
 		if math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {

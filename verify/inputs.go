@@ -52,9 +52,43 @@ func FromInputs(m *graphedit.Model, path string, inputs, expect []*onnxpb.Tensor
 			return nil, fmt.Errorf("expected tensor %q is not a graph output (outputs: %s): name the tensors after the outputs", e.GetName(), strings.Join(outputs, ", "))
 		}
 	}
-	withLoss := hasMeta && feeds[md.Labels] != nil
-	if withLoss && !graphOutputs[md.Logits] {
-		outputs = append(outputs, md.Logits)
+	var heads []inject.Head
+	if hasMeta {
+		heads = md.Heads
+		if len(heads) == 0 {
+			heads = []inject.Head{{Logits: md.Logits, LogitsRank: md.LogitsRank, ClassAxis: md.Axis(), Labels: md.Labels, LossOutput: md.LossOutput, Weight: 1}}
+		}
+	}
+	withLoss := hasMeta
+	for _, h := range heads {
+		withLoss = withLoss && feeds[h.Labels] != nil
+	}
+	if withLoss && md.Targets != "multi-hot" {
+		// A label outside [0, C) makes the graph's loss NaN: name it before
+		// evaluating anything.
+		for _, h := range heads {
+			lt := feeds[h.Labels]
+			labels := make([]int64, 0, eval.NumElements(lt.Shape()))
+			for _, v := range lt.AsFloat64() {
+				labels = append(labels, int64(v))
+			}
+			shape := make([]int, lt.Rank())
+			for i, d := range lt.Shape() {
+				shape[i] = int(d)
+			}
+			if err := lossops.CheckLabels(md.HeadSpec(h), md.NumClasses, labels, shape); err != nil {
+				rep := &Report{Model: path, Mode: "inputs", Tolerance: opt.Tolerance}
+				rep.add(Check{Name: "labels", Output: h.Labels, Problem: fmt.Sprintf("input %q: %v", h.Labels, err)})
+				return rep, nil
+			}
+		}
+	}
+	if withLoss {
+		for _, h := range heads {
+			if !graphOutputs[h.Logits] && !slices.Contains(outputs, h.Logits) {
+				outputs = append(outputs, h.Logits)
+			}
+		}
 	}
 	got, err := sess.Run(feeds, outputs)
 	if err != nil {
@@ -77,25 +111,39 @@ func FromInputs(m *graphedit.Model, path string, inputs, expect []*onnxpb.Tensor
 		rep.add(c)
 	}
 	if withLoss {
-		logits := got[md.Logits]
-		shape := make([]int, logits.Rank())
-		for i, d := range logits.Shape() {
-			shape[i] = int(d)
-		}
-		var labels []int64
-		var targets []float64
-		if md.Targets == "multi-hot" {
-			targets = feeds[md.Labels].AsFloat64()
-		} else {
-			for _, v := range feeds[md.Labels].AsFloat64() {
-				labels = append(labels, int64(v))
+		var total []float64
+		for i, h := range heads {
+			logits := got[h.Logits]
+			shape := make([]int, logits.Rank())
+			for i, d := range logits.Shape() {
+				shape[i] = int(d)
+			}
+			var labels []int64
+			var targets []float64
+			if md.Targets == "multi-hot" {
+				targets = feeds[h.Labels].AsFloat64()
+			} else {
+				for _, v := range feeds[h.Labels].AsFloat64() {
+					labels = append(labels, int64(v))
+				}
+			}
+			want, _, err := lossops.Reference(md.HeadSpec(h), logits.AsFloat64(), shape, labels, targets)
+			if err != nil {
+				return nil, fmt.Errorf("closed form of the loss: %w", err)
+			}
+			if len(md.Heads) > 0 {
+				rep.add(compareValues("vs closed form", h.LossOutput, got[h.LossOutput].AsFloat64(), want, opt.Tolerance))
+			}
+			if total == nil {
+				total = make([]float64, len(want))
+			}
+			for k := range want {
+				total[k] += h.Weight * want[k]
+			}
+			if i == len(heads)-1 {
+				rep.add(compareValues("vs closed form", md.LossOutput, got[md.LossOutput].AsFloat64(), total, opt.Tolerance))
 			}
 		}
-		want, _, err := lossops.Reference(md.Spec(), logits.AsFloat64(), shape, labels, targets)
-		if err != nil {
-			return nil, fmt.Errorf("closed form of the loss: %w", err)
-		}
-		rep.add(compareValues("vs closed form", md.LossOutput, got[md.LossOutput].AsFloat64(), want, opt.Tolerance))
 	}
 	return rep, nil
 }

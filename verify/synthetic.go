@@ -70,38 +70,87 @@ func Synthetic(m *graphedit.Model, path string, opt SyntheticOptions) (*Report, 
 	sess.UseInferenceMode()
 	rep := &Report{Model: path, Mode: "synthetic", Tolerance: opt.Tolerance, Pass: true}
 	rng := rand.New(rand.NewSource(opt.Seed))
-	spec := md.Spec()
+	heads := md.Heads
+	if len(heads) == 0 {
+		heads = []inject.Head{{Logits: md.Logits, LogitsDType: md.LogitsDType, LogitsRank: md.LogitsRank, ClassAxis: md.Axis(), Labels: md.Labels, LossOutput: md.LossOutput, Weight: 1}}
+	}
 	for _, sh := range syntheticShapes {
-		shape := []int64{sh.batch, int64(md.NumClasses)}
-		if md.LogitsRank > 2 {
-			shape = append(shape, sh.spatial[:md.LogitsRank-2]...)
-			if md.LogitsRank-2 > len(sh.spatial) {
-				return nil, fmt.Errorf("logits of rank %d are not supported by the synthetic check", md.LogitsRank)
+		feeds := map[string]*eval.Tensor{}
+		type drawn struct {
+			logits64 []float64
+			shape    []int
+			labels   []int64
+			targets  []float64
+		}
+		draws := make([]drawn, len(heads))
+		var name string
+		for i, h := range heads {
+			if h.LogitsRank-2 > len(sh.spatial) {
+				return nil, fmt.Errorf("logits of rank %d are not supported by the synthetic check", h.LogitsRank)
+			}
+			// The non-class dims (batch, then spatial/sequence), with C
+			// inserted at the class axis.
+			posShape := append([]int64{sh.batch}, sh.spatial[:h.LogitsRank-2]...)
+			shape := append(append(append([]int64{}, posShape[:h.ClassAxis]...), int64(md.NumClasses)), posShape[h.ClassAxis:]...)
+			if i == 0 {
+				name = fmt.Sprintf("synthetic, logits %v", shape)
+			} else {
+				name += fmt.Sprintf(" + %v", shape)
+			}
+			logits, logits64, err := randomLogits(rng, h.LogitsDType, shape)
+			if err != nil {
+				return nil, err
+			}
+			feeds[h.Logits] = logits
+			d := drawn{logits64: logits64, shape: make([]int, len(shape))}
+			for k, v := range shape {
+				d.shape[k] = int(v)
+			}
+			if prev := feeds[h.Labels]; prev != nil {
+				// A shared labels input: the first head drew it.
+				d.labels, d.targets = draws[0].labels, draws[0].targets
+			} else {
+				labels, labels64, targets, err := randomLabels(rng, md, shape, posShape)
+				if err != nil {
+					return nil, err
+				}
+				feeds[h.Labels] = labels
+				d.labels, d.targets = labels64, targets
+			}
+			draws[i] = d
+		}
+		outputs := []string{md.LossOutput}
+		if len(md.Heads) > 0 {
+			for _, h := range heads {
+				outputs = append(outputs, h.LossOutput)
 			}
 		}
-		name := fmt.Sprintf("synthetic, logits %v", shape)
-		logits, logits64, err := randomLogits(rng, md.LogitsDType, shape)
-		if err != nil {
-			return nil, err
-		}
-		labels, labels64, targets, err := randomLabels(rng, md, shape)
-		if err != nil {
-			return nil, err
-		}
-		intShape := make([]int, len(shape))
-		for i, d := range shape {
-			intShape[i] = int(d)
-		}
-		want, _, err := lossops.Reference(spec, logits64, intShape, labels64, targets)
-		if err != nil {
-			return nil, fmt.Errorf("closed form: %w", err)
-		}
-		out, err := sess.Run(map[string]*eval.Tensor{md.Logits: logits, md.Labels: labels}, []string{md.LossOutput})
+		out, err := sess.Run(feeds, outputs)
 		if err != nil {
 			rep.add(Check{Name: name, Output: md.LossOutput, Problem: "evaluator: " + err.Error()})
 			continue
 		}
-		rep.add(compareValues(name, md.LossOutput, out[md.LossOutput].AsFloat64(), want, RoundingTolerance(opt.Tolerance, spec, md.LogitsDType, logits64)))
+		var total []float64
+		for i, h := range heads {
+			hspec := md.HeadSpec(h)
+			want, _, err := lossops.Reference(hspec, draws[i].logits64, draws[i].shape, draws[i].labels, draws[i].targets)
+			if err != nil {
+				return nil, fmt.Errorf("closed form: %w", err)
+			}
+			tol := RoundingTolerance(opt.Tolerance, hspec, h.LogitsDType, draws[i].logits64)
+			if len(md.Heads) > 0 {
+				rep.add(compareValues(name, h.LossOutput, out[h.LossOutput].AsFloat64(), want, tol))
+			}
+			if total == nil {
+				total = make([]float64, len(want))
+			}
+			for k := range want {
+				total[k] += h.Weight * want[k]
+			}
+			if i == len(heads)-1 {
+				rep.add(compareValues(name, md.LossOutput, out[md.LossOutput].AsFloat64(), total, tol))
+			}
+		}
 	}
 	return rep, nil
 }
@@ -171,10 +220,11 @@ func randomLogits(rng *rand.Rand, dtype string, shape []int64) (*eval.Tensor, []
 	return nil, nil, fmt.Errorf("logits dtype %q is not supported by the synthetic check", dtype)
 }
 
-// randomLabels draws labels (about a fifth ignored when the loss has an
-// ignore_index) or 0/1 multi-hot targets for logits of the given shape.
-func randomLabels(rng *rand.Rand, md *inject.Metadata, shape []int64) (*eval.Tensor, []int64, []float64, error) {
-	C := shape[1]
+// randomLabels draws labels of shape lshape (about a fifth ignored when the
+// loss has an ignore_index, about a third background with a background
+// label) or 0/1 multi-hot targets for logits of the given shape.
+func randomLabels(rng *rand.Rand, md *inject.Metadata, shape, lshape []int64) (*eval.Tensor, []int64, []float64, error) {
+	C := int64(md.NumClasses)
 	if md.Targets == "multi-hot" {
 		n := eval.NumElements(shape)
 		t := make([]float32, n)
@@ -186,11 +236,13 @@ func randomLabels(rng *rand.Rand, md *inject.Metadata, shape []int64) (*eval.Ten
 		}
 		return eval.NewFloat32(shape, t), nil, t64, nil
 	}
-	lshape := append([]int64{shape[0]}, shape[2:]...)
 	n := eval.NumElements(lshape)
 	labels := make([]int64, n)
 	for i := range labels {
 		labels[i] = rng.Int63n(C)
+		if md.BackgroundLabel != nil && rng.Intn(3) == 0 {
+			labels[i] = *md.BackgroundLabel
+		}
 		if md.IgnoreIndex != nil && rng.Intn(5) == 0 {
 			labels[i] = *md.IgnoreIndex
 		}

@@ -116,6 +116,7 @@ func TestBadInputThroughCLI(t *testing.T) {
 
 	counts := writeFile(t, filepath.Join(d, "counts.json"), "[500, 120, 7, 40, 3]")
 	counts4 := writeFile(t, filepath.Join(d, "counts4.json"), "[500, 120, 7, 40]")
+	counts6 := writeFile(t, filepath.Join(d, "counts6.json"), "[500, 120, 7, 40, 3, 9]")
 	countsOneZero := writeFile(t, filepath.Join(d, "onezero.json"), "[500, 0, 7, 40, 3]")
 	bad := func(name, content string) string { return writeFile(t, filepath.Join(d, name), content) }
 
@@ -202,6 +203,21 @@ func TestBadInputThroughCLI(t *testing.T) {
 		{"logit_adjusted weighted", adj("logit_adjusted", counts, "--weighting", "inverse"), 2, "takes no class weights"},
 		{"balanced_softmax weighted", adj("balanced_softmax", counts, "--weighting", "effective"), 2, "takes no class weights"},
 		{"balanced_softmax multi-hot", adj("balanced_softmax", counts, "--targets", "multi-hot"), 2, "multi-hot targets need a sigmoid loss"},
+		{"class axis outside", inj(mlp, "--class-axis", "2"), 2, "--class-axis 2 is outside"},
+		{"class axis negative outside", inj(mlp, "--class-axis", "-3"), 2, "--class-axis -3 is outside"},
+		{"class axis not a number", inj(mlp, "--class-axis", "last"), 2, `--class-axis "last" is invalid`},
+		{"class axis of wrong size", inj(modelPath("segnet_o13.onnx"), "--class-axis", "1"), 2, "have 4 classes at the class axis 1 but the counts give 5"},
+		{"rank 3 ambiguous", []string{"inject", "--loss", "cb_focal", "--counts", counts6, "-o", out, modelPath("seq_conv1d_static_o13.onnx")}, 2, "pass --class-axis 1 or --class-axis -1"},
+		{"rank 3 no static C", []string{"inject", "--loss", "cb_focal", "--counts", counts, "-o", out, modelPath("det_head_o13.onnx")}, 2, "pass --class-axis"},
+		{"background with softmax loss", inj(mlp, "--loss", "focal", "--background-label", "-1"), 2, "background label needs a sigmoid loss"},
+		{"background is a class", inj(mlp, "--background-label", "2"), 2, "background label 2 is a class id"},
+		{"background equals ignore", inj(mlp, "--background-label", "-1", "--ignore-index", "-1"), 2, "both -1"},
+		{"foreground with multi-hot", inj(mlp, "--reduction", "foreground", "--targets", "multi-hot"), 2, "foreground reduction"},
+		{"head weights without heads", inj(mlp, "--head-weights", "1,0.5"), 2, "--head-weights needs several heads"},
+		{"head weights not numbers", inj(mlp, "--logits", "logits,/fc1/Gemm_output_0", "--head-weights", "1,x"), 2, "--head-weights"},
+		{"head weights count", inj(mlp, "--logits", "logits,logits2", "--head-weights", "1,0.5,2"), 2, "3 head weights for 2 heads"},
+		{"head named twice", inj(mlp, "--logits", "logits,logits"), 2, "twice"},
+		{"heads with reduction none", inj(mlp, "--logits", "logits,logits2", "--reduction", "none"), 2, "--reduction none"},
 		{"counts missing file", []string{"counts", filepath.Join(d, "nope.txt"), "-o", out}, 2, "does not exist"},
 		{"counts not integers", []string{"counts", bad("y_words.txt", "0\ncat\n"), "-o", out}, 2, `line 2: "cat" is not an integer label`},
 		{"counts label beyond num-classes", []string{"counts", bad("y_big.txt", "0\n7\n"), "--num-classes", "5", "-o", out}, 2, "out of range for --num-classes 5"},

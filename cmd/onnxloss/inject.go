@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -67,11 +70,14 @@ func injectCommand() *cli.Command {
 		&cli.Float64Flag{Name: "tau", Value: lossops.DefaultTau, Usage: "τ of logit_adjusted: logits + τ·log(prior)"},
 		&cli.Float64Flag{Name: "max-margin", Value: lossops.DefaultMaxMargin, Usage: "largest margin (rarest class) of ldam, > 0"},
 		&cli.Float64Flag{Name: "scale", Value: lossops.DefaultScale, Usage: "logit scale s of ldam, > 0"},
-		&cli.StringFlag{Name: "reduction", Usage: "mean, sum or none (default: mean, or the replaced loss's)"},
+		&cli.StringFlag{Name: "reduction", Usage: "mean, sum, none or foreground (per sample: sum / max(1, foreground positions), then the mean; default: mean, or the replaced loss's)"},
 		&cli.Int64Flag{Name: "ignore-index", Usage: "label value excluded from the loss (e.g. -100)"},
 		&cli.Float64Flag{Name: "label-smoothing", Usage: "ε in [0, 1) (weighted_ce)"},
 		&cli.StringFlag{Name: "targets", Value: "index", Usage: "index labels, or multi-hot float targets (sigmoid losses)"},
-		&cli.StringFlag{Name: "logits", Usage: "attach to this value (default: the single float output of rank >= 2)"},
+		&cli.StringFlag{Name: "logits", Usage: "attach to this value, or to several heads: out,aux (default: the single float output of rank >= 2)"},
+		&cli.StringFlag{Name: "class-axis", Usage: "the logits' class axis, e.g. 1 or -1 (default: the only axis of static size C; else axis 1 for rank 2 and >= 4)"},
+		&cli.Int64Flag{Name: "background-label", Usage: "label of positions that are negatives for every class (dense detection, e.g. -1; sigmoid losses)"},
+		&cli.StringFlag{Name: "head-weights", Usage: "weights of the heads' losses in the total loss, e.g. 1,0.5 (default: all 1)"},
 		&cli.StringFlag{Name: "labels-name", Value: "labels", Usage: "name of the new labels input"},
 		&cli.StringFlag{Name: "labels-dtype", Value: "int64", Usage: "int64 or int32 labels"},
 		&cli.StringFlag{Name: "loss-name", Value: "loss", Usage: "name of the new loss output"},
@@ -121,11 +127,22 @@ func runInject(c *cli.Context) error {
 	for _, n := range res.Notes {
 		fmt.Fprintln(w, "note: "+n)
 	}
-	fmt.Fprintf(w, "attached %s to %s (%s, rank %d, C = %d) at opset %d; ", md.Loss, md.Logits, md.LogitsDType, md.LogitsRank, md.NumClasses, md.Opset)
-	if md.Replaced != nil {
-		fmt.Fprintf(w, "labels from input %s (%s); loss output %s replaced in place\n", md.Labels, md.LabelsDType, md.LossOutput)
+	for _, a := range res.Axes {
+		fmt.Fprintf(w, "class axis %d of %s (rank %d): %s\n", a.Axis, a.Logits, a.Rank, a.Reason)
+	}
+	if len(md.Heads) > 0 {
+		parts := make([]string, len(md.Heads))
+		for i, h := range md.Heads {
+			parts[i] = fmt.Sprintf("%g·%s", h.Weight, h.LossOutput)
+		}
+		fmt.Fprintf(w, "attached %s to %d heads (C = %d) at opset %d; labels %s; first output %s = %s\n", md.Loss, len(md.Heads), md.NumClasses, md.Opset, headLabels(md), md.LossOutput, strings.Join(parts, " + "))
 	} else {
-		fmt.Fprintf(w, "new input %s (%s); first output %s\n", md.Labels, md.LabelsDType, md.LossOutput)
+		fmt.Fprintf(w, "attached %s to %s (%s, rank %d, C = %d) at opset %d; ", md.Loss, md.Logits, md.LogitsDType, md.LogitsRank, md.NumClasses, md.Opset)
+		if md.Replaced != nil {
+			fmt.Fprintf(w, "labels from input %s (%s); loss output %s replaced in place\n", md.Labels, md.LabelsDType, md.LossOutput)
+		} else {
+			fmt.Fprintf(w, "new input %s (%s); first output %s\n", md.Labels, md.LabelsDType, md.LossOutput)
+		}
 	}
 	if lossops.Loss(md.Loss).TakesWeights() {
 		fmt.Fprintf(w, "weights (%s): %s\n", md.Weighting, formatWeights(md.Weights))
@@ -194,6 +211,32 @@ func injectOptions(c *cli.Context) (inject.Options, error) {
 		v := c.Int64("ignore-index")
 		opt.IgnoreIndex = &v
 	}
+	if c.IsSet("background-label") {
+		v := c.Int64("background-label")
+		opt.BackgroundLabel = &v
+	}
+	if c.IsSet("class-axis") {
+		a, err := strconv.Atoi(strings.TrimSpace(c.String("class-axis")))
+		if err != nil {
+			return opt, fmt.Errorf("--class-axis %q is invalid: give an integer axis, e.g. 1 or -1", c.String("class-axis"))
+		}
+		opt.ClassAxis = &a
+	}
+	if heads := strings.Split(opt.Logits, ","); len(heads) > 1 {
+		opt.Heads, opt.Logits = heads, ""
+	}
+	if c.IsSet("head-weights") {
+		for _, f := range strings.Split(c.String("head-weights"), ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+				return opt, fmt.Errorf("--head-weights %q is invalid: give finite numbers separated by commas, one per head of --logits", c.String("head-weights"))
+			}
+			opt.HeadWeights = append(opt.HeadWeights, v)
+		}
+		if len(opt.Heads) == 0 {
+			return opt, fmt.Errorf("--head-weights needs several heads: pass them as --logits out,aux")
+		}
+	}
 	switch c.String("targets") {
 	case "index":
 	case "multi-hot":
@@ -226,4 +269,18 @@ func formatWeights(w []float64) string {
 		parts = append(parts, fmt.Sprintf("%.4g", v))
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// headLabels names the labels input(s) of a several-head injection.
+func headLabels(md *inject.Metadata) string {
+	var names []string
+	for _, h := range md.Heads {
+		if !slices.Contains(names, h.Labels) {
+			names = append(names, h.Labels)
+		}
+	}
+	if len(names) == 1 {
+		return names[0] + " (shared)"
+	}
+	return strings.Join(names, ", ")
 }

@@ -43,6 +43,11 @@ func inspectCommand() *cli.Command {
 				}{s, md})
 			}
 			printSummary(c, path, s, md)
+			if s.Logits != nil && md == nil {
+				if vt, ok := m.InferType(s.Logits.Name); ok && vt.Rank() >= 3 {
+					fmt.Fprintf(c.App.Writer, "class     %s\n", inject.ClassAxisHint(vt))
+				}
+			}
 			return nil
 		},
 	}
@@ -102,7 +107,10 @@ func printSummary(c *cli.Context, path string, s graphedit.Summary, md *inject.M
 		fmt.Fprintf(w, "loss      %s\n", l)
 	}
 	if md != nil {
-		fmt.Fprintf(w, "onnxloss  %s (weighting %s) on %s, labels %s, output %s — written by onnxloss %s\n", md.Loss, md.Weighting, md.Logits, md.Labels, md.LossOutput, md.Version)
+		fmt.Fprintf(w, "onnxloss  %s (weighting %s) on %s, class axis %d, labels %s, output %s — written by onnxloss %s\n", md.Loss, md.Weighting, md.Logits, md.Axis(), md.Labels, md.LossOutput, md.Version)
+		for _, h := range md.Heads {
+			fmt.Fprintf(w, "head      %s: logits %s, class axis %d, labels %s, output %s, weight %g\n", h.Name, h.Logits, h.ClassAxis, h.Labels, h.LossOutput, h.Weight)
+		}
 	}
 }
 

@@ -46,7 +46,7 @@ func TestInspectReportsExistingLoss(t *testing.T) {
 		t.Fatalf("inject: %s", stderr)
 	}
 	code, stdout, _ = runBinary(t, "inspect", out)
-	if code != 0 || !strings.Contains(stdout, "onnxloss  focal (weighting inverse) on /mlp/fc2/Gemm_output_0, labels target, output loss") || strings.Contains(stdout, "SoftmaxCrossEntropyLoss") {
+	if code != 0 || !strings.Contains(stdout, "onnxloss  focal (weighting inverse) on /mlp/fc2/Gemm_output_0, class axis 1, labels target, output loss") || strings.Contains(stdout, "SoftmaxCrossEntropyLoss") {
 		t.Errorf("inspect of the swapped model:\n%s", stdout)
 	}
 }

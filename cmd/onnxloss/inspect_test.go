@@ -39,6 +39,12 @@ var inspectModels = []struct {
 	{"train_mlp_ce_o13.onnx", "/mlp/fc2/Gemm_output_0", 5, "loss", "", "SoftmaxCrossEntropyLoss"},
 	{"train_cnn_ce_o17.onnx", "/cnn/fc/Gemm_output_0", 10, "loss", "", "SoftmaxCrossEntropyLoss"},
 	{"train_mlp_dropout_o13.onnx", "/fc2/Gemm_output_0", 5, "loss", "", "SoftmaxCrossEntropyLoss"},
+	{"token_cls_o17.onnx", "logits", 0, "logits", "", ""},
+	{"det_head_o13.onnx", "cls_logits", 0, "cls_logits", "", ""},
+	{"seq_conv1d_o13.onnx", "logits", 6, "logits", "", ""},
+	{"seq_conv1d_static_o13.onnx", "logits", 6, "logits", "", ""},
+	{"segnet_nhwc_o13.onnx", "logits", 0, "logits", "", ""},
+	{"vit_tiny_o17.onnx", "logits", 10, "logits", "", ""},
 }
 
 func modelPath(file string) string { return filepath.Join("..", "..", "testdata", "models", file) }
@@ -61,7 +67,11 @@ func TestInspectNamesLogits(t *testing.T) {
 					line = l
 				}
 			}
-			want := "logits    " + m.logits + ", C = " + itoa(m.c)
+			c := itoa(m.c)
+			if m.c == 0 {
+				c = "dynamic" // dim 1 is not static (class-last logits)
+			}
+			want := "logits    " + m.logits + ", C = " + c
 			if !strings.HasPrefix(line, want) {
 				t.Errorf("logits line %q, want it to start with %q", line, want)
 			}

@@ -47,7 +47,16 @@ type Case struct {
 	Tau       float64 `json:"tau"`
 	MaxMargin float64 `json:"max_margin"`
 	Scale     float64 `json:"scale"`
-	Logits    Tensor  `json:"logits"`
+	// ClassAxis is the logits' class axis (nil: 1, the layout of the cases
+	// written before the axis was recorded).
+	ClassAxis *int `json:"class_axis"`
+	// BackgroundLabel is --background-label (detection cases).
+	BackgroundLabel *int64 `json:"background_label"`
+	// Model is a file of testdata/models the case injects into ("" for the
+	// host model), fed the inputs of InputSet (axis.json's input_sets).
+	Model    string `json:"model"`
+	InputSet string `json:"input_set"`
+	Logits   Tensor `json:"logits"`
 	// Labels holds index labels, or the float targets of multi-hot cases.
 	Labels   Tensor    `json:"labels"`
 	Weights  []float64 `json:"weights"`
@@ -99,6 +108,13 @@ func (c *Case) Options() (inject.Options, error) {
 	}
 	if c.LabelsDtype == "int32" {
 		opt.LabelsElem = onnxpb.TensorProto_INT32
+	}
+	opt.ClassAxis, opt.BackgroundLabel = c.ClassAxis, c.BackgroundLabel
+	if c.ClassAxis == nil && c.Model == "" && len(c.Logits.Shape) == 3 {
+		// Rank 3 needs the axis stated whenever it is ambiguous, e.g.
+		// (N, 5, 5) with C = 5; these cases are (N, C, L).
+		one := 1
+		opt.ClassAxis = &one
 	}
 	return opt, nil
 }
@@ -292,4 +308,94 @@ func ForTest(t testing.TB) []Case {
 		t.Fatalf("reading goldens (regenerate with /usr/bin/python3 scripts/gen-goldens.py): %v", err)
 	}
 	return cases
+}
+
+// InputSet is the input of a real model's golden cases: the model's graph
+// inputs and the logits torch computed from them.
+type InputSet struct {
+	Model  string                 `json:"model"`
+	Inputs map[string]ModelTensor `json:"inputs"`
+	Logits Tensor                 `json:"logits"`
+}
+
+// AxisGoldens is testdata/goldens/axis.json (scripts/gen-axis-goldens.py):
+// class-last and detection cases, on the host model or on real models.
+type AxisGoldens struct {
+	InputSets map[string]InputSet `json:"input_sets"`
+	Cases     []Case              `json:"cases"`
+}
+
+// LoadAxis reads testdata/goldens/axis.json from the repository root; model
+// cases get their input set's logits as Logits.
+func LoadAxis(root string) (*AxisGoldens, error) {
+	data, err := os.ReadFile(filepath.Join(root, "testdata", "goldens", "axis.json"))
+	if err != nil {
+		return nil, err
+	}
+	var a AxisGoldens
+	if err := json.Unmarshal(data, &a); err != nil {
+		return nil, fmt.Errorf("axis.json: %w", err)
+	}
+	for i := range a.Cases {
+		c := &a.Cases[i]
+		if c.Model == "" {
+			continue
+		}
+		set, ok := a.InputSets[c.InputSet]
+		if !ok || set.Model != c.Model {
+			return nil, fmt.Errorf("axis.json case %s: input set %q of model %s is missing", c.Name, c.InputSet, c.Model)
+		}
+		c.Logits = set.Logits
+	}
+	return &a, nil
+}
+
+// InjectModelCase injects case c into its real model (root/testdata/models)
+// and saves the result at path.
+func InjectModelCase(root string, c Case, path string) (*inject.Metadata, error) {
+	m, err := graphedit.Load(filepath.Join(root, "testdata", "models", c.Model))
+	if err != nil {
+		return nil, err
+	}
+	opt, err := c.Options()
+	if err != nil {
+		return nil, err
+	}
+	res, err := inject.Inject(m, opt)
+	if err != nil {
+		return nil, fmt.Errorf("%s: inject: %w", c.Name, err)
+	}
+	if err := m.Save(path); err != nil {
+		return nil, err
+	}
+	return res.Metadata, nil
+}
+
+// ORTFeeds returns the set's model inputs for the ONNX Runtime harness.
+func (s InputSet) ORTFeeds() map[string]refs.Tensor {
+	in := map[string]refs.Tensor{}
+	for name, t := range s.Inputs {
+		if t.DType == "int64" {
+			ints := make([]int64, len(t.Data))
+			for i, v := range t.Data {
+				ints[i] = int64(v)
+			}
+			in[name] = refs.IntTensor("int64", t.Shape, ints)
+		} else {
+			in[name] = refs.FloatTensor(t.DType, t.Shape, t.Data)
+		}
+	}
+	return in
+}
+
+// LabelFeed returns the case's labels (or multi-hot targets) for ONNX Runtime.
+func (c *Case) LabelFeed() refs.Tensor {
+	if c.MultiHot() {
+		return refs.FloatTensor("float32", c.Labels.Shape, c.Labels.Data)
+	}
+	ints := make([]int64, len(c.Labels.Data))
+	for i, v := range c.Labels.Data {
+		ints[i] = int64(v)
+	}
+	return refs.IntTensor(c.LabelsDtype, c.Labels.Shape, ints)
 }
