@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/onnxloss/onnxloss/internal/termtext"
 	"github.com/onnxloss/onnxloss/onnxpb"
 )
 
@@ -103,12 +104,17 @@ func lossFromNode(n *onnxpb.NodeProto) Loss {
 
 // String describes the loss in one line: kind, nodes, inputs, attributes.
 func (l Loss) String() string {
-	s := fmt.Sprintf("%s (node %s): scores %s, labels %s, reduction %s", l.Kind, strings.Join(l.Nodes, " → "), l.Scores, l.Labels, l.Reduction)
+	name := termtext.Name // names from the model, printed safely
+	nodes := make([]string, len(l.Nodes))
+	for i, n := range l.Nodes {
+		nodes[i] = name(n)
+	}
+	s := fmt.Sprintf("%s (node %s): scores %s, labels %s, reduction %s", l.Kind, strings.Join(nodes, " → "), name(l.Scores), name(l.Labels), name(l.Reduction))
 	if l.Weight != "" {
-		s += ", weight " + l.Weight
+		s += ", weight " + name(l.Weight)
 	}
 	if l.IgnoreIndex != nil {
 		s += fmt.Sprintf(", ignore_index %d", *l.IgnoreIndex)
 	}
-	return s + ", output " + l.Output
+	return s + ", output " + name(l.Output)
 }

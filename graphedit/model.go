@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/onnxloss/onnxloss/atomicfile"
 	"github.com/onnxloss/onnxloss/onnxpb"
 )
 
@@ -49,9 +50,9 @@ func Load(path string) (*Model, error) {
 	if !st.Mode().IsRegular() && st.Mode()&fs.ModeNamedPipe == 0 {
 		return nil, fmt.Errorf("cannot read model %s: not a regular file or pipe", path)
 	}
-	data, err := os.ReadFile(path)
+	data, err := readModelFile(path, st.Mode().IsRegular())
 	if err != nil {
-		return nil, fmt.Errorf("cannot read model: %w", err)
+		return nil, err
 	}
 	m, err := LoadBytes(data)
 	if err != nil {
@@ -59,6 +60,35 @@ func Load(path string) (*Model, error) {
 	}
 	m.Dir = filepath.Dir(path)
 	return m, nil
+}
+
+// MaxPipedModel is the most Load reads from a pipe: protobuf messages, and so
+// ONNX models without external data, are limited to 2 GiB.
+const MaxPipedModel = 2 << 30
+
+// readModelFile reads the model file; a pipe is read up to MaxPipedModel
+// bytes, so an endless stream fails instead of exhausting memory.
+func readModelFile(path string, regular bool) ([]byte, error) {
+	if regular {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read model: %w", err)
+		}
+		return data, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read model: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxPipedModel+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read model: %w", err)
+	}
+	if len(data) > MaxPipedModel {
+		return nil, fmt.Errorf("cannot read model %s: the pipe delivered more than 2 GiB, the most an ONNX model (a protobuf message) can hold", path)
+	}
+	return data, nil
 }
 
 // LoadReader reads a whole model from r. External data locations resolve
@@ -178,56 +208,15 @@ func (m *Model) Save(path string) error {
 // WriteFileAtomic writes data to a temporary file beside path and renames it
 // to path. On any error nothing is left under path or beside it.
 func WriteFileAtomic(path string, data []byte) error {
-	return WriteAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
+	return atomicfile.WriteBytes(path, data)
 }
 
 // WriteAtomic creates a temporary file beside path, lets write fill it and
-// renames it to path. If write fails, the temporary file is removed and path
-// is untouched, so a failed or killed run never leaves a partial file under
-// path. Like cp and onnx.save it does not fsync: that would double the time
-// of a large write, and only a power loss before the kernel writes the data
-// back could then lose it (run `sync FILE` after it where that matters).
+// renames it to path: see atomicfile.Write.
 func WriteAtomic(path string, write func(io.Writer) error) error {
-	dir := filepath.Dir(path)
-	st, err := os.Stat(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("cannot write %s: directory %s does not exist: create it first", path, dir)
-	}
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("cannot write %s: %s is not a directory", path, dir)
-	}
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return fmt.Errorf("cannot write %s: it is a directory, give a file name", path)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := write(f); err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, write)
 }
+
+// CheckOutput refuses an output path that exists and is not a regular file:
+// see atomicfile.CheckOutput.
+func CheckOutput(path string) error { return atomicfile.CheckOutput(path) }

@@ -1,6 +1,7 @@
 package graphedit
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -103,7 +104,11 @@ func (m *Model) Summarize() Summary {
 		s.Opsets = append(s.Opsets, OpsetSummary{Domain: o.GetDomain(), Version: o.GetVersion()})
 	}
 	for _, t := range m.Graph().GetInitializer() {
-		s.InitializerBytes += TensorBytes(t)
+		if b := TensorBytes(t); s.InitializerBytes > math.MaxInt64-b {
+			s.InitializerBytes = math.MaxInt64 // saturate: sizes come from the file
+		} else {
+			s.InitializerBytes += b
+		}
 	}
 	s.ExternalTensors = len(m.ExternalTensors())
 	inits := map[string]bool{}
@@ -240,9 +245,17 @@ func TensorBytes(t *onnxpb.TensorProto) int64 {
 	if len(t.GetRawData()) > 0 {
 		return int64(len(t.GetRawData()))
 	}
-	n := int64(1)
+	// Dims come from the file: a product beyond int64 (or a negative dim)
+	// must not wrap around to a plausible size.
+	n := elemSize(onnxpb.TensorProto_DataType(t.GetDataType()))
 	for _, d := range t.GetDims() {
+		if d < 0 {
+			return 0
+		}
+		if d != 0 && n > math.MaxInt64/d {
+			return math.MaxInt64
+		}
 		n *= d
 	}
-	return n * elemSize(onnxpb.TensorProto_DataType(t.GetDataType()))
+	return n
 }

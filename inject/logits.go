@@ -2,9 +2,9 @@ package inject
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/onnxloss/onnxloss/graphedit"
+	"github.com/onnxloss/onnxloss/internal/termtext"
 )
 
 // LogitsCandidates returns the graph outputs that can be logits: float
@@ -37,5 +37,5 @@ func findLogits(m *graphedit.Model, explicit string) (string, error) {
 	case 0:
 		return "", fmt.Errorf("no graph output is a float tensor of rank >= 2 (N, C, ...): pass --logits NAME")
 	}
-	return "", fmt.Errorf("several outputs could be the logits (%s): pass --logits NAME", strings.Join(cands, ", "))
+	return "", fmt.Errorf("several outputs could be the logits (%s): pass --logits NAME", termtext.Names(cands))
 }

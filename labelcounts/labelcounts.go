@@ -11,6 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/onnxloss/onnxloss/atomicfile"
+	"github.com/onnxloss/onnxloss/internal/smallfile"
 )
 
 // Format is the kind of label file.
@@ -222,7 +225,10 @@ func ParseClasses(s string) ([]string, error) {
 // ReadClassesFile reads class names from a file, one per line (blank lines
 // and surrounding spaces ignored).
 func ReadClassesFile(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
+	data, err := smallfile.Read(path, smallfile.DefaultLimit)
+	if errors.Is(err, smallfile.ErrTooLarge) {
+		return nil, fmt.Errorf("classes file %s is larger than %d MiB: it should hold one class name per line (is it the right file?)", path, smallfile.DefaultLimit>>20)
+	}
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -292,27 +298,5 @@ func WriteCountsFile(path string, counts []int64, classes []string) (err error) 
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return fmt.Errorf("output directory %s does not exist: create it first", dir)
 	}
-	f, err := os.CreateTemp(dir, ".counts-*.json")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteBytes(path, b)
 }

@@ -367,7 +367,7 @@ func (g *lossGraph) sigmoidFocal() string {
 		return g.foregroundMean(b.ReduceSum("per_position", loss, []int64{g.axis}, false))
 	}
 	if g.mask == "" {
-		return b.ReduceMean("loss_mean", loss, nil, false)
+		return g.mean(loss, true)
 	}
 	total := b.ReduceSum("loss_sum", loss, nil, false)
 	count := b.Op("Mul", "valid_elems", []string{b.ReduceSum("valid_count", g.mask, nil, false), g.scalar("classes", float64(g.site.C))})
@@ -426,7 +426,7 @@ func (g *lossGraph) reduce(loss, den string) string {
 		return g.foregroundMean(loss)
 	}
 	if den == "" && g.mask == "" {
-		return b.ReduceMean("loss_mean", loss, nil, false)
+		return g.mean(loss, false)
 	}
 	switch {
 	case den != "" && g.mask != "":
@@ -436,6 +436,29 @@ func (g *lossGraph) reduce(loss, den string) string {
 	}
 	total := b.ReduceSum("loss_sum", loss, nil, false)
 	count := b.ReduceSum("mean_denominator", den, nil, false)
+	return b.Op("Div", "loss_mean", []string{total, g.nonZero(count)})
+}
+
+// mean is the mean of loss when no position is ignored: Σ loss over the
+// number of positions (perElement: of positions × C), 0 for an empty batch
+// (N = 0), where ReduceMean would give 0/0 = NaN. The count comes from the
+// labels alone, so it adds nothing to the gradient path.
+func (g *lossGraph) mean(loss string, perElement bool) string {
+	b := g.b
+	labels, perLabel := g.y, 1.0 // index labels: one per position
+	if g.spec.MultiHot {
+		labels, perLabel = g.target, float64(g.site.C) // one per element
+	}
+	// Not(Less(v, v)) is true for every element, NaN targets included.
+	ones := b.Cast("label_ones", b.Op("Not", "label_present", []string{b.Op("Less", "label_absent", []string{labels, labels})}), g.elem)
+	count := b.ReduceSum("label_count", ones, nil, false)
+	switch {
+	case perElement && perLabel == 1:
+		count = b.Op("Mul", "element_count", []string{count, g.scalar("classes", float64(g.site.C))})
+	case !perElement && perLabel != 1:
+		count = b.Op("Div", "position_count", []string{count, g.scalar("classes", perLabel)})
+	}
+	total := b.ReduceSum("loss_sum", loss, nil, false)
 	return b.Op("Div", "loss_mean", []string{total, g.nonZero(count)})
 }
 
@@ -455,7 +478,11 @@ func (g *lossGraph) foregroundMean(loss string) string {
 		fg = b.ReduceSum("foreground_per_sample", fg, axes, false)
 	}
 	den := b.Op("Max", "foreground_at_least_one", []string{fg, g.scalar("one", 1)})
-	return b.ReduceMean("loss_foreground", b.Op("Div", "loss_per_sample_normalized", []string{perSample, den}), nil, false)
+	normalized := b.Op("Div", "loss_per_sample_normalized", []string{perSample, den})
+	// The mean over the samples, 0 for an empty batch (ReduceMean gives
+	// 0/0 = NaN there); the sample count comes from the label side.
+	samples := b.ReduceSum("sample_count", b.Cast("sample_ones", b.Op("Not", "sample_present", []string{b.Op("Less", "sample_absent", []string{fg, fg})}), g.elem), nil, false)
+	return b.Op("Div", "loss_foreground", []string{b.ReduceSum("loss_foreground_sum", normalized, nil, false), g.nonZero(samples)})
 }
 
 // nonZero replaces a zero denominator by one, so an all-ignored batch gives a

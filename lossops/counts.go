@@ -8,9 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"math"
-	"os"
 	"strconv"
 	"strings"
+
+	"github.com/onnxloss/onnxloss/internal/smallfile"
 )
 
 // Counts holds per-class sample counts read from a counts file.
@@ -28,9 +29,11 @@ const countsExample = `use a JSON array like [500, 120, 7], {"counts": [500, 120
 // LoadCounts reads and parses the counts file at path (see ParseCounts for
 // the accepted forms). Every error is one line that names the file.
 func LoadCounts(path string) (*Counts, error) {
-	data, err := os.ReadFile(path)
+	data, err := smallfile.Read(path, smallfile.DefaultLimit)
 	if err != nil {
 		switch {
+		case errors.Is(err, smallfile.ErrTooLarge):
+			return nil, fmt.Errorf("counts file %s is larger than %d MiB: a counts file is a small JSON of per-class counts (is it the right file?)", path, smallfile.DefaultLimit>>20)
 		case errors.Is(err, fs.ErrNotExist):
 			return nil, fmt.Errorf("counts file %s does not exist: give the path of a JSON file of per-class counts", path)
 		case errors.Is(err, fs.ErrPermission):

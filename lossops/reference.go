@@ -259,6 +259,9 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 		for i := range sampleLoss {
 			s.add(sampleLoss[i].sum() / math.Max(1, sampleFG[i]))
 		}
+		if len(sampleLoss) == 0 {
+			return []float64{0}, []int{}, nil // an empty batch: 0, as every mean
+		}
 		return []float64{s.sum() / float64(len(sampleLoss))}, []int{}, nil
 	case None:
 		if perElement {

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/onnxloss/onnxloss/graphcheck"
 	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/inject"
 )
@@ -67,6 +68,9 @@ func Inject(inPath, outPath string, opt inject.Options) (*inject.Result, error) 
 		return nil, fmt.Errorf("%s: %w", inPath, err)
 	}
 	m.Dir = filepath.Dir(inPath)
+	if err := graphcheck.Check(m.Proto, graphcheck.Inject); err != nil {
+		return nil, fmt.Errorf("%s: %w", inPath, err)
+	}
 	if sc.graphCount != 1 {
 		return fallback(inPath, outPath, opt, fmt.Sprintf("the file holds %d graph fields", sc.graphCount))
 	}
@@ -124,6 +128,9 @@ func InMemory(inPath, outPath string, opt inject.Options) (*inject.Result, error
 	m, err := graphedit.Load(inPath)
 	if err != nil {
 		return nil, err
+	}
+	if err := graphcheck.Check(m.Proto, graphcheck.Inject); err != nil {
+		return nil, fmt.Errorf("%s: %w", inPath, err)
 	}
 	res, err := inject.Inject(m, opt)
 	if err != nil {

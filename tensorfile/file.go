@@ -70,10 +70,46 @@ func readFile(path string) ([]*onnxpb.TensorProto, error) {
 	if fi.IsDir() {
 		return nil, errors.New("is a directory, not a tensor file")
 	}
+	if m := fi.Mode(); m&(os.ModeDevice|os.ModeCharDevice|os.ModeSocket) != 0 {
+		return nil, errors.New("is a device or socket, not a tensor file: give a regular file")
+	}
 	if format == NPZ {
 		return ReadNPZ(f, fi.Size())
 	}
-	return Read(f, format, baseName(path))
+	var r io.Reader = f
+	if !fi.Mode().IsRegular() {
+		// A pipe may never end: read at most what one protobuf message,
+		// and so one ONNX tensor, can hold.
+		r = &cappedReader{r: f, left: maxStreamBytes}
+	}
+	return Read(r, format, baseName(path))
+}
+
+// maxStreamBytes is the most ReadFile reads from a pipe: 2 GiB, the
+// protobuf limit.
+const maxStreamBytes = 2 << 30
+
+// cappedReader reads at most left bytes from r and fails, rather than
+// ending, when r has more.
+type cappedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		var one [1]byte
+		if n, err := c.r.Read(one[:]); n == 0 {
+			return 0, err
+		}
+		return 0, errors.New("the pipe delivered more than 2 GiB: give a regular file")
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 // unwrapPathError drops the path from *os.PathError, which the caller adds.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -619,5 +620,20 @@ func TestRead(t *testing.T) {
 	var out bytes.Buffer
 	if err := Write(&out, "npz", ts); err == nil {
 		t.Error("bad format accepted")
+	}
+}
+
+// TestCappedReader checks the limit on reading a pipe: a stream of exactly
+// the limit reads whole, one byte more fails instead of ending.
+func TestCappedReader(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		fail bool
+	}{{0, false}, {10, false}, {11, true}, {1000, true}} {
+		r := &cappedReader{r: bytes.NewReader(make([]byte, tc.n)), left: 10}
+		b, err := io.ReadAll(r)
+		if tc.fail != (err != nil) || (!tc.fail && len(b) != tc.n) {
+			t.Errorf("%d bytes through a cap of 10: %d read, err %v", tc.n, len(b), err)
+		}
 	}
 }

@@ -6,13 +6,16 @@ import (
 	"io"
 	"math"
 	"text/tabwriter"
+
+	"github.com/onnxloss/onnxloss/internal/termtext"
 )
 
 // WriteText prints the report as a short table: output, case, max abs err,
 // max rel err, pass/fail; then one line per failure naming the output and
 // the worst element.
 func (r *Report) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "verify %s (%s; rtol %g, atol %g)\n", r.Model, r.Mode, r.Tolerance.RTol, r.Tolerance.ATol)
+	name := termtext.Name
+	fmt.Fprintf(w, "verify %s (%s; rtol %g, atol %g)\n", name(r.Model), r.Mode, r.Tolerance.RTol, r.Tolerance.ATol)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "output\tcheck\tmax abs err\tmax rel err\tresult")
 	for _, c := range r.Checks {
@@ -20,7 +23,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		if !c.Pass {
 			result = "FAIL"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.3g\t%.3g\t%s\n", c.Output, c.Name, c.MaxAbsErr, c.MaxRelErr, result)
+		fmt.Fprintf(tw, "%s\t%s\t%.3g\t%.3g\t%s\n", name(c.Output), termtext.Line(c.Name), c.MaxAbsErr, c.MaxRelErr, result)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -30,10 +33,10 @@ func (r *Report) WriteText(w io.Writer) error {
 			continue
 		}
 		if c.Problem != "" {
-			fmt.Fprintf(w, "FAIL %s (%s): %s\n", c.Output, c.Name, c.Problem)
+			fmt.Fprintf(w, "FAIL %s (%s): %s\n", name(c.Output), termtext.Line(c.Name), termtext.Line(c.Problem))
 			continue
 		}
-		fmt.Fprintf(w, "FAIL %s[%d] (%s): got %.9g, want %.9g\n", c.Output, c.Worst, c.Name, c.WorstGot, c.WorstWant)
+		fmt.Fprintf(w, "FAIL %s[%d] (%s): got %.9g, want %.9g\n", name(c.Output), c.Worst, termtext.Line(c.Name), c.WorstGot, c.WorstWant)
 	}
 	verdict := "all checks passed"
 	if !r.Pass {

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand"
@@ -60,6 +61,9 @@ func Synthetic(m *graphedit.Model, path string, opt SyntheticOptions) (*Report, 
 	}
 	if !ok {
 		return nil, fmt.Errorf("%s has no onnxloss metadata: run `onnxloss inject` first, or compare outputs with --inputs/--expect", path)
+	}
+	if err := checkMetadata(md); err != nil {
+		return nil, fmt.Errorf("%s: onnxloss metadata: %w", path, err)
 	}
 	sess, err := eval.NewSession(m.Proto, m.Dir)
 	if err != nil {
@@ -126,6 +130,9 @@ func Synthetic(m *graphedit.Model, path string, opt SyntheticOptions) (*Report, 
 			}
 		}
 		out, err := sess.Run(feeds, outputs)
+		if errors.Is(err, eval.ErrTooLarge) {
+			return nil, fmt.Errorf("evaluating %s: %w", path, err) // bad input, not a mismatch
+		}
 		if err != nil {
 			rep.add(Check{Name: name, Output: md.LossOutput, Problem: "evaluator: " + err.Error()})
 			continue

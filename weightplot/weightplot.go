@@ -17,6 +17,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/onnxloss/onnxloss/atomicfile"
 	"github.com/onnxloss/onnxloss/lossops"
 )
 
@@ -127,29 +128,7 @@ func WriteFile(path string, counts []float64, names []string, opt Options) (err 
 	if st, serr := os.Stat(dir); serr != nil || !st.IsDir() {
 		return fmt.Errorf("plot directory %s does not exist: create it first", dir)
 	}
-	f, err := os.CreateTemp(dir, ".weights-*.png")
-	if err != nil {
-		return fmt.Errorf("writing plot %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = Render(f, counts, names, opt); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("writing plot %s: %w", path, err)
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return fmt.Errorf("writing plot %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("writing plot %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, func(w io.Writer) error { return Render(w, counts, names, opt) })
 }
 
 // classAxis labels x positions 0..C-1 with the sorted classes' names (or

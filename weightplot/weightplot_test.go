@@ -92,7 +92,7 @@ func TestWriteFile(t *testing.T) {
 	if err := WriteFile(filepath.Join(d, "bad.png"), nil, nil, Options{}); err == nil {
 		t.Error("no counts: no error")
 	}
-	if m, _ := filepath.Glob(filepath.Join(d, ".weights-*")); len(m) != 0 || fileExists(filepath.Join(d, "bad.png")) {
+	if m, _ := filepath.Glob(filepath.Join(d, ".*.tmp-*")); len(m) != 0 || fileExists(filepath.Join(d, "bad.png")) {
 		t.Errorf("a failed render left files: %v", m)
 	}
 }

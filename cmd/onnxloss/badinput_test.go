@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/internal/refs"
@@ -235,6 +237,10 @@ func TestBadInputThroughCLI(t *testing.T) {
 		{"weights missing counts", []string{"weights", "--counts", filepath.Join(d, "nope.json")}, 2, "nope.json"},
 	}
 	inputs := []string{mlp, injected, counts}
+	hostile, keep, checks := hostileFixtures(t, bin, d, out, counts, mlp)
+	t.Logf("%d rows, %d of them hostile inputs (hostile_test.go)", len(tests)+len(hostile), len(hostile))
+	tests = append(tests, hostile...)
+	inputs = append(inputs, keep...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			os.Remove(out)
@@ -242,11 +248,17 @@ func TestBadInputThroughCLI(t *testing.T) {
 			for _, p := range inputs {
 				before[p] = fileHash(t, p)
 			}
-			cmd := exec.Command(bin, tc.args...)
-			var stderr bytes.Buffer
+			// A run that blocks (on a FIFO, say) fails instead of hanging.
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, tc.args...)
+			var stderr, stdout bytes.Buffer
 			cmd.Stderr = &stderr
-			cmd.Stdout = new(bytes.Buffer)
+			cmd.Stdout = &stdout
 			err := cmd.Run()
+			if ctx.Err() != nil {
+				t.Fatalf("still running after 2 minutes (blocked?); stderr: %s", stderr.String())
+			}
 			code := 0
 			if ee, ok := err.(*exec.ExitError); ok {
 				code = ee.ExitCode()
@@ -261,6 +273,23 @@ func TestBadInputThroughCLI(t *testing.T) {
 				if fileHash(t, p) != h {
 					t.Errorf("input %s changed", filepath.Base(p))
 				}
+			}
+			// Nothing from a model or a flag reaches the terminal raw, and
+			// nothing crashes.
+			for stream, text := range map[string]string{"stderr": msg, "stdout": stdout.String()} {
+				if i := strings.IndexFunc(text, func(r rune) bool {
+					return r != '\n' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x202e)
+				}); i >= 0 {
+					t.Errorf("%s holds a raw control character at byte %d: %q", stream, i, text)
+				}
+				for _, crash := range []string{"goroutine ", "panic:", "fatal error", "internal error"} {
+					if strings.Contains(text, crash) {
+						t.Errorf("%s shows a crash (%q): %s", stream, crash, text)
+					}
+				}
+			}
+			if check := checks[tc.name]; check != nil {
+				check(t)
 			}
 			if tc.code == 0 {
 				return

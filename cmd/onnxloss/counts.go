@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/onnxloss/onnxloss/internal/termtext"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/onnxloss/onnxloss/labelcounts"
@@ -89,7 +91,7 @@ func runCounts(c *cli.Context) error {
 	if res.Ignored > 0 {
 		fmt.Fprintf(c.App.ErrWriter, " (%d ignored)", res.Ignored)
 	}
-	fmt.Fprintf(c.App.ErrWriter, " in %d classes: %s\nwrote %s\n", len(res.Counts), formatCounts(res.Counts), out)
+	fmt.Fprintf(c.App.ErrWriter, " in %d classes: %s\nwrote %s\n", len(res.Counts), formatCounts(res.Counts), termtext.Name(out))
 	return nil
 }
 

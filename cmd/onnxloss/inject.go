@@ -11,7 +11,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/inject"
+	"github.com/onnxloss/onnxloss/internal/termtext"
 	"github.com/onnxloss/onnxloss/lossops"
 	"github.com/onnxloss/onnxloss/onnxpb"
 	"github.com/onnxloss/onnxloss/streaming"
@@ -125,23 +127,24 @@ func runInject(c *cli.Context) error {
 	md := res.Metadata
 	w := c.App.ErrWriter
 	for _, n := range res.Notes {
-		fmt.Fprintln(w, "note: "+n)
+		fmt.Fprintln(w, "note: "+termtext.Line(n))
 	}
+	name := termtext.Name
 	for _, a := range res.Axes {
-		fmt.Fprintf(w, "class axis %d of %s (rank %d): %s\n", a.Axis, a.Logits, a.Rank, a.Reason)
+		fmt.Fprintf(w, "class axis %d of %s (rank %d): %s\n", a.Axis, name(a.Logits), a.Rank, termtext.Line(a.Reason))
 	}
 	if len(md.Heads) > 0 {
 		parts := make([]string, len(md.Heads))
 		for i, h := range md.Heads {
-			parts[i] = fmt.Sprintf("%g·%s", h.Weight, h.LossOutput)
+			parts[i] = fmt.Sprintf("%g·%s", h.Weight, name(h.LossOutput))
 		}
-		fmt.Fprintf(w, "attached %s to %d heads (C = %d) at opset %d; labels %s; first output %s = %s\n", md.Loss, len(md.Heads), md.NumClasses, md.Opset, headLabels(md), md.LossOutput, strings.Join(parts, " + "))
+		fmt.Fprintf(w, "attached %s to %d heads (C = %d) at opset %d; labels %s; first output %s = %s\n", md.Loss, len(md.Heads), md.NumClasses, md.Opset, headLabels(md), name(md.LossOutput), strings.Join(parts, " + "))
 	} else {
-		fmt.Fprintf(w, "attached %s to %s (%s, rank %d, C = %d) at opset %d; ", md.Loss, md.Logits, md.LogitsDType, md.LogitsRank, md.NumClasses, md.Opset)
+		fmt.Fprintf(w, "attached %s to %s (%s, rank %d, C = %d) at opset %d; ", md.Loss, name(md.Logits), md.LogitsDType, md.LogitsRank, md.NumClasses, md.Opset)
 		if md.Replaced != nil {
-			fmt.Fprintf(w, "labels from input %s (%s); loss output %s replaced in place\n", md.Labels, md.LabelsDType, md.LossOutput)
+			fmt.Fprintf(w, "labels from input %s (%s); loss output %s replaced in place\n", name(md.Labels), md.LabelsDType, name(md.LossOutput))
 		} else {
-			fmt.Fprintf(w, "new input %s (%s); first output %s\n", md.Labels, md.LabelsDType, md.LossOutput)
+			fmt.Fprintf(w, "new input %s (%s); first output %s\n", name(md.Labels), md.LabelsDType, name(md.LossOutput))
 		}
 	}
 	if lossops.Loss(md.Loss).TakesWeights() {
@@ -157,7 +160,7 @@ func runInject(c *cli.Context) error {
 		}
 		fmt.Fprintf(w, "%s: %s\n", what, formatWeights(adj))
 	}
-	fmt.Fprintf(w, "wrote %s\n", out)
+	fmt.Fprintf(w, "wrote %s\n", termtext.Name(out))
 	return nil
 }
 
@@ -178,7 +181,7 @@ func checkOutputPath(in, out string) error {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return fmt.Errorf("output directory %s does not exist: create it first", dir)
 	}
-	return nil
+	return graphedit.CheckOutput(out)
 }
 
 func injectOptions(c *cli.Context) (inject.Options, error) {
@@ -280,7 +283,7 @@ func headLabels(md *inject.Metadata) string {
 		}
 	}
 	if len(names) == 1 {
-		return names[0] + " (shared)"
+		return termtext.Name(names[0]) + " (shared)"
 	}
-	return strings.Join(names, ", ")
+	return termtext.Names(names)
 }

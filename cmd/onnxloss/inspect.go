@@ -10,6 +10,7 @@ import (
 
 	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/inject"
+	"github.com/onnxloss/onnxloss/internal/termtext"
 )
 
 func inspectCommand() *cli.Command {
@@ -63,7 +64,8 @@ func oneArg(c *cli.Context, what string) (string, error) {
 
 func printSummary(c *cli.Context, path string, s graphedit.Summary, md *inject.Metadata) {
 	w := c.App.Writer
-	fmt.Fprintf(w, "model     %s\n", path)
+	name := termtext.Name
+	fmt.Fprintf(w, "model     %s\n", name(path))
 	fmt.Fprintf(w, "ir        %d\n", s.IRVersion)
 	var ops []string
 	for _, o := range s.Opsets {
@@ -71,10 +73,10 @@ func printSummary(c *cli.Context, path string, s graphedit.Summary, md *inject.M
 		if d == "" {
 			d = "ai.onnx"
 		}
-		ops = append(ops, fmt.Sprintf("%s %d", d, o.Version))
+		ops = append(ops, fmt.Sprintf("%s %d", name(d), o.Version))
 	}
 	fmt.Fprintf(w, "opsets    %s\n", strings.Join(ops, ", "))
-	fmt.Fprintf(w, "producer  %s %s\n", s.Producer, s.ProducerVersion)
+	fmt.Fprintf(w, "producer  %s %s\n", optionalName(s.Producer), optionalName(s.ProducerVersion))
 	fmt.Fprintf(w, "graph     %d nodes, %d initializers (%s", s.Nodes, s.Initializers, humanBytes(s.InitializerBytes))
 	if s.ExternalTensors > 0 {
 		fmt.Fprintf(w, ", %d external", s.ExternalTensors)
@@ -84,10 +86,10 @@ func printSummary(c *cli.Context, path string, s graphedit.Summary, md *inject.M
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\tname\tdtype\tshape")
 	for _, v := range s.Inputs {
-		fmt.Fprintf(tw, "input\t%s\t%s\t%s\n", v.Name, v.DType, shapeString(v.Shape))
+		fmt.Fprintf(tw, "input\t%s\t%s\t%s\n", name(v.Name), name(v.DType), shapeString(v.Shape))
 	}
 	for _, v := range s.Outputs {
-		fmt.Fprintf(tw, "output\t%s\t%s\t%s\n", v.Name, v.DType, shapeString(v.Shape))
+		fmt.Fprintf(tw, "output\t%s\t%s\t%s\n", name(v.Name), name(v.DType), shapeString(v.Shape))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -104,12 +106,12 @@ func printSummary(c *cli.Context, path string, s graphedit.Summary, md *inject.M
 		fmt.Fprintf(w, "logits    several candidates: %s — pass --logits to inject\n", strings.Join(names, "; "))
 	}
 	for _, l := range s.Losses {
-		fmt.Fprintf(w, "loss      %s\n", l)
+		fmt.Fprintf(w, "loss      %s\n", termtext.Line(l.String()))
 	}
 	if md != nil {
-		fmt.Fprintf(w, "onnxloss  %s (weighting %s) on %s, class axis %d, labels %s, output %s — written by onnxloss %s\n", md.Loss, md.Weighting, md.Logits, md.Axis(), md.Labels, md.LossOutput, md.Version)
+		fmt.Fprintf(w, "onnxloss  %s (weighting %s) on %s, class axis %d, labels %s, output %s — written by onnxloss %s\n", name(md.Loss), name(md.Weighting), name(md.Logits), md.Axis(), name(md.Labels), name(md.LossOutput), name(md.Version))
 		for _, h := range md.Heads {
-			fmt.Fprintf(w, "head      %s: logits %s, class axis %d, labels %s, output %s, weight %g\n", h.Name, h.Logits, h.ClassAxis, h.Labels, h.LossOutput, h.Weight)
+			fmt.Fprintf(w, "head      %s: logits %s, class axis %d, labels %s, output %s, weight %g\n", name(h.Name), name(h.Logits), h.ClassAxis, name(h.Labels), name(h.LossOutput), h.Weight)
 		}
 	}
 }
@@ -117,12 +119,13 @@ func printSummary(c *cli.Context, path string, s graphedit.Summary, md *inject.M
 // describeLogits names the logits, C, and where they were found when that
 // is not simply a graph output.
 func describeLogits(l graphedit.LogitsSummary) string {
-	s := fmt.Sprintf("%s, C = %s", l.Name, classCount(l.C))
+	name := termtext.Name
+	s := fmt.Sprintf("%s, C = %s", name(l.Name), classCount(l.C))
 	switch {
 	case l.Loss != "":
-		s += fmt.Sprintf(" (training graph: scores of the %s node %s, labels %s, loss output %s)", l.Loss, l.LossNode, l.Labels, l.Output)
+		s += fmt.Sprintf(" (training graph: scores of the %s node %s, labels %s, loss output %s)", name(l.Loss), name(l.LossNode), name(l.Labels), name(l.Output))
 	case l.Activation != "":
-		s += fmt.Sprintf(" (input of %s node %s: the output %s holds probabilities)", l.Activation, l.ActivationNode, l.Output)
+		s += fmt.Sprintf(" (input of %s node %s: the output %s holds probabilities)", name(l.Activation), name(l.ActivationNode), name(l.Output))
 	}
 	return s
 }
@@ -138,7 +141,11 @@ func shapeString(shape []string) string {
 	if shape == nil {
 		return "unknown"
 	}
-	return "[" + strings.Join(shape, ", ") + "]"
+	dims := make([]string, len(shape))
+	for i, d := range shape {
+		dims[i] = termtext.Name(d) // symbolic dims are names from the model
+	}
+	return "[" + strings.Join(dims, ", ") + "]"
 }
 
 func humanBytes(n int64) string {

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/onnxloss/onnxloss/inject"
+	"github.com/onnxloss/onnxloss/internal/cleanup"
+	"github.com/onnxloss/onnxloss/internal/termtext"
 )
 
 // Exit codes: 0 success, 1 a verification mismatch, 2 bad usage or input.
@@ -21,6 +24,8 @@ const (
 )
 
 func main() {
+	// An interrupted run removes its temporary output and exits 128+signal.
+	cleanup.HandleSignals(os.Stderr, "onnxloss")
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
@@ -35,7 +40,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		}
 	}()
 	if len(args) > 1 && !strings.HasPrefix(args[1], "-") && args[1] != "help" && !isCommand(app, args[1]) {
-		fmt.Fprintf(stderr, "onnxloss: unknown command %q: use one of %s (see `onnxloss --help`)\n", args[1], strings.Join(commandNames(app), ", "))
+		fmt.Fprintf(stderr, "onnxloss: unknown command %s: use one of %s (see `onnxloss --help`)\n", strconv.Quote(args[1]), strings.Join(commandNames(app), ", "))
 		return exitBadInput
 	}
 	err := app.Run(reorderArgs(app, args))
@@ -91,8 +96,10 @@ func badInput(err error) error {
 	return cli.Exit(err.Error(), exitBadInput)
 }
 
+// oneLine makes a message one line that is safe for a terminal: names
+// from models and flags in it may hold control characters (see termtext).
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return termtext.Line(s)
 }
 
 func isCommand(app *cli.App, name string) bool {

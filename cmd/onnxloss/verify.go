@@ -1,15 +1,18 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxloss/onnxloss/graphcheck"
 	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/onnxpb"
 	"github.com/onnxloss/onnxloss/tensorfile"
 	"github.com/onnxloss/onnxloss/verify"
+	"github.com/onnxloss/onnxloss/verify/eval"
 )
 
 func verifyCommand() *cli.Command {
@@ -24,6 +27,7 @@ func verifyCommand() *cli.Command {
 			&cli.Float64Flag{Name: "atol", Value: verify.DefaultTolerance.ATol, Usage: "absolute tolerance"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the synthetic check's random logits and labels"},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
+			&cli.Float64Flag{Name: "max-tensor-gib", Value: float64(eval.MaxTensorBytes) / (1 << 30), Usage: "largest tensor the evaluator may allocate, in GiB (sizes come from the model)"},
 		},
 		Action: runVerify,
 	}
@@ -38,12 +42,20 @@ func runVerify(c *cli.Context) error {
 	if !(tol.RTol >= 0) || !(tol.ATol >= 0) || math.IsInf(tol.RTol, 0) || math.IsInf(tol.ATol, 0) {
 		return badInput(fmt.Errorf("--rtol %v / --atol %v are invalid: use finite values >= 0", tol.RTol, tol.ATol))
 	}
+	g := c.Float64("max-tensor-gib")
+	if !(g > 0) || g > 1<<20 {
+		return badInput(fmt.Errorf("--max-tensor-gib %v is invalid: use a size in GiB > 0", g))
+	}
+	eval.MaxTensorBytes = int64(g * (1 << 30))
 	if c.IsSet("expect") && !c.IsSet("inputs") {
 		return badInput(fmt.Errorf("--expect needs --inputs: give the inputs the other runtime was run on"))
 	}
 	m, err := graphedit.Load(path)
 	if err != nil {
 		return badInput(err)
+	}
+	if err := graphcheck.Check(m.Proto, graphcheck.Options{MaxOpset: graphcheck.MaxInjectOpset}); err != nil {
+		return badInput(fmt.Errorf("%s: %w", path, err))
 	}
 	var rep *verify.Report
 	if c.IsSet("inputs") {
@@ -59,12 +71,12 @@ func runVerify(c *cli.Context) error {
 		}
 		rep, err = verify.FromInputs(m, path, inputs, expect, verify.RunOptions{Tolerance: tol})
 		if err != nil {
-			return badInput(err)
+			return badInput(sizeHint(err))
 		}
 	} else {
 		rep, err = verify.Synthetic(m, path, verify.SyntheticOptions{Tolerance: tol, Seed: c.Int64("seed")})
 		if err != nil {
-			return badInput(err)
+			return badInput(sizeHint(err))
 		}
 	}
 	if c.Bool("json") {
@@ -79,4 +91,12 @@ func runVerify(c *cli.Context) error {
 		return cli.Exit("", exitMismatch)
 	}
 	return nil
+}
+
+// sizeHint adds the fix to an evaluator size error: the cap is a flag.
+func sizeHint(err error) error {
+	if errors.Is(err, eval.ErrTooLarge) {
+		return fmt.Errorf("%w (if the model really needs it, raise --max-tensor-gib)", err)
+	}
+	return err
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxloss/onnxloss/internal/termtext"
 	"github.com/onnxloss/onnxloss/lossops"
 	"github.com/onnxloss/onnxloss/weightplot"
 )
@@ -51,7 +52,7 @@ func runWeights(c *cli.Context) error {
 		if err := weightplot.WriteFile(p, counts.Values, counts.Classes, weightplot.Options{Beta: cfg.Beta, Normalize: cfg.Normalize}); err != nil {
 			return badInput(err)
 		}
-		fmt.Fprintf(c.App.ErrWriter, "wrote plot %s\n", p)
+		fmt.Fprintf(c.App.ErrWriter, "wrote plot %s\n", termtext.Name(p))
 	}
 	var total float64
 	for _, n := range counts.Values {
@@ -84,7 +85,16 @@ func runWeights(c *cli.Context) error {
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "class\tname\tcount\tshare\tweight\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.2f%%\t%.6g\t\n", r.Class, r.Name, r.Count, 100*r.Share, r.Weight)
+		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.2f%%\t%.6g\t\n", r.Class, optionalName(r.Name), r.Count, 100*r.Share, r.Weight)
 	}
 	return tw.Flush()
+}
+
+// optionalName prints a class name safely (see termtext.Name), and nothing
+// for a class without one.
+func optionalName(s string) string {
+	if s == "" {
+		return ""
+	}
+	return termtext.Name(s)
 }

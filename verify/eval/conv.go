@@ -157,6 +157,7 @@ func opConv(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	taps := make([][]int64, 0, ksz)
 	odometer(kernel, func(k []int64) { taps = append(taps, append([]int64{}, k...)) })
 	mPerG := m / group
+	mustFit(Float64, nb*m, NumElements(g.out))
 	res := make([]float64, int(nb*m)*osz)
 	parallelFor(int(nb*m), int(cg)*ksz*osz, func(lo, hi int) {
 		pos := make([]int64, sp)
@@ -229,6 +230,7 @@ func poolOp(isMax bool) opFunc {
 			idxOut = mustNew(Int64, oshape)
 		}
 		xd := x.AsFloat64()
+		mustFit(Float64, int64(nc), NumElements(g.out))
 		res := make([]float64, nc*osz)
 		ins := stridesOf(g.in)
 		// column-major strides for storage_order=1

@@ -407,6 +407,10 @@ func (s *Session) runNode(pn *prepNode, rs *runState) (err error) {
 func callOp(def *opDef, c *opCtx, in []*Tensor) (res []*Tensor, err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if ae, ok := r.(allocError); ok {
+				err = ae.err // a size from the model, not a bug
+				return
+			}
 			err = fmt.Errorf("internal error: %v\n%s", r, debug.Stack())
 		}
 	}()

@@ -123,6 +123,7 @@ func opGemm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	}
 	alpha, beta := float64(c.attrFloat("alpha", 1)), float64(c.attrFloat("beta", 1))
 	ad, bd := a.AsFloat64(), b.AsFloat64()
+	mustFit(Float64, m, n)
 	acc := make([]float64, m*n)
 	matmulT(ad, bd, acc, int(m), int(k), int(n))
 	o := mustNew(a.dtype, []int64{m, n})

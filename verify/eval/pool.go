@@ -93,15 +93,11 @@ func (c *opCtx) alloc(dt DType, shape []int64) *Tensor {
 }
 
 func (rs *runState) alloc(dt DType, shape []int64) *Tensor {
+	size, err := SizeOf(dt, shape)
+	if err != nil || size < minPooled || rs.free == nil {
+		return mustNew(dt, shape) // panics with the error, if any
+	}
 	n := NumElements(shape)
-	if n*int64(dt.Size()) < minPooled || rs.free == nil {
-		return mustNew(dt, shape)
-	}
-	for _, d := range shape {
-		if d < 0 {
-			return mustNew(dt, shape) // panics with the error
-		}
-	}
 	var t *Tensor
 	if d, ok := rs.free.take(dt, int(n)); ok {
 		t = &Tensor{dtype: dt, shape: append([]int64{}, shape...), data: d}

@@ -571,7 +571,14 @@ func opRange(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		if d == 0 {
 			return nil, fmt.Errorf("delta is 0")
 		}
-		n := int64(math.Max(math.Ceil((lim-st)/d), 0))
+		cnt := math.Max(math.Ceil((lim-st)/d), 0)
+		switch {
+		case math.IsNaN(cnt):
+			return nil, fmt.Errorf("start %v, limit %v and delta %v give no element count", st, lim, d)
+		case cnt >= 1<<62: // beyond any allocation; int64(cnt) would wrap
+			return nil, fmt.Errorf("%w: Range from %v to %v by %v has %g elements", ErrTooLarge, st, lim, d, cnt)
+		}
+		n := int64(cnt)
 		o := mustNew(in[0].dtype, []int64{n})
 		if fd, ok := o.data.([]float32); ok {
 			// match the reference: accumulate in the input type

@@ -2,14 +2,13 @@ package eval
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
-	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"unsafe"
 
+	"github.com/onnxloss/onnxloss/extdata"
 	"github.com/onnxloss/onnxloss/internal/half"
 	"github.com/onnxloss/onnxloss/onnxpb"
 )
@@ -79,13 +78,90 @@ type Tensor struct {
 	data  any
 }
 
-// NumElements returns the product of the dims of shape (1 for a scalar).
+// NumElements returns the product of the dims of shape (1 for a scalar). A
+// product that does not fit in an int64 gives math.MaxInt64, so that a shape
+// read from a model can never wrap around to a small count.
 func NumElements(shape []int64) int64 {
 	n := int64(1)
 	for _, d := range shape {
+		if d == 0 {
+			return 0
+		}
+	}
+	for _, d := range shape {
+		if d != 0 && (n > math.MaxInt64/abs64(d)) {
+			return math.MaxInt64
+		}
 		n *= d
 	}
 	return n
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		if v == math.MinInt64 {
+			return math.MaxInt64
+		}
+		return -v
+	}
+	return v
+}
+
+// MaxTensorBytes caps the size of any one tensor the evaluator allocates
+// (4 GiB by default): shapes come from untrusted models and files, and a
+// claimed size beyond the cap is an error naming the tensor instead of an
+// out-of-memory crash. Raise it before creating sessions for bigger tensors.
+var MaxTensorBytes int64 = 4 << 30
+
+// ErrTooLarge reports a tensor beyond MaxTensorBytes or a shape whose element
+// count overflows.
+var ErrTooLarge = errors.New("tensor too large")
+
+// SizeOf returns the number of bytes a tensor of type dt and shape needs,
+// after checking the shape: no negative dims, an element count that fits in
+// an int64, and at most MaxTensorBytes. Errors wrap ErrTooLarge when the
+// size is the problem.
+func SizeOf(dt DType, shape []int64) (int64, error) {
+	n := int64(1)
+	zero := false
+	for _, d := range shape {
+		if d < 0 {
+			return 0, fmt.Errorf("negative dimension in shape %v", shape)
+		}
+		zero = zero || d == 0
+	}
+	if !zero {
+		for _, d := range shape {
+			if n > math.MaxInt64/d {
+				return 0, fmt.Errorf("%w: shape %v has more than 2^63 elements", ErrTooLarge, shape)
+			}
+			n *= d
+		}
+	} else {
+		n = 0
+	}
+	size := int64(dt.Size())
+	if size == 0 {
+		return 0, fmt.Errorf("unsupported data type %v", dt)
+	}
+	if n > MaxTensorBytes/size {
+		return 0, fmt.Errorf("%w: shape %v of %v needs %s, more than the %s the evaluator allows for one tensor", ErrTooLarge, shape, dt, humanSize(float64(n)*float64(size)), humanSize(float64(MaxTensorBytes)))
+	}
+	return n * size, nil
+}
+
+// humanSize formats a byte count with a binary unit.
+func humanSize(b float64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
+	i := 0
+	for b >= 1024 && i < len(units)-1 {
+		b /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%.0f B", b)
+	}
+	return fmt.Sprintf("%.1f %s", b, units[i])
 }
 
 func makeData(dt DType, n int) (any, error) {
@@ -119,18 +195,16 @@ func makeData(dt DType, n int) (any, error) {
 	return nil, fmt.Errorf("unsupported data type %v", dt)
 }
 
-// New returns a zero-filled tensor of the given type and shape.
+// New returns a zero-filled tensor of the given type and shape. The size is
+// checked first (see SizeOf).
 func New(dt DType, shape []int64) (*Tensor, error) {
-	for _, d := range shape {
-		if d < 0 {
-			return nil, fmt.Errorf("negative dimension in shape %v", shape)
-		}
+	if !dt.Supported() {
+		return nil, fmt.Errorf("unsupported data type %v", dt)
 	}
-	n := NumElements(shape)
-	if n > 1<<40 {
-		return nil, fmt.Errorf("shape %v too large", shape)
+	if _, err := SizeOf(dt, shape); err != nil {
+		return nil, err
 	}
-	data, err := makeData(dt, int(n))
+	data, err := makeData(dt, int(NumElements(shape)))
 	if err != nil {
 		return nil, err
 	}
@@ -138,12 +212,27 @@ func New(dt DType, shape []int64) (*Tensor, error) {
 }
 
 // mustNew is New for internal use where dtype and shape were validated.
+// Shapes often come from the model's values (Expand, Range, Tile, …), so an
+// error panics as an allocError, which callOp turns back into the node's
+// error: bad input, not a bug.
 func mustNew(dt DType, shape []int64) *Tensor {
 	t, err := New(dt, shape)
 	if err != nil {
-		panic(err)
+		panic(allocError{err})
 	}
 	return t
+}
+
+// allocError carries an allocation error out of an op through a panic.
+type allocError struct{ err error }
+
+// mustFit panics with an allocError unless a buffer of type dt and the given
+// shape passes SizeOf: ops call it before allocating scratch space whose size
+// follows from the model rather than from a tensor that already exists.
+func mustFit(dt DType, shape ...int64) {
+	if _, err := SizeOf(dt, shape); err != nil {
+		panic(allocError{err})
+	}
 }
 
 func newTyped[T any](dt DType, shape []int64, data []T) *Tensor {
@@ -370,22 +459,34 @@ func FromProto(tp *onnxpb.TensorProto, baseDir string) (*Tensor, error) {
 	if tp.GetSegment() != nil {
 		return nil, fmt.Errorf("tensor %q: segmented tensors are not supported", name)
 	}
-	t, err := New(dt, tp.GetDims())
+	// Every size the model claims is checked against the data present
+	// before the tensor is allocated.
+	nbytes, err := SizeOf(dt, tp.GetDims())
 	if err != nil {
 		return nil, fmt.Errorf("tensor %q: %w", name, err)
 	}
-	n := t.Len()
+	n := int(NumElements(tp.GetDims()))
 	raw := tp.GetRawData()
 	if tp.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
-		raw, err = readExternal(tp, baseDir, n*dt.Size())
+		raw, err = extdata.Read(baseDir, tp.GetExternalData(), nbytes)
 		if err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", name, err)
 		}
 	}
-	if raw != nil || tp.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
-		if len(raw) != n*dt.Size() {
-			return nil, fmt.Errorf("tensor %q: raw data has %d bytes, shape %v of %v needs %d", name, len(raw), t.shape, dt, n*dt.Size())
+	external := tp.GetDataLocation() == onnxpb.TensorProto_EXTERNAL
+	if (raw != nil || external) && int64(len(raw)) != nbytes {
+		return nil, fmt.Errorf("tensor %q: raw data has %d bytes, shape %v of %v needs %d", name, len(raw), tp.GetDims(), dt, nbytes)
+	}
+	if !(raw != nil || external) {
+		if k := typedLen(tp, dt); k != n {
+			return nil, fmt.Errorf("tensor %q: %d values for shape %v", name, k, tp.GetDims())
 		}
+	}
+	t, err := New(dt, tp.GetDims())
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", name, err)
+	}
+	if raw != nil || external {
 		copy(t.bytes(), raw)
 		if dt == Bool {
 			b := t.data.([]bool)
@@ -463,46 +564,20 @@ func FromProto(tp *onnxpb.TensorProto, baseDir string) (*Tensor, error) {
 	return t, nil
 }
 
-func readExternal(tp *onnxpb.TensorProto, baseDir string, want int) ([]byte, error) {
-	var loc string
-	var off, length int64 = 0, -1
-	for _, kv := range tp.GetExternalData() {
-		var err error
-		switch kv.GetKey() {
-		case "location":
-			loc = kv.GetValue()
-		case "offset":
-			off, err = strconv.ParseInt(kv.GetValue(), 10, 64)
-		case "length":
-			length, err = strconv.ParseInt(kv.GetValue(), 10, 64)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("external data %s: %w", kv.GetKey(), err)
-		}
+// typedLen returns how many values the typed field that holds dt's data
+// has (int32_data for the small integer types, bool and the 16-bit floats).
+func typedLen(tp *onnxpb.TensorProto, dt DType) int {
+	switch dt {
+	case Float32:
+		return len(tp.GetFloatData())
+	case Float64:
+		return len(tp.GetDoubleData())
+	case Int64:
+		return len(tp.GetInt64Data())
+	case Uint64, Uint32:
+		return len(tp.GetUint64Data())
 	}
-	if loc == "" {
-		return nil, fmt.Errorf("external data without location")
-	}
-	if length < 0 {
-		length = int64(want)
-	}
-	if off < 0 || length != int64(want) {
-		return nil, fmt.Errorf("external data %q: length %d, shape needs %d bytes", loc, length, want)
-	}
-	path := loc
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(baseDir, filepath.FromSlash(loc))
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("external data: %w", err)
-	}
-	defer f.Close()
-	buf := make([]byte, length)
-	if _, err := f.ReadAt(buf, off); err != nil && !(err == io.EOF && length == 0) {
-		return nil, fmt.Errorf("external data %q at offset %d, length %d: %w", loc, off, length, err)
-	}
-	return buf, nil
+	return len(tp.GetInt32Data())
 }
 
 // Proto encodes the tensor as a TensorProto with raw_data.
