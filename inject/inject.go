@@ -27,6 +27,11 @@ type Options struct {
 	Loss      lossops.Loss
 	Counts    *lossops.Counts
 	Weighting lossops.Weighting // "" = the loss's default
+	// Weights, when non-nil, are the class weights themselves (--weights);
+	// Counts may then be nil unless the loss uses counts.
+	Weights []float64
+	// ENetC is c of the enet weighting (0: lossops.DefaultENetC).
+	ENetC     float64
 	Beta      float64
 	Normalize bool
 	SkipZero  bool
@@ -93,7 +98,12 @@ type Metadata struct {
 	Scale     float64   `json:"scale,omitempty"`
 	Counts    []float64 `json:"counts"`
 	Classes   []string  `json:"classes,omitempty"`
-	Weights   []float64 `json:"weights"`
+	// CountsOrigin is what the counts file recorded about where the counts
+	// came from (onnxloss counts writes it), when it did.
+	CountsOrigin *lossops.CountsOrigin `json:"counts_origin,omitempty"`
+	// ENetC is c of the enet weighting, recorded when it is used.
+	ENetC   float64   `json:"enet_c,omitempty"`
+	Weights []float64 `json:"weights"`
 	// Weighted is false when the loss carries no class weights at all
 	// (weighting none); Weights then holds ones.
 	Weighted    bool   `json:"weighted"`
@@ -225,7 +235,10 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 		opt.LabelsElem = onnxpb.TensorProto_INT64
 	}
 	if opt.Counts == nil || len(opt.Counts.Values) == 0 {
-		return nil, fmt.Errorf("no class counts given: pass --counts FILE")
+		if opt.Weights == nil || opt.Loss.FromCounts() {
+			return nil, fmt.Errorf("no class counts given: pass --counts FILE")
+		}
+		opt.Counts = &lossops.Counts{} // the weights alone fix C
 	}
 	opset := m.DefaultDomainOpset()
 	if opset < 11 {
@@ -262,6 +275,9 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 	if weighting == "" {
 		weighting = lossops.DefaultWeighting(opt.Loss)
 	}
+	if opt.Weights != nil {
+		weighting = lossops.WeightGiven
+	}
 	spec := lossops.Spec{
 		Loss: opt.Loss, Gamma: opt.Gamma, Alpha: opt.Alpha, Reduction: opt.Reduction,
 		IgnoreIndex: opt.IgnoreIndex, LabelSmoothing: opt.LabelSmoothing, MultiHot: opt.MultiHot,
@@ -284,8 +300,8 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	cfg := lossops.WeightConfig{Scheme: weighting, Beta: opt.Beta, Normalize: opt.Normalize, SkipZero: opt.SkipZero}
-	weights, err := lossops.ClassWeightsNamed(opt.Counts.Values, opt.Counts.Classes, cfg)
+	cfg := lossops.WeightConfig{Scheme: weighting, Beta: opt.Beta, Normalize: opt.Normalize, SkipZero: opt.SkipZero, ENetC: opt.ENetC, Given: opt.Weights}
+	weights, err := opt.Counts.ClassWeights(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +358,7 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 		axis         ClassAxis
 		labels       graphedit.ValueType
 	}
-	C := len(opt.Counts.Values)
+	C := len(weights) // = len(opt.Counts.Values) when counts are given
 	hs := make([]head, len(heads))
 	for i, name := range heads {
 		h := &hs[i]
@@ -543,7 +559,13 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 		Targets: "index", Tau: spec.Tau, MaxMargin: spec.MaxMargin, Scale: spec.Scale, Counts: opt.Counts.Values, Classes: opt.Counts.Classes, Weights: weights,
 		Weighted: spec.Weights != nil, NumClasses: C, Logits: h0.logits, LogitsDType: elemName(h0.vt.Elem),
 		LogitsRank: h0.vt.Rank(), ClassAxis: &axis0, BackgroundLabel: opt.BackgroundLabel, Labels: labelNames[0], LabelsDType: elemName(h0.labels.Elem),
-		LossOutput: lossOutput, Opset: opset, Replaced: existing,
+		LossOutput: lossOutput, Opset: opset, Replaced: existing, CountsOrigin: opt.Counts.Origin,
+	}
+	if weighting == lossops.WeightENet {
+		md.ENetC = cfg.ENetC
+		if md.ENetC == 0 {
+			md.ENetC = lossops.DefaultENetC
+		}
 	}
 	if multi {
 		for i, h := range hs {

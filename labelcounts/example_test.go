@@ -33,3 +33,18 @@ func ExampleCountsJSON() {
 	// {"counts":[500,120,7],"classes":["cat","dog","eel"]}
 	// [500,120,7]
 }
+
+func ExampleCountInputs() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	// An aggregated table, as DuckDB or Spark write it, split in two parts.
+	os.WriteFile(dir+"/part-0.csv", []byte("label,count\ncat,500\ndog,120\n"), 0o644)
+	os.WriteFile(dir+"/part-1.csv", []byte("label,count\neel,7\ncat,20\n"), 0o644)
+	res, err := labelcounts.CountInputs([]string{dir + "/part-*.csv"}, labelcounts.Options{Format: labelcounts.LabelCount})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(res.Classes, res.Counts, res.Files)
+	// Output:
+	// [cat dog eel] [520 120 7] 2
+}

@@ -127,7 +127,8 @@ func TestCountErrors(t *testing.T) {
 		{"csv many columns no --column", "a,b\n1,2\n", Options{Format: CSV}, "has 2 columns: pick the labels with --column"},
 		{"csv unknown column", "a,b\n1,2\n", Options{Format: CSV, Column: "label"}, `--column "label" is not in the header`},
 		{"csv column index out of range", "a,b\n1,2\n", Options{Format: CSV, Column: "5"}, "--column 5 is out of range"},
-		{"csv bad cell", "label\n1\ndog\n", Options{Format: CSV}, `row 3, column 0: "dog" is not an integer`},
+		{"csv ids and names", "label\n1\ndog\n", Options{Format: CSV}, "the labels mix integer class ids and class names"},
+		{"csv name not in classes", "label\ncat\ndog\n", Options{Format: CSV, Classes: []string{"cat"}}, `row 3, column 0: label "dog" is not one of the --classes`},
 		{"csv empty cell", "x,label\na,1\nb,\n", Options{Format: CSV, Column: "label"}, "row 3, column 1: empty label"},
 		{"csv short row", "x,label\na,1\nb\n", Options{Format: CSV, Column: "label"}, "row 3 has 1 columns"},
 		{"csv bad quote", "label\n\"1\n", Options{Format: CSV}, "not valid CSV"},
@@ -206,7 +207,7 @@ func TestCountFileAndJSON(t *testing.T) {
 	if _, err := CountFile(filepath.Join(d, "nope.txt"), Options{}); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("missing file: %v", err)
 	}
-	if _, err := CountFile(d, Options{}); err == nil || !strings.Contains(err.Error(), "is a directory") {
+	if _, err := CountFile(d, Options{}); err == nil || !strings.Contains(err.Error(), "has no class folders (ImageFolder) and no mask PNGs") {
 		t.Errorf("directory: %v", err)
 	}
 	if _, err := CountFile(write("bad.txt", "x\n"), Options{}); err == nil || !strings.HasPrefix(err.Error(), "label file "+filepath.Join(d, "bad.txt")+": line 1:") {

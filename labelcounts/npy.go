@@ -8,7 +8,8 @@ import (
 	"io"
 	"math"
 	"strconv"
-	"strings"
+
+	"github.com/onnxloss/onnxloss/tensorfile"
 )
 
 // npyHeader is the part of a .npy header dictionary labelcounts needs.
@@ -20,61 +21,18 @@ type npyHeader struct {
 	shape   []int64
 }
 
-// maxNPYHeader bounds the header dictionary's length.
-const maxNPYHeader = 1 << 16
-
-// readNPYHeader reads the magic, version and header dictionary of a .npy
-// stream, leaving r at the first data byte.
+// readNPYHeader reads a .npy header with the tool's one .npy reader
+// (tensorfile.ReadNPYHeader), leaving r at the first data byte, and checks
+// that the dtype can hold labels.
 func readNPYHeader(r io.Reader) (npyHeader, error) {
-	var pre [10]byte
-	if _, err := io.ReadFull(r, pre[:8]); err != nil {
-		return npyHeader{}, errors.New("not a .npy file: too short")
+	th, err := tensorfile.ReadNPYHeader(r)
+	if err != nil {
+		return npyHeader{}, err
 	}
-	if string(pre[:6]) != "\x93NUMPY" {
-		return npyHeader{}, errors.New("not a .npy file: bad magic (want \\x93NUMPY)")
-	}
-	var hlen int
-	switch pre[6] {
-	case 1:
-		if _, err := io.ReadFull(r, pre[8:10]); err != nil {
-			return npyHeader{}, errors.New("truncated .npy header")
-		}
-		hlen = int(binary.LittleEndian.Uint16(pre[8:10]))
-	case 2, 3:
-		var b [4]byte
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return npyHeader{}, errors.New("truncated .npy header")
-		}
-		v := binary.LittleEndian.Uint32(b[:])
-		if v > maxNPYHeader {
-			return npyHeader{}, fmt.Errorf("npy header of %d bytes is too large", v)
-		}
-		hlen = int(v)
-	default:
-		return npyHeader{}, fmt.Errorf("unsupported .npy format version %d.%d (want 1.0, 2.0 or 3.0)", pre[6], pre[7])
-	}
-	hdr := make([]byte, hlen)
-	if _, err := io.ReadFull(r, hdr); err != nil {
-		return npyHeader{}, fmt.Errorf("truncated .npy header: want %d bytes", hlen)
-	}
-	return parseNPYHeader(string(hdr))
-}
-
-// parseNPYHeader reads descr, fortran_order and shape from the header's
-// Python dict literal, e.g. {'descr': '<i8', 'fortran_order': False, 'shape': (3, 4), }.
-func parseNPYHeader(s string) (npyHeader, error) {
-	var h npyHeader
-	s = strings.TrimSpace(strings.TrimRight(s, "\x00"))
-	if !strings.HasPrefix(s, "{") || !strings.HasSuffix(s, "}") {
-		return h, errors.New("bad .npy header: not a dictionary")
-	}
-	descr, ok := dictValue(s, "descr")
-	if !ok {
-		return h, errors.New("bad .npy header: no 'descr'")
-	}
-	d, err := strconv.Unquote(strings.Replace(descr, "'", `"`, -1))
-	if err != nil || len(d) < 3 {
-		return h, fmt.Errorf("unsupported .npy dtype %s: want integer, float or bool labels", quote([]byte(descr)))
+	h := npyHeader{fortran: th.Fortran, shape: th.Shape}
+	d := th.Descr
+	if len(d) < 3 {
+		return h, fmt.Errorf("unsupported .npy dtype %q: want integer, float or bool labels", d)
 	}
 	switch d[0] {
 	case '<', '|', '=':
@@ -89,30 +47,6 @@ func parseNPYHeader(s string) (npyHeader, error) {
 		return h, fmt.Errorf("unsupported .npy dtype %q: want integer, float or bool labels", d)
 	}
 	h.size = size
-	fo, ok := dictValue(s, "fortran_order")
-	switch {
-	case !ok:
-		return h, errors.New("bad .npy header: no 'fortran_order'")
-	case fo == "True":
-		h.fortran = true
-	case fo != "False":
-		return h, fmt.Errorf("bad .npy header: fortran_order %s: want True or False", quote([]byte(fo)))
-	}
-	shape, ok := dictValue(s, "shape")
-	if !ok || !strings.HasPrefix(shape, "(") || !strings.HasSuffix(shape, ")") {
-		return h, errors.New("bad .npy header: no 'shape' tuple")
-	}
-	for _, part := range strings.Split(shape[1:len(shape)-1], ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		n, err := strconv.ParseInt(part, 10, 64)
-		if err != nil || n < 0 {
-			return h, fmt.Errorf("bad .npy header: shape %s: want a tuple of non-negative integers", quote([]byte(shape)))
-		}
-		h.shape = append(h.shape, n)
-	}
 	return h, nil
 }
 
@@ -126,39 +60,6 @@ func validDtype(kind byte, size int) bool {
 		return size == 1
 	}
 	return false
-}
-
-// dictValue returns the raw text of key's value in a flat dict literal: a
-// quoted string, a tuple or a bare word.
-func dictValue(s, key string) (string, bool) {
-	i := strings.Index(s, "'"+key+"'")
-	if i < 0 {
-		i = strings.Index(s, `"`+key+`"`)
-	}
-	if i < 0 {
-		return "", false
-	}
-	rest := strings.TrimLeft(s[i+len(key)+2:], " ")
-	if !strings.HasPrefix(rest, ":") {
-		return "", false
-	}
-	rest = strings.TrimLeft(rest[1:], " ")
-	if rest == "" {
-		return "", false
-	}
-	var end int
-	switch rest[0] {
-	case '\'', '"':
-		end = strings.IndexByte(rest[1:], rest[0]) + 2
-	case '(':
-		end = strings.IndexByte(rest, ')') + 1
-	default:
-		end = strings.IndexAny(rest, ",}")
-	}
-	if end <= 0 {
-		return "", false
-	}
-	return strings.TrimSpace(rest[:end]), true
 }
 
 // countNPY counts integer labels, or with opt.MultiHot the positives of

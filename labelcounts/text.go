@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // maxLine bounds a text label line.
@@ -166,8 +167,9 @@ func quote(s []byte) string {
 	return strconv.Quote(string(s))
 }
 
-// countCSV counts one column of a CSV file. The first row is a header when
-// Column is a name, or when its label cell is not an integer.
+// countCSV counts one column of a CSV file: integer class ids, or class
+// names. The first row is a header when Column is a name, or when its
+// label cell is not an integer (so a CSV of names needs a header row).
 func countCSV(r io.Reader, opt Options, c *counter) error {
 	cr := csv.NewReader(bufio.NewReaderSize(r, 1<<20))
 	cr.ReuseRecord = true
@@ -209,7 +211,16 @@ func countCSV(r io.Reader, opt Options, c *counter) error {
 		}
 		y, _, err := parseLabel([]byte(rec[col]), false)
 		if err != nil {
-			return fmt.Errorf("row %d, column %d: %w", row, col, err)
+			// Not an integer: a class name (looked up in --classes, or
+			// given the id of its sorted position).
+			name := strings.TrimSpace(rec[col])
+			if name == "" {
+				return fmt.Errorf("row %d, column %d: empty label: want a class id or name", row, col)
+			}
+			if err := c.addName(name, 1); err != nil {
+				return fmt.Errorf("row %d, column %d: %w", row, col, err)
+			}
+			continue
 		}
 		if err := c.add(y); err != nil {
 			return fmt.Errorf("row %d: %w", row, err)

@@ -21,6 +21,27 @@ type Counts struct {
 	// Classes holds the class names when the file gave them (the
 	// {"counts": [...], "classes": [...]} form), else nil.
 	Classes []string
+	// Origin says where the counts came from, when the file records it
+	// (onnxloss counts writes it); nil otherwise.
+	Origin *CountsOrigin
+}
+
+// CountsOrigin is what a counts file records about its source, beside the
+// counts: onnxloss counts writes it and inject's metadata carries it.
+type CountsOrigin struct {
+	// Source lists the inputs counted, as given; Format is their format.
+	Source []string `json:"source,omitempty"`
+	Format string   `json:"format,omitempty"`
+	// IgnoreIndex is the label value left out of the counts, if any.
+	IgnoreIndex *int64 `json:"ignore_index,omitempty"`
+	// Samples is the number of samples when it is not the sum of the
+	// counts (multi-hot rows); 0 when it is.
+	Samples float64 `json:"samples,omitempty"`
+	// Images[c] is the number of mask images class c appears in and
+	// ImagePixels[c] the pixels of those images (median-frequency weights
+	// need them); nil when unknown.
+	Images      []float64 `json:"images,omitempty"`
+	ImagePixels []float64 `json:"image_pixels,omitempty"`
 }
 
 // countsExample is appended to format errors so the user sees what is accepted.
@@ -260,25 +281,22 @@ func parseCountObject(data []byte) (*Counts, error) {
 	return parseIDCounts(entries)
 }
 
-// parseNamedCounts parses {"counts": [...], "classes": [...]}.
+// parseNamedCounts parses {"counts": [...], "classes": [...]}, and the
+// origin keys onnxloss counts writes (see CountsOrigin).
 func parseNamedCounts(entries []keyValue) (*Counts, error) {
-	var countsRaw, classesRaw json.RawMessage
+	raws := map[string]json.RawMessage{}
 	for _, e := range entries {
 		switch e.key {
-		case "counts":
-			if countsRaw != nil {
-				return nil, fmt.Errorf(`key "counts" appears twice: give it once`)
-			}
-			countsRaw = e.raw
-		case "classes":
-			if classesRaw != nil {
-				return nil, fmt.Errorf(`key "classes" appears twice: give it once`)
-			}
-			classesRaw = e.raw
+		case "counts", "classes", "samples", "images", "image_pixels", "source", "format", "ignore_index":
 		default:
-			return nil, fmt.Errorf(`unknown key %q: an object with "counts" may only also have "classes"`, e.key)
+			return nil, fmt.Errorf(`unknown key %q: an object with "counts" may also have "classes", "samples", "images", "image_pixels", "source", "format" and "ignore_index"`, e.key)
 		}
+		if _, dup := raws[e.key]; dup {
+			return nil, fmt.Errorf(`key %q appears twice: give it once`, e.key)
+		}
+		raws[e.key] = e.raw
 	}
+	countsRaw, classesRaw := raws["counts"], raws["classes"]
 	if countsRaw == nil {
 		return nil, fmt.Errorf(`key "counts" is missing: use {"counts": [500, 120, 7], "classes": ["cat", "dog", "eel"]}`)
 	}
@@ -287,6 +305,9 @@ func parseNamedCounts(entries []keyValue) (*Counts, error) {
 		return nil, err
 	}
 	c := &Counts{Values: vals}
+	if c.Origin, err = parseOrigin(raws, len(vals)); err != nil {
+		return nil, err
+	}
 	if classesRaw == nil || string(bytes.TrimSpace(classesRaw)) == "null" {
 		return c, nil
 	}
@@ -315,6 +336,68 @@ func parseNamedCounts(entries []keyValue) (*Counts, error) {
 	}
 	c.Classes = names
 	return c, nil
+}
+
+// parseOrigin parses the origin keys of a counts object (nil if none).
+func parseOrigin(raws map[string]json.RawMessage, C int) (*CountsOrigin, error) {
+	var o CountsOrigin
+	set := false
+	if raw, ok := raws["samples"]; ok {
+		v, err := parseCountValue(raw, `"samples"`)
+		if err != nil {
+			return nil, err
+		}
+		o.Samples, set = v, true
+	}
+	for _, k := range []string{"images", "image_pixels"} {
+		raw, ok := raws[k]
+		if !ok {
+			continue
+		}
+		vals, err := parseCountArray(raw, k+" entry")
+		if err != nil {
+			return nil, fmt.Errorf("%q: %v", k, err)
+		}
+		if len(vals) != C {
+			return nil, fmt.Errorf("%q has %d values but \"counts\" has %d: give one per class", k, len(vals), C)
+		}
+		if k == "images" {
+			o.Images = vals
+		} else {
+			o.ImagePixels = vals
+		}
+		set = true
+	}
+	if (o.Images == nil) != (o.ImagePixels == nil) {
+		return nil, errors.New(`"images" and "image_pixels" go together: give both or neither`)
+	}
+	if raw, ok := raws["source"]; ok {
+		if err := json.Unmarshal(raw, &o.Source); err != nil {
+			var one string
+			if json.Unmarshal(raw, &one) != nil {
+				return nil, fmt.Errorf(`"source" is %s: give the inputs as an array of strings`, jsonKind(raw))
+			}
+			o.Source = []string{one}
+		}
+		set = true
+	}
+	if raw, ok := raws["format"]; ok {
+		if err := json.Unmarshal(raw, &o.Format); err != nil {
+			return nil, fmt.Errorf(`"format" is %s, not a string`, jsonKind(raw))
+		}
+		set = true
+	}
+	if raw, ok := raws["ignore_index"]; ok {
+		var v int64
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, fmt.Errorf(`"ignore_index" is %s, not an integer`, quoteShort(raw))
+		}
+		o.IgnoreIndex, set = &v, true
+	}
+	if !set {
+		return nil, nil
+	}
+	return &o, nil
 }
 
 // parseIDCounts parses {"0": n0, "1": n1, ...}.

@@ -21,10 +21,21 @@ const (
 	// samples of Cui et al. 2019, "Class-Balanced Loss Based on Effective
 	// Number of Samples".
 	WeightEffective Weighting = "effective"
+	// WeightMedianFrequency gives median(f)/f_c with f_c = n_c / (pixels of
+	// the images where c appears): Eigen & Fergus 2015, used by SegNet.
+	WeightMedianFrequency Weighting = "median_frequency"
+	// WeightENet gives 1/ln(c + p_c), p_c = n_c/Σn: Paszke et al. 2016, ENet.
+	WeightENet Weighting = "enet"
+	// WeightNegPos gives (N - n_c)/n_c, N the number of samples: the
+	// pos_weight of per-class binary cross-entropy.
+	WeightNegPos Weighting = "neg_pos"
+	// WeightGiven is a weight vector given directly (--weights), recorded
+	// under this name; it is not chosen with --weighting.
+	WeightGiven Weighting = "given"
 )
 
 // Weightings lists the weighting schemes in the order the README documents them.
-var Weightings = []Weighting{WeightNone, WeightInverse, WeightSqrtInverse, WeightEffective}
+var Weightings = []Weighting{WeightNone, WeightInverse, WeightSqrtInverse, WeightEffective, WeightMedianFrequency, WeightENet, WeightNegPos}
 
 // DefaultBeta is the default β of the effective-number weighting.
 const DefaultBeta = 0.9999
@@ -66,6 +77,17 @@ type WeightConfig struct {
 	// instead of failing; they are left out of the normalization, so the
 	// remaining weights sum to the number of classes with a non-zero count.
 	SkipZero bool
+	// ENetC is c of the enet weighting (> 1); 0 means DefaultENetC.
+	ENetC float64
+	// Samples is N of neg_pos, the number of samples (multi-hot: rows);
+	// 0 means the sum of the counts (one label per sample).
+	Samples float64
+	// ImagePixels[c] is the number of pixels of the images in which class
+	// c appears; median_frequency needs it.
+	ImagePixels []float64
+	// Given, when non-nil, is the weight vector itself (--weights): the
+	// counts are not used (they may be nil) and Scheme is ignored.
+	Given []float64
 }
 
 // ClassWeights computes one weight per class from the per-class counts; see
@@ -78,13 +100,26 @@ func ClassWeights(counts []float64, cfg WeightConfig) ([]float64, error) {
 
 // ClassWeights computes the class weights of c's counts (see the function
 // ClassWeights), naming classes by their names in errors when c has them.
+// What the counts file records about its origin fills in what cfg leaves
+// unset: Samples, and ImagePixels for median_frequency.
 func (c *Counts) ClassWeights(cfg WeightConfig) ([]float64, error) {
+	if o := c.Origin; o != nil {
+		if cfg.Samples == 0 {
+			cfg.Samples = o.Samples
+		}
+		if cfg.ImagePixels == nil {
+			cfg.ImagePixels = o.ImagePixels
+		}
+	}
 	return ClassWeightsNamed(c.Values, c.Classes, cfg)
 }
 
 // ClassWeightsNamed is ClassWeights with class names for the error messages;
 // names may be nil, otherwise it must have one name per count.
 func ClassWeightsNamed(counts []float64, names []string, cfg WeightConfig) ([]float64, error) {
+	if cfg.Given != nil {
+		return givenWeights(counts, cfg)
+	}
 	if _, err := ParseWeighting(string(cfg.Scheme)); err != nil {
 		return nil, err
 	}
@@ -103,6 +138,10 @@ func ClassWeightsNamed(counts []float64, names []string, cfg WeightConfig) ([]fl
 		}
 		return fmt.Sprintf("class %d", c)
 	}
+	raw, err := newRawWeights(counts, cfg, className)
+	if err != nil {
+		return nil, err
+	}
 	w := make([]float64, len(counts))
 	kept := 0
 	for c, n := range counts {
@@ -116,7 +155,9 @@ func ClassWeightsNamed(counts []float64, names []string, cfg WeightConfig) ([]fl
 			w[c] = 0
 			continue
 		}
-		w[c] = rawWeight(cfg.Scheme, n, cfg.Beta)
+		if w[c], err = raw(c, n); err != nil {
+			return nil, err
+		}
 		if math.IsInf(w[c], 0) || math.IsNaN(w[c]) || w[c] == 0 {
 			return nil, fmt.Errorf("%s has count %v, whose %s weight is not a usable number (%v): use counts of ordinary size", className(c), n, cfg.Scheme, w[c])
 		}
@@ -126,22 +167,26 @@ func ClassWeightsNamed(counts []float64, names []string, cfg WeightConfig) ([]fl
 		return nil, fmt.Errorf("every class has count 0: at least one class needs a count > 0")
 	}
 	if cfg.Normalize {
-		// Scale by C/Σw in two steps so huge or tiny raw weights cannot
-		// overflow the sum: divide by the largest weight first.
-		maxw := 0.0
-		for _, v := range w {
-			maxw = math.Max(maxw, v)
-		}
-		sum := 0.0
-		for _, v := range w {
-			sum += v / maxw
-		}
-		scale := float64(kept) / sum
-		for c := range w {
-			w[c] = w[c] / maxw * scale
-		}
+		normalize(w, kept)
 	}
 	return w, nil
+}
+
+// normalize scales w to sum to kept, in two steps so huge or tiny raw
+// weights cannot overflow the sum: divide by the largest weight first.
+func normalize(w []float64, kept int) {
+	maxw := 0.0
+	for _, v := range w {
+		maxw = math.Max(maxw, v)
+	}
+	sum := 0.0
+	for _, v := range w {
+		sum += v / maxw
+	}
+	scale := float64(kept) / sum
+	for c := range w {
+		w[c] = w[c] / maxw * scale
+	}
 }
 
 // rawWeight is the unnormalized weight of a class with count n > 0.

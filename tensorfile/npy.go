@@ -70,6 +70,23 @@ func ReadNPY(r io.Reader, name string) (*onnxpb.TensorProto, error) {
 	return newRaw(name, d.dt, h.shape, data), nil
 }
 
+// NPYHeader is the header of a .npy stream: the NumPy dtype string (e.g.
+// "<i8"), the element order and the shape.
+type NPYHeader struct {
+	Descr   string
+	Fortran bool
+	Shape   []int64
+}
+
+// ReadNPYHeader reads the magic, version and header dictionary of a .npy
+// stream (versions 1.0, 2.0 and 3.0), leaving r at the first data byte, so
+// callers can stream the data (onnxloss counts does). The dictionary is
+// parsed as a Python literal; structured dtypes are rejected.
+func ReadNPYHeader(r io.Reader) (NPYHeader, error) {
+	h, err := readNPYHeader(r)
+	return NPYHeader{Descr: h.descr, Fortran: h.fortran, Shape: h.shape}, err
+}
+
 // readNPYHeader reads the magic, version, and header dictionary.
 func readNPYHeader(r io.Reader) (npyHeader, error) {
 	var pre [8]byte

@@ -231,7 +231,7 @@ func TestBadInputThroughCLI(t *testing.T) {
 		{"counts duplicate class", []string{"counts", bad("y_ok2.txt", "1\n"), "--classes", "a,a", "-o", out}, 2, `"a" is given twice`},
 		{"counts num-classes 0", []string{"counts", bad("y_ok3.txt", "1\n"), "--num-classes", "0", "-o", out}, 2, "--num-classes 0 is invalid"},
 		{"counts output dir missing", []string{"counts", bad("y_ok4.txt", "1\n"), "-o", filepath.Join(d, "missing", "c.json")}, 2, "does not exist"},
-		{"counts no argument", []string{"counts"}, 2, "expected one LABELS argument"},
+		{"counts no argument", []string{"counts"}, 2, "counts needs at least one INPUT"},
 		{"weights plot directory missing", []string{"weights", "--counts", counts, "--plot", filepath.Join(d, "missing", "w.png")}, 2, "does not exist"},
 		{"weights bad beta", []string{"weights", "--counts", counts, "--beta", "2"}, 2, "beta"},
 		{"weights missing counts", []string{"weights", "--counts", filepath.Join(d, "nope.json")}, 2, "nope.json"},

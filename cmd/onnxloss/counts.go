@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"strings"
 
 	"github.com/onnxloss/onnxloss/internal/termtext"
@@ -12,35 +14,44 @@ import (
 )
 
 func countsCommand() *cli.Command {
+	var formats []string
+	for _, f := range labelcounts.Formats {
+		formats = append(formats, string(f))
+	}
 	return &cli.Command{
 		Name:      "counts",
-		Usage:     "count the samples of each class in a label file and write the counts JSON inject reads",
-		ArgsUsage: "LABELS",
-		Description: "LABELS is a text file with one integer label per line (blank lines and # comments skipped), " +
-			"a CSV/TSV file (--column picks the labels), a .npy array of integer labels of any shape, " +
-			"or with --multi-hot a .npy array (N, C) of 0/1 targets. The file is read once, streaming.",
+		Usage:     "count the samples of each class in a dataset and write the counts JSON inject reads",
+		ArgsUsage: "INPUT...",
+		Description: "Each INPUT is a file, a directory, a glob (quote it) or - for standard input; several are summed. " +
+			"The format comes from the path (.txt one integer label per line, .csv/.tsv, .npy, .npz, .json COCO instances, " +
+			".png masks, .parquet; a directory with one folder per class is an ImageFolder tree, a directory of PNGs a folder of masks) " +
+			"or from --format. label-count reads already aggregated label,count tables (CSV or Parquet). " +
+			"String labels get the ids of --classes, or of their sorted unique names. Everything is streamed.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the counts JSON to `FILE` (default: stdout)"},
-			&cli.StringFlag{Name: "format", Usage: "text, csv or npy (default: from the extension; .tsv is tab-separated CSV)"},
-			&cli.StringFlag{Name: "column", Usage: "CSV column of the labels: header `NAME` or 0-based INDEX"},
-			&cli.BoolFlag{Name: "multi-hot", Usage: "the .npy array is (N, C) of 0/1: count the positives of each class"},
+			&cli.StringFlag{Name: "format", Usage: "one of " + strings.Join(formats, ", ") + " (default: from the path)"},
+			&cli.StringFlag{Name: "column", Usage: "label column: CSV header `NAME` or 0-based INDEX, Parquet column, .npz array; label-count: default label"},
+			&cli.StringFlag{Name: "count-column", Usage: "label-count: the count column `NAME` (default count)"},
+			&cli.BoolFlag{Name: "multi-hot", Usage: "the .npy/.npz array is (N, C) of 0/1: count the positives of each class"},
 			&cli.IntFlag{Name: "num-classes", Usage: "number of classes C: classes without samples count 0; a label >= C is an error"},
-			&cli.Int64Flag{Name: "ignore-index", Usage: "label value to skip (e.g. -100 or 255)"},
-			&cli.StringFlag{Name: "classes", Usage: "class names, comma-separated (`a,b,c`): the output names them"},
+			&cli.Int64Flag{Name: "ignore-index", Usage: "label value to skip (e.g. -100, or 255 for masks)"},
+			&cli.StringFlag{Name: "classes", Usage: "class names, comma-separated (`a,b,c`): name the ids, and give string labels their ids"},
 			&cli.StringFlag{Name: "classes-file", Usage: "class names, one per line in `FILE`"},
+			&cli.StringFlag{Name: "coco-iscrowd", Value: "include", Usage: "COCO annotations with iscrowd = 1: include or exclude"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress line and no summary on stderr"},
 		},
 		Action: runCounts,
 	}
 }
 
 func runCounts(c *cli.Context) error {
-	in, err := oneArg(c, "LABELS")
-	if err != nil {
-		return err
+	inputs := c.Args().Slice()
+	if len(inputs) == 0 {
+		return badInput(fmt.Errorf("counts needs at least one INPUT: label files, directories, globs, or - for standard input"))
 	}
 	opt := labelcounts.Options{
-		Format: labelcounts.Format(c.String("format")), Column: c.String("column"),
-		MultiHot: c.Bool("multi-hot"), NumClasses: c.Int("num-classes"),
+		Format: labelcounts.Format(c.String("format")), Column: c.String("column"), CountColumn: c.String("count-column"),
+		MultiHot: c.Bool("multi-hot"), NumClasses: c.Int("num-classes"), Stdin: os.Stdin,
 	}
 	if c.IsSet("num-classes") && opt.NumClasses <= 0 {
 		return badInput(fmt.Errorf("--num-classes %d is invalid: use a number of classes >= 1", opt.NumClasses))
@@ -49,43 +60,64 @@ func runCounts(c *cli.Context) error {
 		v := c.Int64("ignore-index")
 		opt.IgnoreIndex = &v
 	}
-	var classes []string
+	switch c.String("coco-iscrowd") {
+	case "include":
+	case "exclude":
+		opt.COCOExcludeCrowd = true
+	default:
+		return badInput(fmt.Errorf("--coco-iscrowd %q is invalid: use include or exclude", c.String("coco-iscrowd")))
+	}
+	var err error
 	switch {
 	case c.IsSet("classes") && c.IsSet("classes-file"):
 		return badInput(fmt.Errorf("give the class names with --classes or --classes-file, not both"))
 	case c.IsSet("classes"):
-		classes, err = labelcounts.ParseClasses(c.String("classes"))
+		opt.Classes, err = labelcounts.ParseClasses(c.String("classes"))
 	case c.IsSet("classes-file"):
-		classes, err = labelcounts.ReadClassesFile(c.String("classes-file"))
+		opt.Classes, err = labelcounts.ReadClassesFile(c.String("classes-file"))
 	}
 	if err != nil {
 		return badInput(err)
 	}
-	if classes != nil {
-		if opt.NumClasses != 0 && opt.NumClasses != len(classes) {
-			return badInput(fmt.Errorf("--num-classes %d but %d class names: give one name per class", opt.NumClasses, len(classes)))
-		}
-		opt.NumClasses = len(classes)
+	quiet := c.Bool("quiet")
+	if !quiet && isTerminal(c.App.ErrWriter) {
+		p := labelcounts.NewProgress(c.App.ErrWriter)
+		p.Start()
+		defer p.Stop()
+		opt.Progress = p
 	}
-	res, err := labelcounts.CountFile(in, opt)
+	res, err := labelcounts.CountInputs(inputs, opt)
+	if opt.Progress != nil {
+		opt.Progress.Stop()
+	}
 	if err != nil {
 		return badInput(err)
 	}
 	out := c.String("output")
 	if out == "" {
-		b, err := labelcounts.CountsJSON(res.Counts, classes)
+		b, err := res.JSON()
 		if err != nil {
 			return badInput(err)
 		}
 		_, err = c.App.Writer.Write(b)
 		return err
 	}
-	if err := labelcounts.WriteCountsFile(out, res.Counts, classes); err != nil {
+	if err := res.WriteFile(out); err != nil {
 		return badInput(err)
 	}
+	if quiet {
+		return nil
+	}
 	what := "labels"
-	if opt.MultiHot {
+	switch {
+	case opt.MultiHot || res.Samples > 0:
 		what = "rows"
+	case res.Format == labelcounts.Masks:
+		what = fmt.Sprintf("pixels of %d masks", res.Files)
+	case res.Format == labelcounts.ImageFolder:
+		what = "images"
+	case res.Format == labelcounts.COCO:
+		what = "annotations"
 	}
 	fmt.Fprintf(c.App.ErrWriter, "counted %d %s", res.Labels, what)
 	if res.Ignored > 0 {
@@ -93,6 +125,16 @@ func runCounts(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.ErrWriter, " in %d classes: %s\nwrote %s\n", len(res.Counts), formatCounts(res.Counts), termtext.Name(out))
 	return nil
+}
+
+// isTerminal says whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func formatCounts(n []int64) string {

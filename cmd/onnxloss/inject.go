@@ -23,17 +23,28 @@ import (
 // inject and weights.
 func weightFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "counts", Usage: "per-class sample counts: JSON `FILE` ([n0, n1, …], {\"counts\": […], \"classes\": […]} or {\"0\": n0, …})", Required: true},
-		&cli.StringFlag{Name: "weighting", Usage: "class weights from counts: none, inverse, sqrt_inverse, effective (default: the loss's)"},
+		&cli.StringFlag{Name: "counts", Usage: "per-class sample counts: JSON `FILE` ([n0, n1, …], {\"counts\": […], \"classes\": […]} or {\"0\": n0, …}); onnxloss counts writes it"},
+		&cli.StringFlag{Name: "weighting", Usage: "class weights from counts: " + weightingList() + " (default: the loss's)"},
+		&cli.StringFlag{Name: "weights", Usage: "the class weights themselves: `W0,W1,…` or a FILE (JSON array, or numbers separated by commas or whitespace); --counts is then only needed by losses that use counts"},
 		&cli.Float64Flag{Name: "beta", Value: 0.9999, Usage: "β of the effective number of samples, in [0, 1)"},
-		&cli.StringFlag{Name: "normalize", Value: "sum", Usage: "sum: scale weights to sum to C; none: keep raw weights"},
+		&cli.Float64Flag{Name: "enet-c", Value: lossops.DefaultENetC, Usage: "c of the enet weighting 1/ln(c + p), > 1"},
+		&cli.StringFlag{Name: "normalize", Value: "sum", Usage: "sum: scale weights to sum to C; none: keep raw weights (the default with --weights)"},
 		&cli.StringFlag{Name: "zero-counts", Value: "error", Usage: "a class with count 0: error, or skip (weight 0)"},
 	}
 }
 
+// weightingList names the --weighting schemes.
+func weightingList() string {
+	names := make([]string, len(lossops.Weightings))
+	for i, w := range lossops.Weightings {
+		names[i] = string(w)
+	}
+	return strings.Join(names, ", ")
+}
+
 // weightConfig reads the weight flags.
 func weightConfig(c *cli.Context, def lossops.Weighting) (lossops.WeightConfig, error) {
-	cfg := lossops.WeightConfig{Scheme: def, Beta: c.Float64("beta")}
+	cfg := lossops.WeightConfig{Scheme: def, Beta: c.Float64("beta"), ENetC: c.Float64("enet-c")}
 	if s := c.String("weighting"); s != "" {
 		w, err := lossops.ParseWeighting(s)
 		if err != nil {
@@ -41,9 +52,23 @@ func weightConfig(c *cli.Context, def lossops.Weighting) (lossops.WeightConfig, 
 		}
 		cfg.Scheme = w
 	}
+	if c.IsSet("weights") {
+		if c.IsSet("weighting") {
+			return cfg, fmt.Errorf("give --weights (the weights) or --weighting (weights from counts), not both")
+		}
+		w, err := lossops.ParseWeightVector(c.String("weights"))
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Scheme, cfg.Given = lossops.WeightGiven, w
+	}
+	if c.String("counts") == "" && cfg.Given == nil {
+		return cfg, fmt.Errorf("--counts FILE is required (or --weights for the weights themselves): make the file with onnxloss counts")
+	}
 	switch c.String("normalize") {
 	case "sum":
-		cfg.Normalize = true
+		// A given vector is used as it is unless --normalize sum is asked.
+		cfg.Normalize = cfg.Given == nil || c.IsSet("normalize")
 	case "none":
 	default:
 		return cfg, fmt.Errorf("--normalize %q is invalid: use sum or none", c.String("normalize"))
@@ -190,13 +215,15 @@ func injectOptions(c *cli.Context) (inject.Options, error) {
 	if err != nil {
 		return opt, err
 	}
-	counts, err := lossops.LoadCounts(c.String("counts"))
-	if err != nil {
-		return opt, err
-	}
 	cfg, err := weightConfig(c, "")
 	if err != nil {
 		return opt, err
+	}
+	var counts *lossops.Counts
+	if c.String("counts") != "" {
+		if counts, err = lossops.LoadCounts(c.String("counts")); err != nil {
+			return opt, err
+		}
 	}
 	var red lossops.Reduction // "": mean, or carried over from a training graph's loss
 	if c.IsSet("reduction") {
@@ -206,6 +233,7 @@ func injectOptions(c *cli.Context) (inject.Options, error) {
 	}
 	opt = inject.Options{
 		Loss: loss, Counts: counts, Weighting: cfg.Scheme, Beta: cfg.Beta, Normalize: cfg.Normalize, SkipZero: cfg.SkipZero,
+		Weights: cfg.Given, ENetC: cfg.ENetC,
 		Gamma: c.Float64("gamma"), Alpha: c.Float64("alpha"), Reduction: red, LabelSmoothing: c.Float64("label-smoothing"),
 		Tau: c.Float64("tau"), MaxMargin: c.Float64("max-margin"), Scale: c.Float64("scale"),
 		Logits: c.String("logits"), LabelsName: c.String("labels-name"), LossName: c.String("loss-name"), Replace: c.Bool("replace"), KeepLoss: c.Bool("keep-loss"),

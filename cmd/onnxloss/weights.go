@@ -36,17 +36,25 @@ func runWeights(c *cli.Context) error {
 	if c.NArg() != 0 {
 		return cli.Exit("weights takes no arguments: pass the counts with --counts FILE", exitBadInput)
 	}
-	counts, err := lossops.LoadCounts(c.String("counts"))
-	if err != nil {
-		return badInput(err)
-	}
 	cfg, err := weightConfig(c, lossops.WeightEffective)
 	if err != nil {
 		return badInput(err)
 	}
-	w, err := lossops.ClassWeightsNamed(counts.Values, counts.Classes, cfg)
+	counts := &lossops.Counts{}
+	if c.String("counts") != "" {
+		if counts, err = lossops.LoadCounts(c.String("counts")); err != nil {
+			return badInput(err)
+		}
+	}
+	w, err := counts.ClassWeights(cfg)
 	if err != nil {
 		return badInput(err)
+	}
+	if len(counts.Values) == 0 {
+		if c.String("plot") != "" {
+			return badInput(fmt.Errorf("--plot draws the counts: give --counts FILE too"))
+		}
+		counts.Values = make([]float64, len(w)) // --weights alone: no counts to show
 	}
 	if p := c.String("plot"); p != "" {
 		if err := weightplot.WriteFile(p, counts.Values, counts.Classes, weightplot.Options{Beta: cfg.Beta, Normalize: cfg.Normalize}); err != nil {
