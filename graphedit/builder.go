@@ -185,3 +185,10 @@ func boolInt(v bool) int64 {
 	}
 	return 0
 }
+
+// ReduceSumLike applies a reduction op of the ReduceSum family (ReduceProd,
+// ReduceMax, …) over all axes of x, keeping them, in the form the opset
+// wants.
+func (b *Builder) ReduceSumLike(what, op, x string) string {
+	return b.axesOp(op, what, x, nil, 1)
+}

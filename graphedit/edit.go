@@ -258,3 +258,8 @@ func AttrFloat(name string, v float32) *onnxpb.AttributeProto {
 func AttrTensor(name string, t *onnxpb.TensorProto) *onnxpb.AttributeProto {
 	return &onnxpb.AttributeProto{Name: ptr(name), Type: onnxpb.AttributeProto_TENSOR.Enum(), T: t}
 }
+
+// AttrString builds a STRING attribute.
+func AttrString(name, v string) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: ptr(name), Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte(v)}
+}

@@ -38,8 +38,11 @@ func TestEmptyBatch(t *testing.T) {
 	var runs []run
 	for _, loss := range lossops.Losses {
 		for _, red := range []lossops.Reduction{lossops.Mean, lossops.Sum, lossops.None, lossops.Foreground} {
+			if red == lossops.Foreground && wholeBatch(loss) {
+				continue // one value per class or sample: no foreground reduction
+			}
 			for _, variant := range []string{"index", "ignore", "multi-hot"} {
-				if variant == "multi-hot" && (!loss.IsSigmoid() || red == lossops.Foreground) {
+				if variant == "multi-hot" && (!loss.AcceptsMultiHot() || red == lossops.Foreground) {
 					continue // the foreground reduction counts index labels
 				}
 				opt := inject.Options{Loss: loss, Counts: counts, Beta: 0.999, Normalize: true, Gamma: 2, Alpha: 0.25,
@@ -73,6 +76,18 @@ func TestEmptyBatch(t *testing.T) {
 	}
 	check := func(t *testing.T, who string, r run, shape []int, vals []float64) {
 		t.Helper()
+		if r.opt.Reduction == lossops.None && perClass(r.opt.Loss) {
+			// One value per class: a class absent from the target is 0.
+			if len(shape) != 1 || shape[0] != 5 || len(vals) != 5 {
+				t.Errorf("%s: %s: none gave shape %v with %d values, want the 5 classes", who, r.name, shape, len(vals))
+			}
+			for i, v := range vals {
+				if v != 0 {
+					t.Errorf("%s: %s: class %d's loss %v, want 0", who, r.name, i, v)
+				}
+			}
+			return
+		}
 		if r.opt.Reduction == lossops.None {
 			if len(vals) != 0 || len(shape) == 0 || shape[0] != 0 {
 				t.Errorf("%s: %s: none gave shape %v with %d values, want an empty batch", who, r.name, shape, len(vals))
@@ -138,3 +153,11 @@ func TestEmptyBatch(t *testing.T) {
 	}
 	t.Logf("%d models, N = 0, in the evaluator, the closed form and ONNX Runtime", len(runs))
 }
+
+// perClass reports whether the loss's none reduction gives one value per
+// class (dice, tversky).
+func perClass(l lossops.Loss) bool { return l == lossops.Dice || l == lossops.Tversky }
+
+// wholeBatch reports whether the loss is not a sum over positions, so it
+// has no foreground reduction (dice, tversky, generalized_dice).
+func wholeBatch(l lossops.Loss) bool { return perClass(l) || l == lossops.GeneralizedDice }

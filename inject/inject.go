@@ -48,6 +48,17 @@ type Options struct {
 	MaxMargin float64
 	// Scale is s of ldam (lossops.DefaultScale).
 	Scale float64
+	// Epsilon is ε of poly1; Smooth the smoothing of dice. They are
+	// recorded only for the losses that read them.
+	Epsilon, Smooth float64
+	// TverskyBeta is β of tversky (recorded for it only).
+	TverskyBeta float64
+	// GammaPos, GammaNeg, Clip and DetachFocusing are asl's (recorded
+	// for it only).
+	GammaPos, GammaNeg, Clip float64
+	DetachFocusing           bool
+	// SeesawP and SeesawQ are p and q of seesaw (recorded for it only).
+	SeesawP, SeesawQ float64
 	// Logits names the value to attach to; "" picks the model's single
 	// float output of rank ≥ 2.
 	Logits string
@@ -93,11 +104,24 @@ type Metadata struct {
 	Targets        string  `json:"targets"`
 	// Tau, MaxMargin and Scale are recorded for the losses that use them
 	// (logit_adjusted; ldam) and left out otherwise.
-	Tau       float64   `json:"tau,omitempty"`
-	MaxMargin float64   `json:"max_margin,omitempty"`
-	Scale     float64   `json:"scale,omitempty"`
-	Counts    []float64 `json:"counts"`
-	Classes   []string  `json:"classes,omitempty"`
+	Tau       float64 `json:"tau,omitempty"`
+	MaxMargin float64 `json:"max_margin,omitempty"`
+	Scale     float64 `json:"scale,omitempty"`
+	// Epsilon (poly1) and Smooth (dice) likewise.
+	Epsilon float64 `json:"epsilon,omitempty"`
+	Smooth  float64 `json:"smooth,omitempty"`
+	// TverskyBeta is tversky's β.
+	TverskyBeta float64 `json:"tversky_beta,omitempty"`
+	// GammaPos, GammaNeg, Clip and DetachFocusing are asl's.
+	GammaPos       float64 `json:"gamma_pos,omitempty"`
+	GammaNeg       float64 `json:"gamma_neg,omitempty"`
+	Clip           float64 `json:"clip,omitempty"`
+	DetachFocusing bool    `json:"detach_focusing,omitempty"`
+	// SeesawP and SeesawQ are seesaw's p and q.
+	SeesawP float64   `json:"seesaw_p,omitempty"`
+	SeesawQ float64   `json:"seesaw_q,omitempty"`
+	Counts  []float64 `json:"counts"`
+	Classes []string  `json:"classes,omitempty"`
 	// CountsOrigin is what the counts file recorded about where the counts
 	// came from (onnxloss counts writes it), when it did.
 	CountsOrigin *lossops.CountsOrigin `json:"counts_origin,omitempty"`
@@ -187,6 +211,9 @@ func (md *Metadata) Spec() lossops.Spec {
 		Reduction: lossops.Reduction(md.Reduction), IgnoreIndex: md.IgnoreIndex,
 		LabelSmoothing: md.LabelSmoothing, MultiHot: md.Targets == "multi-hot",
 		Counts: md.Counts, SkipZero: md.ZeroCounts == "skip", Tau: md.Tau, MaxMargin: md.MaxMargin, Scale: md.Scale,
+		Epsilon: md.Epsilon, Smooth: md.Smooth, TverskyBeta: md.TverskyBeta,
+		GammaPos: md.GammaPos, GammaNeg: md.GammaNeg, Clip: md.Clip, DetachFocusing: md.DetachFocusing,
+		SeesawP: md.SeesawP, SeesawQ: md.SeesawQ,
 		ClassAxis: classAxisField(md.Axis(), md.LogitsRank), BackgroundLabel: md.BackgroundLabel,
 	}
 	if md.Weighted {
@@ -281,8 +308,12 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 	spec := lossops.Spec{
 		Loss: opt.Loss, Gamma: opt.Gamma, Alpha: opt.Alpha, Reduction: opt.Reduction,
 		IgnoreIndex: opt.IgnoreIndex, LabelSmoothing: opt.LabelSmoothing, MultiHot: opt.MultiHot,
-		BackgroundLabel: opt.BackgroundLabel,
+		BackgroundLabel: opt.BackgroundLabel, Epsilon: opt.Epsilon, Smooth: opt.Smooth,
+		TverskyBeta: opt.TverskyBeta,
+		GammaPos:    opt.GammaPos, GammaNeg: opt.GammaNeg, Clip: opt.Clip, DetachFocusing: opt.DetachFocusing,
 	}
+	spec.SeesawP, spec.SeesawQ = opt.SeesawP, opt.SeesawQ
+	spec.ClearUnused("epsilon", "smooth", "tversky-beta", "gamma-pos", "gamma-neg", "clip", "seesaw-p", "seesaw-q")
 	if opt.Loss.FromCounts() {
 		spec.Counts, spec.SkipZero = opt.Counts.Values, opt.SkipZero
 		spec.Tau, spec.MaxMargin, spec.Scale = opt.Tau, opt.MaxMargin, opt.Scale
@@ -298,6 +329,13 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 		// Offsets/margins first, so a zero count is reported as such.
 		if _, err := spec.Adjustments(opt.Counts.Classes); err != nil {
 			return nil, err
+		}
+	}
+	if d := lossops.Lookup(opt.Loss); d != nil && d.UsesCounts {
+		// The loss reads the counts itself (seesaw's mitigation factor).
+		spec.Counts = opt.Counts.Values
+		if !opt.Loss.TakesWeights() && weighting != lossops.WeightNone {
+			return nil, fmt.Errorf("%s takes no class weights (it weighs classes by the counts itself): drop --weighting %s", opt.Loss, weighting)
 		}
 	}
 	cfg := lossops.WeightConfig{Scheme: weighting, Beta: opt.Beta, Normalize: opt.Normalize, SkipZero: opt.SkipZero, ENetC: opt.ENetC, Given: opt.Weights}
@@ -556,7 +594,9 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 		Tool: "onnxloss", Version: Version, Loss: string(opt.Loss), Weighting: string(weighting),
 		Beta: opt.Beta, Normalize: opt.Normalize, ZeroCounts: "error", Gamma: opt.Gamma, Alpha: opt.Alpha,
 		Reduction: string(opt.Reduction), IgnoreIndex: opt.IgnoreIndex, LabelSmoothing: opt.LabelSmoothing,
-		Targets: "index", Tau: spec.Tau, MaxMargin: spec.MaxMargin, Scale: spec.Scale, Counts: opt.Counts.Values, Classes: opt.Counts.Classes, Weights: weights,
+		Targets: "index", Tau: spec.Tau, MaxMargin: spec.MaxMargin, Scale: spec.Scale, Epsilon: spec.Epsilon, Smooth: spec.Smooth, TverskyBeta: spec.TverskyBeta,
+		GammaPos: spec.GammaPos, GammaNeg: spec.GammaNeg, Clip: spec.Clip, DetachFocusing: spec.DetachFocusing,
+		SeesawP: spec.SeesawP, SeesawQ: spec.SeesawQ, Counts: opt.Counts.Values, Classes: opt.Counts.Classes, Weights: weights,
 		Weighted: spec.Weights != nil, NumClasses: C, Logits: h0.logits, LogitsDType: elemName(h0.vt.Elem),
 		LogitsRank: h0.vt.Rank(), ClassAxis: &axis0, BackgroundLabel: opt.BackgroundLabel, Labels: labelNames[0], LabelsDType: elemName(h0.labels.Elem),
 		LossOutput: lossOutput, Opset: opset, Replaced: existing, CountsOrigin: opt.Counts.Origin,

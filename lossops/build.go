@@ -87,17 +87,7 @@ func Build(b *graphedit.Builder, spec Spec, site Site) (string, error) {
 	if err := g.prepareLabels(); err != nil {
 		return "", err
 	}
-	switch spec.Loss {
-	case WeightedCE, Focal, CBSoftmax:
-		return g.softmaxLoss(), nil
-	case SigmoidFocal:
-		return g.sigmoidFocal(), nil
-	case CBSigmoid, CBFocal:
-		return g.cbSigmoidLoss(), nil
-	case LogitAdjusted, BalancedSoftmax, LDAM:
-		return g.adjustedLoss()
-	}
-	return "", fmt.Errorf("unknown loss %q", spec.Loss)
+	return spec.Loss.def().build(g)
 }
 
 // lossGraph holds the values shared by the parts of one loss subgraph.
@@ -220,7 +210,7 @@ func (g *lossGraph) prepareLabels() error {
 	if g.spec.Loss.FromCounts() {
 		g.skipZeroClasses()
 	}
-	if g.spec.Loss.IsSigmoid() || g.spec.Loss == LDAM {
+	if g.spec.Loss.def().OneHot {
 		// One-hot as Equal(label, class id) rather than OneHot: ONNX Runtime
 		// has no OneHot kernel with double values.
 		ids := make([]int64, g.site.C)
@@ -349,6 +339,14 @@ func (g *lossGraph) sigmoidFocal() string {
 		})
 		loss = b.Op("Mul", "alpha_weighted", []string{loss, alphaT})
 	}
+	return g.reduceElements(loss)
+}
+
+// reduceElements weights per-element losses (the logits' shape) by w_c,
+// masks the ignored positions, adds the out-of-range NaN and reduces: mean
+// over the valid elements, sum, none (the logits' shape), or foreground.
+func (g *lossGraph) reduceElements(loss string) string {
+	b, spec := g.b, g.spec
 	if spec.Weights != nil {
 		loss = b.Op("Mul", "weighted", []string{loss, g.weights(g.classShape())})
 	}

@@ -105,3 +105,17 @@ func ExampleReference_ldam() {
 	// Output:
 	// [6.574e-09 12.05]
 }
+
+// A loss's catalogue entry gives its parameters and their defaults (what
+// `onnxloss losses` and inject's --help show).
+func ExampleLookup() {
+	d := lossops.Lookup(lossops.Tversky)
+	for _, p := range d.Params {
+		fmt.Printf("--%s %g\n", p, d.Default(p))
+	}
+	// Output:
+	// --alpha 0.5
+	// --tversky-beta 0.5
+	// --gamma 1
+	// --smooth 0
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/onnxloss/onnxloss/internal/goldens"
+	"github.com/onnxloss/onnxloss/internal/refs"
 	"github.com/onnxloss/onnxloss/lossops"
 )
 
@@ -134,6 +135,18 @@ func TestClassWeightsGoldens(t *testing.T) {
 // regeneration that silently drops a family fails here.
 func TestGoldenCoverage(t *testing.T) {
 	seen := map[string]bool{}
+	root, err := refs.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	later, err := goldens.LoadFile(root, goldens.CatalogueFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range later {
+		seen["loss/reduction "+g.Loss+"/"+g.Reduction] = true
+		seen["targets "+g.Targets+" "+g.Loss] = true
+	}
 	for _, g := range loadGoldens(t) {
 		seen["loss/reduction "+g.Loss+"/"+g.Reduction] = true
 		seen["weighting "+g.Weighting] = true
@@ -172,7 +185,7 @@ func TestGoldenCoverage(t *testing.T) {
 		for _, r := range []lossops.Reduction{lossops.Mean, lossops.Sum, lossops.None} {
 			want = append(want, "loss/reduction "+string(l)+"/"+string(r))
 		}
-		if l.IsSigmoid() {
+		if l.AcceptsMultiHot() {
 			want = append(want, "targets multi-hot "+string(l))
 		}
 	}

@@ -122,7 +122,14 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 	// over the dims before the class axis, j over those after it.
 	idx := func(b, c, j int) int { return (b*nc+c)*inner + j }
 
-	perElement := spec.Loss == SigmoidFocal
+	d := spec.Loss.def()
+	if d.UsesCounts && len(spec.Counts) != nc {
+		return nil, nil, fmt.Errorf("%d class counts for %d classes: %s needs one count per class", len(spec.Counts), nc, spec.Loss)
+	}
+	if d.batch != nil {
+		return d.batch(&refBatch{spec: spec, logits: logits, shape: shape, labels: labels, targets: targets, axis: axis, nc: nc, n: n, inner: inner, posShape: posShape, w: w})
+	}
+	perElement := d.PerElement
 	var out []float64
 	if perElement {
 		out = make([]float64, total)
@@ -148,6 +155,7 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 	x := make([]float64, nc)
 	t := make([]float64, nc)
 	logp := make([]float64, nc)
+	r := &refPosition{spec: spec, logp: logp, w: w, adj: adj, out: out, denom: &denom, nc: nc, inner: inner}
 	for b := 0; b < n; b++ {
 		for j := 0; j < inner; j++ {
 			p := b*inner + j
@@ -179,62 +187,8 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 					}
 				}
 			}
-			switch spec.Loss {
-			case WeightedCE:
-				refLogSoftmax(x, logp)
-				l := -w(y) * logp[y]
-				if eps := spec.LabelSmoothing; eps != 0 {
-					var s compSum
-					for c := 0; c < nc; c++ {
-						s.add(-w(c) * logp[c])
-					}
-					l = (1-eps)*l + eps/float64(nc)*s.sum()
-				}
-				out[p] = l
-				denom.add(w(y))
-			case Focal:
-				refLogSoftmax(x, logp)
-				q := -math.Expm1(logp[y]) // 1 - p_y
-				out[p] = -w(y) * math.Pow(q, spec.Gamma) * logp[y]
-				denom.add(1)
-			case CBSoftmax:
-				refLogSoftmax(x, logp)
-				out[p] = -w(y) * logp[y]
-				denom.add(1)
-			case CBSigmoid, CBFocal:
-				var s compSum
-				for c := 0; c < nc; c++ {
-					l := refBCE(x[c], t[c])
-					if spec.Loss == CBFocal {
-						l *= math.Exp(-spec.Gamma * (t[c]*x[c] + refSoftplus(-x[c])))
-					}
-					if spec.MultiHot || y < 0 {
-						l *= w(c)
-					}
-					s.add(l)
-				}
-				if spec.MultiHot || y < 0 {
-					out[p] = s.sum()
-				} else {
-					out[p] = w(y) * s.sum()
-				}
-				denom.add(1)
-			case LogitAdjusted, BalancedSoftmax, LDAM:
-				out[p] = w(y) * adj.loss(x, y, logp)
-				denom.add(w(y))
-			case SigmoidFocal:
-				for c := 0; c < nc; c++ {
-					// 1 - p_t = σ(x)(1-t) + σ(-x)t, σ(-x) computed directly.
-					q := refSigmoid(x[c])*(1-t[c]) + refSigmoid(-x[c])*t[c]
-					l := refBCE(x[c], t[c]) * math.Pow(q, spec.Gamma)
-					if spec.Alpha >= 0 {
-						l *= spec.Alpha*t[c] + (1-spec.Alpha)*(1-t[c])
-					}
-					l *= w(c)
-					out[idx(b, c, j)] = l
-					denom.add(1)
-				}
-			}
+			r.x, r.t, r.y, r.p, r.b, r.j = x, t, y, p, b, j
+			d.position(r)
 		}
 	}
 	switch spec.Reduction {
@@ -275,16 +229,58 @@ func Reference(spec Spec, logits []float64, shape []int, labels []int64, targets
 		}
 		return []float64{s.sum()}, []int{}, nil
 	}
-	d := denom.sum()
-	if d == 0 {
+	den := denom.sum()
+	if den == 0 {
 		return []float64{0}, []int{}, nil
 	}
 	var s compSum
 	for _, v := range out {
 		s.add(v)
 	}
-	return []float64{s.sum() / d}, []int{}, nil
+	return []float64{s.sum() / den}, []int{}, nil
 }
+
+// refPosition is what a per-position closed form (Def.position) sees: the
+// logits x and targets t of one non-ignored position p, its label y (−1 for
+// the background label or multi-hot targets), scratch logp, the class
+// weights w, the count-derived adjustments, and where to put the result:
+// out[p] (out[elem(c)] for per-element losses) and the mean's denominator.
+type refPosition struct {
+	spec  Spec
+	x, t  []float64
+	logp  []float64
+	y     int
+	p     int
+	b, j  int // p's index before and after the class axis
+	nc    int
+	inner int
+	w     func(c int) float64
+	adj   *refAdjusted
+	out   []float64
+	denom *compSum
+}
+
+// elem returns the flat index of class c at this position.
+func (r *refPosition) elem(c int) int { return (r.b*r.nc+c)*r.inner + r.j }
+
+// refBatch is what a whole-batch closed form (Def.batch) sees: the inputs
+// of Reference, checked, with the layout worked out (n positions before
+// the class axis, inner after it, C = nc) and the class weights w.
+type refBatch struct {
+	spec     Spec
+	logits   []float64
+	shape    []int
+	labels   []int64
+	targets  []float64
+	axis     int
+	nc       int
+	n, inner int
+	posShape []int
+	w        func(c int) float64
+}
+
+// at returns the flat index of class c at position (b, j).
+func (in *refBatch) at(b, c, j int) int { return (b*in.nc+c)*in.inner + j }
 
 // LabelRangeError is a label outside [0, C) that is neither the
 // ignore_index nor the background label: the injected graph's loss is NaN

@@ -14,7 +14,7 @@ import (
 // its default parameters, and drops the class weights of the losses that take
 // none; other specs are returned as they are.
 func withCounts(s Spec, c int) Spec {
-	if !s.Loss.FromCounts() {
+	if !s.Loss.FromCounts() && !registry[s.Loss].UsesCounts {
 		return s
 	}
 	s.Counts = make([]float64, c)
@@ -22,6 +22,7 @@ func withCounts(s Spec, c int) Spec {
 		s.Counts[i] = math.Round(1000 * math.Pow(0.1, float64(i)/float64(max(c-1, 1))))
 	}
 	s.Tau, s.MaxMargin, s.Scale = DefaultTau, DefaultMaxMargin, DefaultScale
+	s.SeesawP, s.SeesawQ = 0.8, 2
 	if !s.Loss.TakesWeights() {
 		s.Weights = nil
 	}
@@ -184,6 +185,9 @@ func TestIgnoreSome(t *testing.T) {
 		}
 	}
 	for _, loss := range Losses {
+		if registry[loss].batch != nil {
+			continue // not a sum over positions: TestRegionIgnore
+		}
 		spec := withCounts(Spec{Loss: loss, Weights: w, Gamma: 2, Alpha: 0.25, Reduction: None, IgnoreIndex: &ig}, shape[1])
 		full, _ := mustReference(t, spec, logits, shape, labels, nil)
 		part, _ := mustReference(t, spec, logits, shape, masked, nil)
@@ -202,7 +206,7 @@ func TestIgnoreSome(t *testing.T) {
 		}
 		for i, k := range keep {
 			if k {
-				if loss == WeightedCE || loss == LDAM {
+				if loss == WeightedCE || loss == LDAM || loss == Poly1 {
 					den += w[labels[i]]
 				} else {
 					den += float64(per)
@@ -313,8 +317,12 @@ func TestReferenceShapes(t *testing.T) {
 			want := []int{}
 			switch {
 			case red != None:
-			case loss == SigmoidFocal:
+			case registry[loss].PerElement:
 				want = shape
+			case loss == GeneralizedDice: // one value per sample
+				want = []int{shape[0]}
+			case registry[loss].batch != nil: // region losses: one value per class
+				want = []int{shape[1]}
 			default:
 				want = []int{2, 4}
 			}
@@ -334,5 +342,45 @@ func TestReferenceShapes(t *testing.T) {
 	l, s := mustReference(t, Spec{Loss: CBFocal, Gamma: 2, Reduction: Mean}, nil, []int{0, 3}, nil, nil)
 	if l[0] != 0 || len(s) != 0 {
 		t.Errorf("empty batch mean = %v %v", l, s)
+	}
+}
+
+// Region losses (dice, tversky): an ignored position is the same as a
+// position that is not there, for every reduction and with class weights.
+func TestRegionIgnore(t *testing.T) {
+	ig := int64(255)
+	r := rand.New(rand.NewPCG(15, 3))
+	const n, c = 12, 4
+	logits := make([]float64, n*c)
+	for i := range logits {
+		logits[i] = r.NormFloat64() * 3
+	}
+	labels := make([]int64, n)
+	var keptLogits []float64
+	var keptLabels []int64
+	for i := range labels {
+		labels[i] = int64(r.IntN(c))
+		if i%3 == 0 {
+			labels[i] = ig
+			continue
+		}
+		keptLogits = append(keptLogits, logits[i*c:(i+1)*c]...)
+		keptLabels = append(keptLabels, labels[i])
+	}
+	for _, loss := range Losses {
+		if registry[loss].batch == nil || loss == GeneralizedDice {
+			continue // generalized_dice is per sample: rows are samples here
+		}
+		for _, red := range []Reduction{Mean, Sum, None} {
+			spec := Spec{Loss: loss, Weights: []float64{0.5, 1, 2, 0.5}, Gamma: 1, Alpha: 0.3, TverskyBeta: 0.7, Smooth: 0.5, Reduction: red}
+			want, _ := mustReference(t, spec, keptLogits, []int{len(keptLabels), c}, keptLabels, nil)
+			spec.IgnoreIndex = &ig
+			got, _ := mustReference(t, spec, logits, []int{n, c}, labels, nil)
+			for i := range want {
+				if !closeTo(got[i], want[i], 1e-14, 0) {
+					t.Errorf("%s %s [%d] = %v with ignored positions, %v without them", loss, red, i, got[i], want[i])
+				}
+			}
+		}
 	}
 }

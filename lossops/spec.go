@@ -3,29 +3,16 @@ package lossops
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
-// Loss names one loss of the catalogue, as given to --loss.
+// Loss names one loss of the catalogue, as given to --loss. Each loss
+// registers itself (a Def) from its own file, loss_*.go.
 type Loss string
 
-// The loss catalogue (see the README for formulas).
-const (
-	WeightedCE   Loss = "weighted_ce"
-	Focal        Loss = "focal"
-	SigmoidFocal Loss = "sigmoid_focal"
-	CBSoftmax    Loss = "cb_softmax"
-	CBSigmoid    Loss = "cb_sigmoid"
-	CBFocal      Loss = "cb_focal"
-	// LogitAdjusted is Menon et al. 2021: CE(x + τ·log π, y), π_c = n_c/Σn.
-	LogitAdjusted Loss = "logit_adjusted"
-	// BalancedSoftmax is Ren et al. 2020: CE(x + log n, y).
-	BalancedSoftmax Loss = "balanced_softmax"
-	// LDAM is Cao et al. 2019: CE(s·(x − m_y·onehot(y)), y, w), m_c ∝ n_c^(−1/4).
-	LDAM Loss = "ldam"
-)
-
-// Losses lists the catalogue in the order the README documents it.
-var Losses = []Loss{WeightedCE, Focal, SigmoidFocal, CBSoftmax, CBSigmoid, CBFocal, LogitAdjusted, BalancedSoftmax, LDAM}
+// Losses lists the catalogue in the order the README documents it; it is
+// filled by the loss files' registrations.
+var Losses []Loss
 
 // Defaults of the count-derived losses' parameters (--tau, --max-margin, --scale).
 const (
@@ -97,6 +84,22 @@ type Spec struct {
 	MaxMargin float64
 	// Scale is s of ldam, > 0.
 	Scale float64
+	// Epsilon is ε of poly1, the weight of its (1 − p_y) term.
+	Epsilon float64
+	// Smooth is the smoothing term of dice and tversky, >= 0.
+	Smooth float64
+	// GammaPos and GammaNeg are asl's focusing exponents of the positives
+	// and the negatives; Clip is its probability margin of the negatives.
+	GammaPos, GammaNeg, Clip float64
+	// DetachFocusing computes asl's focusing weight without gradient
+	// (timm's disable_torch_grad_focal_loss), through a stop_gradient Identity.
+	DetachFocusing bool
+	// SeesawP and SeesawQ are the exponents of seesaw's mitigation and
+	// compensation factors.
+	SeesawP, SeesawQ float64
+	// TverskyBeta is β of tversky, the weight of the false negatives
+	// (Alpha is that of the false positives).
+	TverskyBeta float64
 }
 
 // Axis returns the class axis of logits of the given rank, in [0, rank):
@@ -114,22 +117,19 @@ func (s Spec) Axis(rank int) (axis int, ok bool) {
 }
 
 // IsSigmoid reports whether the loss scores each class independently with a
-// sigmoid (and so accepts multi-hot targets).
-func (l Loss) IsSigmoid() bool {
-	return l == SigmoidFocal || l == CBSigmoid || l == CBFocal
-}
+// sigmoid (and so accepts a background label).
+func (l Loss) IsSigmoid() bool { return l.def().Sigmoid }
+
+// AcceptsMultiHot reports whether the loss accepts multi-hot targets.
+func (l Loss) AcceptsMultiHot() bool { return l.def().Sigmoid || l.def().MultiHot }
 
 // FromCounts reports whether the loss derives per-class logit offsets or
 // margins from the counts (logit_adjusted, balanced_softmax, ldam).
-func (l Loss) FromCounts() bool {
-	return l == LogitAdjusted || l == BalancedSoftmax || l == LDAM
-}
+func (l Loss) FromCounts() bool { return l.def().FromCounts }
 
 // TakesWeights reports whether the loss accepts class weights. The logit
 // adjustment losses do not: the counts already enter as logit offsets.
-func (l Loss) TakesWeights() bool {
-	return l != LogitAdjusted && l != BalancedSoftmax
-}
+func (l Loss) TakesWeights() bool { return !l.def().NoWeights }
 
 // ParseLoss returns the Loss named s, or an error listing the valid names.
 func ParseLoss(s string) (Loss, error) {
@@ -171,11 +171,11 @@ func (s Spec) Validate() error {
 	if math.IsNaN(s.LabelSmoothing) || s.LabelSmoothing < 0 || s.LabelSmoothing >= 1 {
 		return fmt.Errorf("label smoothing %v is invalid: use a value in [0, 1)", s.LabelSmoothing)
 	}
-	if s.LabelSmoothing != 0 && s.Loss != WeightedCE {
-		return fmt.Errorf("label smoothing applies to weighted_ce only, not %s", s.Loss)
+	if s.LabelSmoothing != 0 && !s.Loss.def().Uses("label-smoothing") {
+		return fmt.Errorf("label smoothing applies to %s only, not %s", lossNames(ParamUsers("label-smoothing")), s.Loss)
 	}
-	if s.MultiHot && !s.Loss.IsSigmoid() {
-		return fmt.Errorf("multi-hot targets need a sigmoid loss (sigmoid_focal, cb_sigmoid, cb_focal), not %s", s.Loss)
+	if s.MultiHot && !s.Loss.AcceptsMultiHot() {
+		return fmt.Errorf("multi-hot targets need a sigmoid loss or one with a multilabel mode (%s), not %s", lossNames(multiHotLosses()), s.Loss)
 	}
 	if s.MultiHot && s.IgnoreIndex != nil {
 		return fmt.Errorf("ignore_index applies to index labels, not multi-hot targets")
@@ -197,6 +197,14 @@ func (s Spec) Validate() error {
 	if s.Reduction == Foreground && s.MultiHot {
 		return fmt.Errorf("the foreground reduction counts index labels that are classes: use index labels, not multi-hot targets")
 	}
+	if v := s.Loss.def().validate; v != nil {
+		if err := v(s); err != nil {
+			return err
+		}
+	}
+	if s.DetachFocusing && s.Loss != ASL {
+		return fmt.Errorf("detached focusing applies to asl only, not %s", s.Loss)
+	}
 	for c, w := range s.Weights {
 		if math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
 			return fmt.Errorf("class weight %d is %v: weights must be finite and >= 0", c, w)
@@ -211,4 +219,24 @@ func (s Spec) Validate() error {
 		}
 	}
 	return nil
+}
+
+// lossNames joins loss names with commas, for messages.
+func lossNames(ls []Loss) string {
+	parts := make([]string, len(ls))
+	for i, l := range ls {
+		parts[i] = string(l)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// multiHotLosses lists the losses that accept multi-hot targets.
+func multiHotLosses() []Loss {
+	var out []Loss
+	for _, l := range Losses {
+		if l.AcceptsMultiHot() {
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -54,11 +54,8 @@ func ParseWeighting(s string) (Weighting, error) {
 // inverse for weighted_ce and focal, none for sigmoid_focal (torchvision has
 // no class weights) and effective for the class-balanced losses.
 func DefaultWeighting(l Loss) Weighting {
-	switch l {
-	case WeightedCE, Focal:
-		return WeightInverse
-	case CBSoftmax, CBSigmoid, CBFocal:
-		return WeightEffective
+	if d := registry[l]; d != nil {
+		return d.Weighting
 	}
 	return WeightNone
 }

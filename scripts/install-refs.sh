@@ -36,3 +36,14 @@ if grep -qv '^\s*\(#\|$\)' scripts/venv-requirements.txt; then
   fi
   echo "venv: $(grep -cv '^\s*\(#\|$\)' scripts/venv-requirements.txt) pinned packages in .venv"
 fi
+
+# ONNX Runtime's training package in a venv of its own (it ships the same
+# `onnxruntime` module as .venv's onnxruntime): scripts/venv-training-requirements.txt.
+if [ ! -x .venv-training/bin/python ]; then
+  /usr/bin/python3 -m venv --system-site-packages .venv-training
+fi
+if ! cmp -s scripts/venv-training-requirements.txt .venv-training/installed-requirements.txt; then
+  .venv-training/bin/pip install -q --disable-pip-version-check --no-deps -r scripts/venv-training-requirements.txt
+  cp scripts/venv-training-requirements.txt .venv-training/installed-requirements.txt
+fi
+echo "venv: $(.venv-training/bin/python -c 'import onnxruntime; print("onnxruntime-training", onnxruntime.__version__)') in .venv-training"

@@ -15,6 +15,11 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
+# The architectures the evaluator is checked on against ONNX Runtime (the
+# CI subset of verify/archs_test.go; scripts/verify-archs.sh runs all 20),
+# exported once into a git-ignored cache.
+/usr/bin/python3 testdata/archs/export.py testdata/archs/cache \
+  resnet18 mobilenet_v3_small vit_small text_classifier lraspp_mobilenet_v3_large
 ONNXLOSS_REQUIRE_REFS=1 go test -count=1 ./... "$@"
 # The conformance count, for the log: "N of M node tests run, all passed".
 ONNXLOSS_REQUIRE_REFS=1 go test -count=1 -run '^TestConformance$' -v ./verify/eval | grep 'node tests run'

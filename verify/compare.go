@@ -33,6 +33,8 @@ type Check struct {
 	WorstGot  float64 `json:"worst_got"`
 	WorstWant float64 `json:"worst_want"`
 	Pass      bool    `json:"pass"`
+	// Tolerance is the rule this check applied.
+	Tolerance Tolerance `json:"tolerance"`
 	// Problem explains a failure that is not a numeric mismatch (shape,
 	// missing output, evaluation error).
 	Problem string `json:"problem,omitempty"`
@@ -41,7 +43,7 @@ type Check struct {
 // compareValues compares got with want element by element. NaN matches
 // only NaN, infinities only the same infinity.
 func compareValues(name, output string, got, want []float64, tol Tolerance) Check {
-	c := Check{Name: name, Output: output, Elements: len(want), Pass: true}
+	c := Check{Name: name, Output: output, Elements: len(want), Pass: true, Tolerance: tol}
 	if len(got) != len(want) {
 		c.Pass = false
 		c.Problem = fmt.Sprintf("%d values, want %d", len(got), len(want))

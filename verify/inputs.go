@@ -2,6 +2,8 @@ package verify
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -15,7 +17,15 @@ import (
 
 // RunOptions controls a verification from real inputs.
 type RunOptions struct {
+	// Tolerance applies to every comparison when Explicit is set (the user
+	// gave --rtol/--atol). Otherwise outputs compared with expected tensors
+	// use RuntimeTolerance and the loss's closed-form check uses Tolerance
+	// (DefaultTolerance when zero).
 	Tolerance Tolerance
+	Explicit  bool
+	// Progress, when it is a terminal, receives a progress line for runs
+	// longer than a second.
+	Progress io.Writer
 }
 
 // FromInputs runs the whole model in the evaluator on inputs (tensors named
@@ -31,13 +41,22 @@ func FromInputs(m *graphedit.Model, path string, inputs, expect []*onnxpb.Tensor
 	if !hasMeta && len(expect) == 0 {
 		return nil, fmt.Errorf("%s has no onnxloss metadata, so there is nothing to compare the outputs with: pass --expect FILE", path)
 	}
+	if bad := eval.UnsupportedOps(m.Proto); len(bad) > 0 {
+		return nil, &eval.UnsupportedError{Ops: bad}
+	}
 	sess, err := eval.NewSession(m.Proto, m.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("preparing the evaluator: %w", err)
 	}
+	if opt.Tolerance == (Tolerance{}) {
+		opt.Tolerance = DefaultTolerance
+	}
 	// A graph exported in training mode keeps its Dropout; like ONNX
 	// Runtime's inference sessions, evaluate it as the identity.
 	sess.UseInferenceMode()
+	if isTerminal(opt.Progress) {
+		sess.ReportProgress(opt.Progress)
+	}
 	feeds, err := feedsFor(sess, inputs)
 	if err != nil {
 		return nil, err
@@ -94,7 +113,10 @@ func FromInputs(m *graphedit.Model, path string, inputs, expect []*onnxpb.Tensor
 	if err != nil {
 		return nil, fmt.Errorf("evaluating %s: %w", path, err)
 	}
-	rep := &Report{Model: path, Mode: "inputs", Tolerance: opt.Tolerance, Pass: true}
+	rep := &Report{Model: path, Mode: "inputs", Tolerance: opt.Tolerance, Pass: true, ScaledDefault: !opt.Explicit && len(expect) > 0}
+	if rep.ScaledDefault {
+		rep.Scale = ScaledTolerance(m.Proto, 0x1p-24)
+	}
 	if len(expect) > 0 {
 		rep.Mode = "expect"
 	}
@@ -104,7 +126,12 @@ func FromInputs(m *graphedit.Model, path string, inputs, expect []*onnxpb.Tensor
 			return nil, fmt.Errorf("expected tensor %q: %w", e.GetName(), err)
 		}
 		g := got[e.GetName()]
-		c := compareValues("vs expected", e.GetName(), g.AsFloat64(), want.AsFloat64(), opt.Tolerance)
+		wv := want.AsFloat64()
+		tol := opt.Tolerance
+		if !opt.Explicit {
+			tol = RuntimeTolerance(m.Proto, want.DType(), wv)
+		}
+		c := compareValues("vs expected", e.GetName(), g.AsFloat64(), wv, tol)
 		if !slices.Equal(g.Shape(), want.Shape()) {
 			c.Pass, c.Problem = false, fmt.Sprintf("shape %v, expected %v", g.Shape(), want.Shape())
 		}
@@ -178,4 +205,14 @@ func feedsFor(sess *eval.Session, inputs []*onnxpb.TensorProto) (map[string]*eva
 		return nil, fmt.Errorf("the inputs file lacks graph input(s) %s: give a tensor for every input", strings.Join(missing, ", "))
 	}
 	return feeds, nil
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || f == nil {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -15,7 +15,11 @@ import (
 // the worst element.
 func (r *Report) WriteText(w io.Writer) error {
 	name := termtext.Name
-	fmt.Fprintf(w, "verify %s (%s; rtol %g, atol %g)\n", name(r.Model), r.Mode, r.Tolerance.RTol, r.Tolerance.ATol)
+	if r.ScaledDefault {
+		fmt.Fprintf(w, "verify %s (%s; outputs vs expected: s·(|want| + max|want|), s = %.3g for float32; closed form: rtol %g, atol %g)\n", name(r.Model), r.Mode, r.Scale, r.Tolerance.RTol, r.Tolerance.ATol)
+	} else {
+		fmt.Fprintf(w, "verify %s (%s; rtol %g, atol %g)\n", name(r.Model), r.Mode, r.Tolerance.RTol, r.Tolerance.ATol)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "output\tcheck\tmax abs err\tmax rel err\tresult")
 	for _, c := range r.Checks {
@@ -36,7 +40,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(w, "FAIL %s (%s): %s\n", name(c.Output), termtext.Line(c.Name), termtext.Line(c.Problem))
 			continue
 		}
-		fmt.Fprintf(w, "FAIL %s[%d] (%s): got %.9g, want %.9g\n", name(c.Output), c.Worst, termtext.Line(c.Name), c.WorstGot, c.WorstWant)
+		fmt.Fprintf(w, "FAIL %s[%d] (%s): got %.9g, want %.9g (allowed ±%.3g)\n", name(c.Output), c.Worst, termtext.Line(c.Name), c.WorstGot, c.WorstWant, c.Tolerance.ATol+c.Tolerance.RTol*math.Abs(c.WorstWant))
 	}
 	verdict := "all checks passed"
 	if !r.Pass {

@@ -19,8 +19,13 @@ type Report struct {
 	// Mode is "synthetic", "inputs" or "expect".
 	Mode      string    `json:"mode"`
 	Tolerance Tolerance `json:"tolerance"`
-	Checks    []Check   `json:"checks"`
-	Pass      bool      `json:"pass"`
+	// ScaledDefault is set when outputs compared with expected tensors used
+	// RuntimeTolerance (each check carries its own tolerance).
+	ScaledDefault bool `json:"scaled_default,omitempty"`
+	// Scale is the float32 s of that rule (see RuntimeTolerance).
+	Scale  float64 `json:"scale,omitempty"`
+	Checks []Check `json:"checks"`
+	Pass   bool    `json:"pass"`
 }
 
 func (r *Report) add(c Check) {

@@ -91,15 +91,11 @@ func injectCommand() *cli.Command {
 		&cli.BoolFlag{Name: "stream", Usage: "stream the model whatever its size (--no-stream wins)"},
 	}
 	flags = append(flags, weightFlags()...)
+	flags = append(flags, paramFlags()...)
 	flags = append(flags,
-		&cli.Float64Flag{Name: "gamma", Value: 2, Usage: "focusing parameter γ >= 0 (focal, sigmoid_focal, cb_focal)"},
-		&cli.Float64Flag{Name: "alpha", Value: 0.25, Usage: "α <= 1 of sigmoid_focal; negative disables it"},
-		&cli.Float64Flag{Name: "tau", Value: lossops.DefaultTau, Usage: "τ of logit_adjusted: logits + τ·log(prior)"},
-		&cli.Float64Flag{Name: "max-margin", Value: lossops.DefaultMaxMargin, Usage: "largest margin (rarest class) of ldam, > 0"},
-		&cli.Float64Flag{Name: "scale", Value: lossops.DefaultScale, Usage: "logit scale s of ldam, > 0"},
 		&cli.StringFlag{Name: "reduction", Usage: "mean, sum, none or foreground (per sample: sum / max(1, foreground positions), then the mean; default: mean, or the replaced loss's)"},
 		&cli.Int64Flag{Name: "ignore-index", Usage: "label value excluded from the loss (e.g. -100)"},
-		&cli.Float64Flag{Name: "label-smoothing", Usage: "ε in [0, 1) (weighted_ce)"},
+		&cli.BoolFlag{Name: "detach-focusing", Usage: "asl: compute the focusing weight without gradient (timm's disable_torch_grad_focal_loss)"},
 		&cli.StringFlag{Name: "targets", Value: "index", Usage: "index labels, or multi-hot float targets (sigmoid losses)"},
 		&cli.StringFlag{Name: "logits", Usage: "attach to this value, or to several heads: out,aux (default: the single float output of rank >= 2)"},
 		&cli.StringFlag{Name: "class-axis", Usage: "the logits' class axis, e.g. 1 or -1 (default: the only axis of static size C; else axis 1 for rank 2 and >= 4)"},
@@ -118,6 +114,41 @@ func injectCommand() *cli.Command {
 		Flags:     flags,
 		Action:    runInject,
 	}
+}
+
+// paramFlags are the loss parameters' flags, from the catalogue: help says
+// which losses read each one and any loss-specific default.
+func paramFlags() []cli.Flag {
+	var flags []cli.Flag
+	for _, p := range lossops.Params {
+		users := lossops.ParamUsers(p.Name)
+		if len(users) == 0 {
+			continue
+		}
+		names := make([]string, len(users))
+		var own []string
+		for i, l := range users {
+			names[i] = string(l)
+			if v := lossops.Lookup(l).Default(p.Name); v != p.Default {
+				own = append(own, fmt.Sprintf("%g for %s", v, l))
+			}
+		}
+		usage := fmt.Sprintf("%s (%s)", p.Help, strings.Join(names, ", "))
+		if len(own) > 0 {
+			usage += "; default " + strings.Join(own, ", ") + ", else"
+		}
+		flags = append(flags, &cli.Float64Flag{Name: p.Name, Value: p.Default, Usage: usage})
+	}
+	return flags
+}
+
+// paramValue is the value of loss parameter name: the flag if given, else
+// the loss's default.
+func paramValue(c *cli.Context, loss lossops.Loss, name string) float64 {
+	if c.IsSet(name) {
+		return c.Float64(name)
+	}
+	return lossops.Lookup(loss).Default(name)
 }
 
 func lossList() string {
@@ -233,9 +264,13 @@ func injectOptions(c *cli.Context) (inject.Options, error) {
 	}
 	opt = inject.Options{
 		Loss: loss, Counts: counts, Weighting: cfg.Scheme, Beta: cfg.Beta, Normalize: cfg.Normalize, SkipZero: cfg.SkipZero,
+		Gamma: paramValue(c, loss, "gamma"), Alpha: paramValue(c, loss, "alpha"), Reduction: red, LabelSmoothing: paramValue(c, loss, "label-smoothing"),
+		Tau: paramValue(c, loss, "tau"), MaxMargin: paramValue(c, loss, "max-margin"), Scale: paramValue(c, loss, "scale"),
+		Epsilon: paramValue(c, loss, "epsilon"), Smooth: paramValue(c, loss, "smooth"), TverskyBeta: paramValue(c, loss, "tversky-beta"),
+		GammaPos: paramValue(c, loss, "gamma-pos"), GammaNeg: paramValue(c, loss, "gamma-neg"), Clip: paramValue(c, loss, "clip"),
+		DetachFocusing: c.Bool("detach-focusing"),
+		SeesawP:        paramValue(c, loss, "seesaw-p"), SeesawQ: paramValue(c, loss, "seesaw-q"),
 		Weights: cfg.Given, ENetC: cfg.ENetC,
-		Gamma: c.Float64("gamma"), Alpha: c.Float64("alpha"), Reduction: red, LabelSmoothing: c.Float64("label-smoothing"),
-		Tau: c.Float64("tau"), MaxMargin: c.Float64("max-margin"), Scale: c.Float64("scale"),
 		Logits: c.String("logits"), LabelsName: c.String("labels-name"), LossName: c.String("loss-name"), Replace: c.Bool("replace"), KeepLoss: c.Bool("keep-loss"),
 	}
 	if c.IsSet("ignore-index") {

@@ -75,6 +75,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			countsCommand(),
 			verifyCommand(),
 			opsCommand(),
+			stepCommand(),
+			lossesCommand(),
+			loadParamsCommand(),
 		},
 	}
 	for _, c := range app.Commands {

@@ -190,6 +190,10 @@ func build(sc scenario, v variant, red lossops.Reduction, dtype string) (*inject
 		Loss: v.loss, Counts: &lossops.Counts{Values: sc.counts}, Beta: 0.9999, Normalize: true,
 		Gamma: v.gamma, Alpha: 0.25, Reduction: red, LabelsElem: onnxpb.TensorProto_INT64,
 		Tau: lossops.DefaultTau, MaxMargin: lossops.DefaultMaxMargin, Scale: lossops.DefaultScale,
+		Epsilon: lossops.Lookup(v.loss).Default("epsilon"), Smooth: lossops.Lookup(v.loss).Default("smooth"),
+		TverskyBeta: lossops.Lookup(v.loss).Default("tversky-beta"),
+		GammaPos:    lossops.Lookup(v.loss).Default("gamma-pos"), GammaNeg: lossops.Lookup(v.loss).Default("gamma-neg"), Clip: lossops.Lookup(v.loss).Default("clip"),
+		SeesawP: lossops.Lookup(v.loss).Default("seesaw-p"), SeesawQ: lossops.Lookup(v.loss).Default("seesaw-q"),
 	}
 	if sc.ignoreAll {
 		ii := int64(ignoreIndex)

@@ -47,6 +47,19 @@ type Case struct {
 	Tau       float64 `json:"tau"`
 	MaxMargin float64 `json:"max_margin"`
 	Scale     float64 `json:"scale"`
+	// Epsilon (poly1) and Smooth (dice) are 0 for the losses without them.
+	Epsilon float64 `json:"epsilon"`
+	Smooth  float64 `json:"smooth"`
+	// TverskyBeta is β of tversky.
+	TverskyBeta float64 `json:"tversky_beta"`
+	// GammaPos, GammaNeg, Clip and DetachFocusing are asl's.
+	GammaPos       float64 `json:"gamma_pos"`
+	GammaNeg       float64 `json:"gamma_neg"`
+	Clip           float64 `json:"clip"`
+	DetachFocusing bool    `json:"detach_focusing"`
+	// SeesawP and SeesawQ are seesaw's p and q.
+	SeesawP float64 `json:"seesaw_p"`
+	SeesawQ float64 `json:"seesaw_q"`
 	// ClassAxis is the logits' class axis (nil: 1, the layout of the cases
 	// written before the axis was recorded).
 	ClassAxis *int `json:"class_axis"`
@@ -68,8 +81,15 @@ type Case struct {
 func (c *Case) MultiHot() bool { return c.Targets == "multi-hot" }
 
 // Load reads testdata/goldens/losses.json from the repository root.
-func Load(root string) ([]Case, error) {
-	data, err := os.ReadFile(filepath.Join(root, "testdata", "goldens", "losses.json"))
+func Load(root string) ([]Case, error) { return LoadFile(root, "losses.json") }
+
+// CatalogueFile holds the goldens of the losses added to the catalogue
+// later (scripts/gen-catalogue-goldens.py, from their reference packages).
+const CatalogueFile = "catalogue.json"
+
+// LoadFile reads the golden cases of testdata/goldens/name.
+func LoadFile(root, name string) ([]Case, error) {
+	data, err := os.ReadFile(filepath.Join(root, "testdata", "goldens", name))
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +97,7 @@ func Load(root string) ([]Case, error) {
 		Cases []json.RawMessage `json:"cases"`
 	}
 	if err := json.Unmarshal(data, &file); err != nil {
-		return nil, fmt.Errorf("losses.json: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	cases := make([]Case, len(file.Cases))
 	for i, raw := range file.Cases {
@@ -105,6 +125,9 @@ func (c *Case) Options() (inject.Options, error) {
 		IgnoreIndex: c.IgnoreIndex, LabelSmoothing: c.LabelSmoothing, MultiHot: c.MultiHot(),
 		LabelsElem: onnxpb.TensorProto_INT64,
 		Tau:        c.Tau, MaxMargin: c.MaxMargin, Scale: c.Scale,
+		Epsilon: c.Epsilon, Smooth: c.Smooth, TverskyBeta: c.TverskyBeta,
+		GammaPos: c.GammaPos, GammaNeg: c.GammaNeg, Clip: c.Clip, DetachFocusing: c.DetachFocusing,
+		SeesawP: c.SeesawP, SeesawQ: c.SeesawQ,
 	}
 	if c.LabelsDtype == "int32" {
 		opt.LabelsElem = onnxpb.TensorProto_INT32

@@ -81,3 +81,36 @@ func compare(t *testing.T, what string, got, want []float64) {
 		}
 	}
 }
+
+// TestCatalogueGoldensReproduceFromReferences regenerates catalogue.json
+// with the venv's reference packages (segmentation_models_pytorch, monai,
+// timm, installed by scripts/install-refs.sh) and checks that the committed
+// file holds what they compute, to 1e-12 relative as above.
+func TestCatalogueGoldensReproduceFromReferences(t *testing.T) {
+	root, err := refs.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	python := filepath.Join(root, ".venv", "bin", "python")
+	if err := exec.Command(python, "-c", "import segmentation_models_pytorch, monai, timm").Run(); err != nil {
+		refs.Unavailable(t, "the loss reference packages", "run scripts/install-refs.sh (installs scripts/venv-requirements.txt into .venv)")
+	}
+	fresh := filepath.Join(t.TempDir(), CatalogueFile)
+	out, err := exec.Command(python, filepath.Join(root, "scripts", "gen-catalogue-goldens.py"), fresh).CombinedOutput()
+	if err != nil {
+		t.Fatalf("gen-catalogue-goldens.py: %v\n%s", err, out)
+	}
+	want := readCases(t, fresh)
+	got := readCases(t, filepath.Join(root, "testdata", "goldens", CatalogueFile))
+	if len(got) != len(want) {
+		t.Fatalf("committed %s has %d cases, the references give %d: regenerate it", CatalogueFile, len(got), len(want))
+	}
+	for i := range want {
+		if got[i].Name != want[i].Name {
+			t.Fatalf("case %d is %q, the references' is %q", i, got[i].Name, want[i].Name)
+		}
+		compare(t, got[i].Name+" expected", got[i].Expected.Data, want[i].Expected.Data)
+		compare(t, got[i].Name+" weights", got[i].Weights, want[i].Weights)
+		compare(t, got[i].Name+" logits", got[i].Logits.Data, want[i].Logits.Data)
+	}
+}

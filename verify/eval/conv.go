@@ -140,11 +140,16 @@ func opConv(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		return nil, err
 	}
 	var bias []float64
+	var bT *Tensor
 	if len(in) > 2 && in[2] != nil {
 		if in[2].Len() != int(m) {
 			return nil, fmt.Errorf("B has shape %v, want [%d]", in[2].shape, m)
 		}
 		bias = in[2].AsFloat64()
+		bT = in[2]
+	}
+	if o, ok := conv2DFloat32(c, x, w, bT, g, group); ok {
+		return []*Tensor{o}, nil
 	}
 	xd, wd := x.AsFloat64(), w.AsFloat64()
 	oshape := append([]int64{nb, m}, g.out...)

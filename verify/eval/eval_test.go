@@ -130,10 +130,15 @@ func TestOpsetForms(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	m := model(17, []string{"x"}, []string{"y"}, nil, node("FancyOp", []string{"x"}, []string{"y"}))
+	m := model(17, []string{"x"}, []string{"y"}, nil, node("FancyOp", []string{"x"}, []string{"t"}),
+		node("OtherOp", []string{"t"}, []string{"u"}), node("FancyOp", []string{"u"}, []string{"y"}))
 	_, err := Run(m, "", map[string]*Tensor{"x": NewFloat32([]int64{1}, []float32{1})}, nil)
-	if err == nil || err.Error() != `node "FancyOp_y" (FancyOp): unsupported op FancyOp in domain "" (supported: see onnxloss ops)` {
+	// Every unsupported op is named at once, before anything runs.
+	if err == nil || err.Error() != `the evaluator does not implement 2 operator(s) this model uses: FancyOp (2 nodes), OtherOp (node "OtherOp_u") (docs/OPS.md lists the supported ones)` {
 		t.Errorf("unsupported op error = %v", err)
+	}
+	if u := UnsupportedOps(m); len(u) != 2 || u[0].OpType != "FancyOp" || u[0].Nodes != 2 || u[1].OpType != "OtherOp" {
+		t.Errorf("UnsupportedOps = %v", u)
 	}
 	m = model(17, []string{"x"}, []string{"y"}, nil, node("Exp", []string{"x"}, []string{"y"}))
 	if _, err = Run(m, "", nil, nil); err == nil || !strings.Contains(err.Error(), `missing feed for graph input "x"`) {

@@ -3,9 +3,11 @@ package eval
 import (
 	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 	"sort"
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/onnxloss/onnxloss/onnxpb"
@@ -27,6 +29,12 @@ type Session struct {
 	inference bool
 	// pool keeps the intermediate buffers of the last run for the next one.
 	pool sessionPool
+	// progressTo receives progress lines (see ReportProgress).
+	progressTo io.Writer
+	// isInit marks the buffers of the initializers (constant across runs).
+	isInit map[unsafe.Pointer]bool
+	// packs caches initializers packed for the GEMM.
+	packs packCache
 }
 
 // UseInferenceMode makes Dropout the identity even where the graph asks for
@@ -40,8 +48,20 @@ type prepNode struct {
 	proto *onnxpb.NodeProto
 	attrs map[string]*onnxpb.AttributeProto
 	def   *opDef
-	// constVal holds a Constant node's value, decoded at preparation.
 	label string
+	// implicit lists the outer-scope values the node's subgraphs read: they
+	// are inputs of the node for ordering, liveness and release.
+	implicit []string
+	// subs holds the prepared subgraphs by attribute name (If, Loop, Scan).
+	subs map[string]*Session
+}
+
+// inputs returns the node's explicit inputs followed by its implicit ones.
+func (pn *prepNode) inputs() []string {
+	if len(pn.implicit) == 0 {
+		return pn.proto.GetInput()
+	}
+	return append(append([]string{}, pn.proto.GetInput()...), pn.implicit...)
 }
 
 // DefaultOpset returns the default-domain opset a model imports (0 if none).
@@ -61,16 +81,26 @@ func NewSession(model *onnxpb.ModelProto, baseDir string) (*Session, error) {
 	if g == nil {
 		return nil, errors.New("model has no graph")
 	}
-	s := &Session{opset: DefaultOpset(model), inits: map[string]*Tensor{}, producer: map[string]int{}}
-	if s.opset == 0 {
+	opset := DefaultOpset(model)
+	if opset == 0 {
 		return nil, errors.New("model imports no default-domain (ai.onnx) opset")
 	}
+	return newGraphSession(g, opset, baseDir)
+}
+
+// newGraphSession prepares one graph: a model's main graph or a subgraph
+// (whose free values are fed from the enclosing scope at run time).
+func newGraphSession(g *onnxpb.GraphProto, opset int64, baseDir string) (*Session, error) {
+	s := &Session{opset: opset, inits: map[string]*Tensor{}, producer: map[string]int{}, isInit: map[unsafe.Pointer]bool{}}
 	for _, tp := range g.GetInitializer() {
 		t, err := FromProto(tp, baseDir)
 		if err != nil {
 			return nil, fmt.Errorf("initializer: %w", err)
 		}
 		s.inits[tp.GetName()] = t
+		if key := bufKey(t); key != nil {
+			s.isInit[key] = true
+		}
 	}
 	if len(g.GetSparseInitializer()) > 0 {
 		return nil, errors.New("sparse initializers are not supported")
@@ -97,11 +127,15 @@ func NewSession(model *onnxpb.ModelProto, baseDir string) (*Session, error) {
 			prod[o] = i
 		}
 	}
+	implicit := make([][]string, len(nodes))
+	for i, n := range nodes {
+		implicit[i] = subgraphFreeValues(n)
+	}
 	indeg := make([]int, len(nodes))
 	users := make([][]int, len(nodes))
 	for i, n := range nodes {
 		seen := map[int]bool{}
-		for _, in := range n.GetInput() {
+		for _, in := range append(append([]string{}, n.GetInput()...), implicit[i]...) {
 			if j, ok := prod[in]; ok && in != "" && !seen[j] {
 				if _, isInit := s.inits[in]; isInit {
 					continue
@@ -136,13 +170,23 @@ func NewSession(model *onnxpb.ModelProto, baseDir string) (*Session, error) {
 	}
 	for _, i := range order {
 		n := nodes[i]
-		pn := &prepNode{proto: n, attrs: map[string]*onnxpb.AttributeProto{}}
+		pn := &prepNode{proto: n, attrs: map[string]*onnxpb.AttributeProto{}, implicit: implicit[i]}
 		pn.label = fmt.Sprintf("node %q (%s)", n.GetName(), n.GetOpType())
 		for _, a := range n.GetAttribute() {
 			if a.GetRefAttrName() != "" {
 				return nil, fmt.Errorf("%s: attribute %q references a function attribute", pn.label, a.GetName())
 			}
 			pn.attrs[a.GetName()] = a
+			if sg := a.GetG(); sg != nil {
+				sub, err := newGraphSession(sg, opset, baseDir)
+				if err != nil {
+					return nil, fmt.Errorf("%s: subgraph %q: %w", pn.label, a.GetName(), err)
+				}
+				if pn.subs == nil {
+					pn.subs = map[string]*Session{}
+				}
+				pn.subs[a.GetName()] = sub
+			}
 		}
 		if d := n.GetDomain(); d == "" || d == "ai.onnx" {
 			pn.def = registry[n.GetOpType()]
@@ -231,7 +275,7 @@ func (s *Session) Run(feeds map[string]*Tensor, outputs []string) (map[string]*T
 			continue
 		}
 		need[p] = true
-		for _, in := range s.nodes[p].proto.GetInput() {
+		for _, in := range s.nodes[p].inputs() {
 			if in != "" && !seen[in] {
 				seen[in] = true
 				stack = append(stack, in)
@@ -274,14 +318,14 @@ func (s *Session) Run(feeds map[string]*Tensor, outputs []string) (map[string]*T
 		rs.protect[bufKey(t)] = true
 	}
 	const pinned = 1 << 30
+	if bad := s.unsupportedNeeded(need); bad != nil {
+		return nil, bad
+	}
 	for i, pn := range s.nodes {
 		if !need[i] {
 			continue
 		}
-		if pn.def == nil {
-			return nil, fmt.Errorf("%s: unsupported op %s in domain %q (supported: see onnxloss ops)", pn.label, pn.proto.GetOpType(), pn.proto.GetDomain())
-		}
-		for _, in := range pn.proto.GetInput() {
+		for _, in := range pn.inputs() {
 			if in != "" {
 				rs.uses[in]++
 			}
@@ -290,14 +334,30 @@ func (s *Session) Run(feeds map[string]*Tensor, outputs []string) (map[string]*T
 	for _, o := range outputs {
 		rs.uses[o] += pinned
 	}
+	var prog *progress
+	if s.progressTo != nil {
+		prog = &progress{w: s.progressTo, start: time.Now()}
+		for _, n := range need {
+			if n {
+				prog.total++
+			}
+		}
+	}
+	done := 0
 	for i, pn := range s.nodes {
 		if !need[i] {
 			continue
 		}
 		if err := s.runNode(pn, rs); err != nil {
+			if prog != nil && prog.shown {
+				fmt.Fprintln(prog.w)
+			}
 			return nil, err
 		}
+		done++
+		prog.step(done)
 	}
+	prog.finish()
 	res := make(map[string]*Tensor, len(outputs))
 	for _, o := range outputs {
 		t, ok := rs.vals[o]
@@ -333,7 +393,7 @@ func (s *Session) runNode(pn *prepNode, rs *runState) (err error) {
 	}
 	// In-place reuse: an input's buffer is dead if every live value holding it dies here.
 	dying := map[string]int{}
-	for _, name := range names {
+	for _, name := range pn.inputs() {
 		if name != "" {
 			dying[name]++
 		}
@@ -361,7 +421,7 @@ func (s *Session) runNode(pn *prepNode, rs *runState) (err error) {
 	for i, o := range outs {
 		want[i] = o != "" && rs.uses[o] > 0
 	}
-	c := &opCtx{node: n, opset: s.opset, attrs: pn.attrs, nOut: len(outs), want: want, dead: dead, run: rs, inference: s.inference}
+	c := &opCtx{node: n, opset: s.opset, attrs: pn.attrs, nOut: len(outs), want: want, dead: dead, run: rs, inference: s.inference, prep: pn, sess: s}
 	res, err := callOp(pn.def, c, in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", pn.label, err)
@@ -440,4 +500,122 @@ func callOp(def *opDef, c *opCtx, in []*Tensor) (res []*Tensor, err error) {
 		}
 	}
 	return res, nil
+}
+
+// subgraphFreeValues lists, sorted, the values a node's subgraphs (at any
+// depth) read from enclosing scopes.
+func subgraphFreeValues(n *onnxpb.NodeProto) []string {
+	free := map[string]bool{}
+	for _, a := range n.GetAttribute() {
+		if g := a.GetG(); g != nil {
+			for _, v := range graphFreeValues(g) {
+				free[v] = true
+			}
+		}
+		for _, g := range a.GetGraphs() {
+			for _, v := range graphFreeValues(g) {
+				free[v] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(free))
+	for v := range free {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// graphFreeValues lists the values g's nodes read that g does not define.
+func graphFreeValues(g *onnxpb.GraphProto) []string {
+	defined := map[string]bool{"": true}
+	for _, t := range g.GetInitializer() {
+		defined[t.GetName()] = true
+	}
+	for _, vi := range g.GetInput() {
+		defined[vi.GetName()] = true
+	}
+	for _, n := range g.GetNode() {
+		for _, o := range n.GetOutput() {
+			defined[o] = true
+		}
+	}
+	var free []string
+	seen := map[string]bool{}
+	use := func(v string) {
+		if !defined[v] && !seen[v] {
+			seen[v] = true
+			free = append(free, v)
+		}
+	}
+	for _, n := range g.GetNode() {
+		for _, in := range n.GetInput() {
+			use(in)
+		}
+		for _, v := range subgraphFreeValues(n) {
+			use(v)
+		}
+	}
+	for _, o := range g.GetOutput() {
+		use(o.GetName())
+	}
+	return free
+}
+
+// subgraph returns the prepared subgraph of attribute name.
+func (c *opCtx) subgraph(name string) (*Session, error) {
+	if c.prep == nil || c.prep.subs[name] == nil {
+		return nil, fmt.Errorf("attribute %q is not a graph", name)
+	}
+	return c.prep.subs[name], nil
+}
+
+// runSubgraph runs sub with its free values taken from the enclosing run
+// and extra feeds (a Loop body's inputs, say) on top.
+func (c *opCtx) runSubgraph(sub *Session, extra map[string]*Tensor) ([]*Tensor, error) {
+	feeds := map[string]*Tensor{}
+	for _, v := range c.prep.implicit {
+		if t, ok := c.run.vals[v]; ok {
+			feeds[v] = t
+		}
+	}
+	for k, v := range extra {
+		feeds[k] = v
+	}
+	sub.inference = c.inference
+	res, err := sub.Run(feeds, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Tensor, len(sub.outputs))
+	for i, o := range sub.outputs {
+		out[i] = res[o]
+	}
+	return out, nil
+}
+
+// unsupportedNeeded names every unsupported op among the needed nodes.
+func (s *Session) unsupportedNeeded(need []bool) error {
+	found := map[string]*UnsupportedOp{}
+	var order []string
+	for i, pn := range s.nodes {
+		if !need[i] || pn.def != nil {
+			continue
+		}
+		k := pn.proto.GetDomain() + "\x00" + pn.proto.GetOpType()
+		if found[k] == nil {
+			found[k] = &UnsupportedOp{Domain: pn.proto.GetDomain(), OpType: pn.proto.GetOpType(), First: pn.proto.GetName()}
+			order = append(order, k)
+		}
+		found[k].Nodes++
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	sort.Strings(order)
+	e := &UnsupportedError{}
+	for _, k := range order {
+		e.Ops = append(e.Ops, *found[k])
+	}
+	return e
 }

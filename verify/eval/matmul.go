@@ -87,6 +87,10 @@ func opMatMul(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		nb = 1
 	}
 	mi, ki, ni := int(m), int(k), int(n)
+	if ad, ok := a.data.([]float32); ok {
+		matmulFloat32(c, b, ad, b.data.([]float32), o.data.([]float32), ai, bi, mi, ki, ni)
+		nb = 0
+	}
 	for q := 0; q < nb; q++ {
 		if !matmulAny(a.data, b.data, o.data, ai[q]*mi*ki, bi[q]*ki*ni, q*mi*ni, mi, ki, ni) {
 			return nil, fmt.Errorf("unsupported type %v", a.dtype)
@@ -110,6 +114,9 @@ func opGemm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	a, b := in[0], in[1]
 	if a.Rank() != 2 || b.Rank() != 2 {
 		return nil, fmt.Errorf("A and B must be 2-D, have shapes %v and %v", a.shape, b.shape)
+	}
+	if o, ok, err := gemmFloat32(c, in); ok || err != nil {
+		return []*Tensor{o}, err
 	}
 	if c.attrInt("transA", 0) != 0 {
 		a = transposeTensor(a, []int{1, 0})
@@ -146,4 +153,59 @@ func opGemm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		o.setF64(i, r)
 	}
 	return []*Tensor{o}, nil
+}
+
+// gemmFloat32 is Gemm on float32 operands through the blocked GEMM:
+// Y = alpha·op(A)·op(B) + beta·C, transposes read in place.
+func gemmFloat32(c *opCtx, in []*Tensor) (*Tensor, bool, error) {
+	a, b := in[0], in[1]
+	ad, bd := a.Float32s(), b.Float32s()
+	if ad == nil || bd == nil {
+		return nil, false, nil
+	}
+	var cT *Tensor
+	if len(in) > 2 && in[2] != nil {
+		if in[2].Float32s() == nil {
+			return nil, false, nil
+		}
+		cT = in[2]
+	}
+	ta, tb := c.attrInt("transA", 0) != 0, c.attrInt("transB", 0) != 0
+	m, k := int(a.shape[0]), int(a.shape[1])
+	if ta {
+		m, k = k, m
+	}
+	k2, n := int(b.shape[0]), int(b.shape[1])
+	if tb {
+		k2, n = n, k2
+	}
+	if k != k2 {
+		return nil, true, fmt.Errorf("A %v and B %v (transA %v, transB %v) cannot be multiplied", a.shape, b.shape, ta, tb)
+	}
+	av, bv := rowMajor(ad, int(a.shape[1])), rowMajor(bd, n)
+	if ta {
+		av = transposed(ad, m)
+	}
+	if tb {
+		bv = transposed(bd, k)
+	}
+	alpha, beta := c.attrFloat("alpha", 1), c.attrFloat("beta", 1)
+	o := c.alloc(Float32, []int64{int64(m), int64(n)})
+	od := o.Float32s()
+	clear(od)
+	sgemmPacked(m, n, k, av, bv, c.packedWeight(a, av, m, k, true), c.packedWeight(b, bv, k, n, false), od, n)
+	if alpha != 1 {
+		for i := range od {
+			od[i] *= alpha
+		}
+	}
+	if cT != nil && beta != 0 {
+		cs, err := broadcastShapes(cT.shape, []int64{int64(m), int64(n)})
+		if err != nil || !shapeEq(cs, []int64{int64(m), int64(n)}) {
+			return nil, true, fmt.Errorf("C shape %v does not broadcast to [%d %d]", cT.shape, m, n)
+		}
+		cd := cT.Float32s()
+		bcIndexer([]int64{int64(m), int64(n)}, cT.shape)(func(o, i int) { od[o] += beta * cd[i] })
+	}
+	return o, true, nil
 }

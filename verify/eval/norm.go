@@ -35,10 +35,28 @@ func opBatchNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	if c.opset < 7 && c.attrInt("is_test", 0) != 0 {
 		training = false
 	}
-	xd := x.AsFloat64()
 	sc, bs, mean, vr := in[1].AsFloat64(), in[2].AsFloat64(), in[3].AsFloat64(), in[4].AsFloat64()
 	n := int(x.shape[0])
 	inner := int(NumElements(x.shape[2:]))
+	if x32 := x.Float32s(); x32 != nil && !training {
+		// Inference on float32: y = x·a + b per channel, a and b folded in
+		// float64 then rounded, as runtimes fold BatchNorm.
+		o := c.alloc(Float32, x.shape)
+		od := o.Float32s()
+		parallelFor(n*int(ch), inner, func(lo, hi int) {
+			for q := lo; q < hi; q++ {
+				cc := q % int(ch)
+				a := sc[cc] / math.Sqrt(vr[cc]+eps)
+				av, bv := float32(a), float32(bs[cc]-mean[cc]*a)
+				src, dst := x32[q*inner:(q+1)*inner], od[q*inner:(q+1)*inner]
+				for i, v := range src {
+					dst[i] = v*av + bv
+				}
+			}
+		})
+		return []*Tensor{o}, nil
+	}
+	xd := x.AsFloat64()
 	useMean, useVar := mean, vr
 	var bm, bv []float64
 	if training {

@@ -41,13 +41,22 @@ func parallelFor(n int, cost int, fn func(lo, hi int)) {
 		chunks = maxC
 	}
 	chunk := (n + chunks - 1) / chunks
-	var next atomic.Int64
+	chunks = (n + chunk - 1) / chunk
+	// The caller waits for the chunks to be done, not for the goroutines
+	// to run: on a busy machine a helper may be scheduled only after the
+	// caller has done all the work itself, and then finds nothing to do.
+	var next, remaining, inflight atomic.Int64
+	remaining.Store(int64(chunks))
+	finished := make(chan struct{})
 	var perr atomic.Value
+	var once sync.Once
 	work := func() {
 		defer func() {
 			if r := recover(); r != nil {
+				inflight.Add(-1)
 				perr.Store(r)
 				next.Store(int64(n)) // stop handing out chunks
+				once.Do(func() { close(finished) })
 			}
 		}()
 		for {
@@ -55,20 +64,25 @@ func parallelFor(n int, cost int, fn func(lo, hi int)) {
 			if lo >= n {
 				return
 			}
+			inflight.Add(1)
 			fn(lo, min(lo+chunk, n))
+			inflight.Add(-1)
+			if remaining.Add(-1) == 0 {
+				once.Do(func() { close(finished) })
+			}
 		}
 	}
-	var wg sync.WaitGroup
 	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work()
-		}()
+		go work()
 	}
 	work()
-	wg.Wait()
+	<-finished
 	if r := perr.Load(); r != nil {
+		// Let chunks still running elsewhere finish before the caller
+		// unwinds (they stop claiming new ones).
+		for inflight.Load() > 0 {
+			runtime.Gosched()
+		}
 		panic(r)
 	}
 }

@@ -73,6 +73,10 @@ type opCtx struct {
 	run  *runState
 	// inference is the session's UseInferenceMode setting.
 	inference bool
+	// prep is the prepared node (its subgraphs and implicit inputs).
+	prep *prepNode
+	// sess is the session running the node.
+	sess *Session
 }
 
 func (c *opCtx) errorf(format string, args ...any) error {

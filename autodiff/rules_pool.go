@@ -1,0 +1,171 @@
+package autodiff
+
+import (
+	"fmt"
+
+	"github.com/onnxloss/onnxloss/graphedit"
+	"github.com/onnxloss/onnxloss/onnxpb"
+)
+
+// Pooling. MaxPool routes the gradient through its Indices output (added
+// to the node when the model does not ask for it). AveragePool is linear
+// and separable per spatial axis, so its gradient along each axis is the
+// transpose of the matrix that the same AveragePool applied to an
+// identity matrix produces: counts, pads, ceil_mode and auto_pad then
+// match the forward op exactly. Resize is handled the same way.
+
+func init() {
+	Register(
+		&Rule{Op: "MaxPool", Inputs: []int{0}, Infer: inferPool, Grad: gradMaxPool},
+		&Rule{Op: "AveragePool", Inputs: []int{0}, Infer: inferPool, Grad: func(c *Ctx) error {
+			kernel, ok := c.AttrInts("kernel_shape")
+			if !ok {
+				return fmt.Errorf("AveragePool without kernel_shape")
+			}
+			sp := len(kernel)
+			return c.separableGrad(sp, func(i int, e string) string {
+				k := make([]int64, sp)
+				s := make([]int64, sp)
+				d := make([]int64, sp)
+				pads := make([]int64, 2*sp)
+				for j := range k {
+					k[j], s[j], d[j] = 1, 1, 1
+				}
+				k[i] = kernel[i]
+				if v, ok := c.AttrInts("strides"); ok && len(v) == sp {
+					s[i] = v[i]
+				}
+				if v, ok := c.AttrInts("dilations"); ok && len(v) == sp {
+					d[i] = v[i]
+				}
+				if v, ok := c.AttrInts("pads"); ok && len(v) == 2*sp {
+					pads[i], pads[sp+i] = v[i], v[sp+i]
+				}
+				attrs := []*onnxpb.AttributeProto{
+					graphedit.AttrInts("kernel_shape", k), graphedit.AttrInts("strides", s),
+					graphedit.AttrInt("count_include_pad", c.AttrInt("count_include_pad", 0)),
+					graphedit.AttrInt("ceil_mode", c.AttrInt("ceil_mode", 0)),
+				}
+				if ap := c.AttrString("auto_pad", "NOTSET"); ap != "NOTSET" {
+					attrs = append(attrs, graphedit.AttrString("auto_pad", ap))
+				} else {
+					attrs = append(attrs, graphedit.AttrInts("pads", pads))
+				}
+				if c.Opset >= 19 {
+					attrs = append(attrs, graphedit.AttrInts("dilations", d))
+				}
+				return c.Op("AveragePool", "pooled_identity", []string{e}, attrs...)
+			})
+		}},
+	)
+}
+
+func inferPool(c *InferCtx) []Shape {
+	x := c.In(0)
+	out := make([]Shape, len(c.Node.GetOutput()))
+	if !x.Known || len(x.Dims) < 2 {
+		for i := range out {
+			out[i] = unknownShape(x.Elem)
+		}
+		return out
+	}
+	s := rankShape(x.Elem, len(x.Dims))
+	s.Dims[0], s.Dims[1] = x.Dims[0], x.Dims[1]
+	if kernel, ok := c.AttrInts("kernel_shape"); ok {
+		spatialOut(c, x, kernel, c.AttrInt("ceil_mode", 0) != 0, s.Dims[2:])
+	}
+	out[0] = s
+	if len(out) > 1 {
+		out[1] = s.withElem(onnxpb.TensorProto_INT64)
+	}
+	return out
+}
+
+func gradMaxPool(c *Ctx) error {
+	if c.AttrInt("storage_order", 0) != 0 {
+		return fmt.Errorf("MaxPool with storage_order=1 is not supported")
+	}
+	x := c.In(0)
+	idx := c.Out(1)
+	if idx == "" {
+		// Ask the forward node for its indices.
+		idx = c.g.b.Name(c.base + "/indices")
+		n := c.Node
+		for len(n.Output) < 2 {
+			n.Output = append(n.Output, "")
+		}
+		n.Output[1] = idx
+	}
+	if c.Opset >= 16 {
+		// scatter-add into the flattened input (the indices count over the
+		// whole tensor)
+		flat := c.Int64s("flat", -1)
+		zeros := c.ZerosLike(x)
+		sc := c.Op("ScatterElements", "scattered", []string{
+			c.Op("Reshape", "zeros_flat", []string{zeros, flat}),
+			c.Op("Reshape", "idx_flat", []string{idx, flat}),
+			c.Op("Reshape", "g_flat", []string{c.GradOut(0), flat}),
+		}, graphedit.AttrInt("axis", 0), graphedit.AttrString("reduction", "add"))
+		c.SetGrad(0, c.ReshapeLike("d_x", sc, x))
+		return nil
+	}
+	// Before opset 16 scatters cannot accumulate. Indices count over the
+	// whole tensor; modulo the plane size they index one (n, c) plane, and
+	// the scatter is a product with one_hot (memory: output plane x input
+	// plane per (n, c)).
+	spatial := c.Op("Slice", "spatial", []string{c.ShapeOf(x), c.Int64s("two", 2), c.Int64s("end", 1<<62), c.Int64s("axis0", 0)})
+	plane := c.g.b.ReduceSumLike(c.base+"/plane", "ReduceProd", spatial)
+	local := c.Op("Mod", "plane_index", []string{c.Op("Reshape", "idx_flat", []string{idx, c.Int64s("nc_flat", 0, 0, -1)}), plane})
+	oh := c.oneHot("one_hot", local, plane, x, graphedit.AttrInt("axis", -1))
+	gRow := c.Unsqueeze("g_row", c.Op("Reshape", "g_flat", []string{c.GradOut(0), c.Int64s("nc_flat", 0, 0, -1)}), []int64{2})
+	c.SetGrad(0, c.ReshapeLike("d_x", c.Op("MatMul", "scattered", []string{gRow, oh}), x))
+	return nil
+}
+
+// separableGrad computes the input gradient of a linear op that acts on
+// each spatial axis (2, 3, …) independently: for axis i, apply(i, e) must
+// run the forward op on e, an identity matrix laid out as [D, 1, …, D at
+// 2+i, …, 1]; the result, as [D, Dout], is the transpose of the axis's
+// matrix.
+func (c *Ctx) separableGrad(spatial int, apply func(i int, e string) string) error {
+	x := c.In(0)
+	r := spatial + 2
+	g := c.GradOut(0)
+	for i := spatial - 1; i >= 0; i-- {
+		a := int64(2 + i)
+		dim := c.Op("Gather", "dim", []string{c.ShapeOf(x), c.Int64s("axis", a)}, graphedit.AttrInt("axis", 0))
+		rng := c.Op("Range", "positions", []string{
+			c.g.b.Int64(c.base+"/zero", []int64{}, []int64{0}),
+			c.Squeeze("dim_scalar", dim, []int64{0}),
+			c.g.b.Int64(c.base+"/one", []int64{}, []int64{1}),
+		})
+		eye := c.oneHot("identity", rng, dim, x, graphedit.AttrInt("axis", -1))
+		var unsq []int64
+		for j := 1; j < r; j++ {
+			if int64(j) != a {
+				unsq = append(unsq, int64(j))
+			}
+		}
+		e := c.Unsqueeze("identity_nd", eye, unsq)
+		mt := c.Op("Reshape", "axis_matrix_t", []string{apply(i, e), c.Int64s("rows", 0, -1)})
+		m := c.Op("Transpose", "axis_matrix", []string{mt}, graphedit.AttrInts("perm", []int64{1, 0}))
+		_ = m
+		// g along axis a: g[..., o, ...] -> sum_o g[..., o, ...] M[o, j] = (g moved last) @ M
+		perm := make([]int64, 0, r)
+		for j := 0; j < r; j++ {
+			if int64(j) != a {
+				perm = append(perm, int64(j))
+			}
+		}
+		perm = append(perm, a)
+		inv := make([]int64, r)
+		for j, p := range perm {
+			inv[p] = int64(j)
+		}
+		moved := c.Op("Transpose", "axis_last", []string{g}, graphedit.AttrInts("perm", perm))
+		prod := c.Op("MatMul", "axis_grad", []string{moved, m})
+		g = c.Op("Transpose", "axis_back", []string{prod}, graphedit.AttrInts("perm", inv))
+	}
+	c.SetGrad(0, g)
+	return nil
+}
