@@ -46,7 +46,11 @@ def test_lists_ignore_index_num_classes_and_names(onnxloss) -> None:
     assert got == bincount(labels, 8, ignore=-100) and len(got) == 8 and got.classes is None
     named = onnxloss.counts([0, 2, 2, 1], classes=["cat", "dog, big", "fox"])
     assert named == [1, 1, 2] and named.classes == ["cat", "dog, big", "fox"]
-    assert named.document == {"counts": [1, 1, 2], "classes": ["cat", "dog, big", "fox"]}
+    doc = named.document
+    assert (doc["counts"], doc["classes"]) == ([1, 1, 2], ["cat", "dog, big", "fox"])
+    # In-memory labels leave no temporary path in the document: the same
+    # labels give the same document, so inject's output stays reproducible.
+    assert onnxloss.counts([0, 2, 2, 1], classes=["cat", "dog, big", "fox"]).document == doc
 
 
 def test_segmentation_mask_with_ignored_pixels(onnxloss) -> None:
@@ -74,7 +78,10 @@ def test_paths_and_globs_go_to_the_cli_unchanged(onnxloss, cli: Path, tmp_path: 
     for sources in ([tmp_path / "a.npy", tmp_path / "b.npy"], [str(tmp_path / "*.npy")]):
         proc = run_cli(cli, "counts", *sources, check=False)
         if proc.returncode == 0:
-            assert onnxloss.counts(sources) == json.loads(proc.stdout)
+            want = json.loads(proc.stdout)
+            got = onnxloss.counts(sources)
+            assert got.document == want
+            assert got == (want["counts"] if isinstance(want, dict) else want) == bincount(np.concatenate([a, b.ravel()]), 4)
         else:
             with pytest.raises(onnxloss.Error) as e:
                 onnxloss.counts(sources)

@@ -1,7 +1,7 @@
 """onnxloss for Python: the onnxloss binary in a wheel, and an API for export scripts.
 
 Each function runs one command of the bundled static binary (``inject``,
-``weights``, ``counts``, ``verify``) on files it writes to a temporary
+``weights``, ``counts``, ``verify``, ``step``) on files it writes to a temporary
 directory, so results are the CLI's, byte for byte. Importing this package
 imports neither onnx, numpy nor torch; a function imports them only to read
 or write what it was given.
@@ -14,7 +14,7 @@ or write what it was given.
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from ._api import Check, Counts, Report, counts, inject, verify, weights
+from ._api import Check, Counts, Report, Step, counts, inject, step, verify, weights
 from ._run import Error, binary, flags, run
 
 try:
@@ -27,12 +27,14 @@ __all__ = [
     "Counts",
     "Error",
     "Report",
+    "Step",
     "__version__",
     "binary",
     "counts",
     "flags",
     "inject",
     "run",
+    "step",
     "verify",
     "weights",
 ]

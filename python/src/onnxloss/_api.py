@@ -9,14 +9,14 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, overload
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union, overload
 
 from ._run import Error, flags, run
 
 if TYPE_CHECKING:  # onnx, numpy and torch are never imported unless given
     import onnx
 
-__all__ = ["Check", "Counts", "Report", "counts", "inject", "verify", "weights"]
+__all__ = ["Check", "Counts", "Report", "Step", "counts", "inject", "step", "verify", "weights"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 """A file system path."""
@@ -138,6 +138,11 @@ def inject(
         run(args)
         with open(out, "rb") as f:
             data = f.read()
+    return _like(model, data)
+
+
+def _like(model: ModelLike, data: bytes) -> Any:
+    """A result model in the form the input came in (see inject's Returns)."""
     if isinstance(model, (bytes, bytearray, memoryview)):
         return data
     if _is_model_proto(model) or _want_proto():
@@ -206,21 +211,23 @@ def _is_numpy_array(x: object) -> bool:
     return type(x).__module__.split(".")[0] == "numpy" and hasattr(x, "dtype")
 
 
-def _save_npy(array: Any, tmp: str) -> str:
+def _save_npy(array: Any, tmp: str, name: str) -> str:
     import numpy as np
 
-    path = os.path.join(tmp, "labels.npy")
-    np.save(path, np.ascontiguousarray(array))
-    return path
+    np.save(os.path.join(tmp, name), np.ascontiguousarray(array))
+    return name
 
 
 def _label_sources(labels: Any, tmp: str) -> List[str]:
+    """The CLI's LABELS arguments. Labels given in memory are written into tmp
+    under a name saying what they were, relative to tmp (the CLI runs there),
+    so the counts document's source is the same on every run."""
     if _is_path(labels):
         return [_cli_path(labels)]
     if _is_torch_tensor(labels):
-        return [_save_npy(labels.detach().cpu().numpy(), tmp)]
+        return [_save_npy(labels.detach().cpu().numpy(), tmp, "torch_tensor.npy")]
     if _is_numpy_array(labels):
-        return [_save_npy(labels, tmp)]
+        return [_save_npy(labels, tmp, "numpy_array.npy")]
     if isinstance(labels, (list, tuple, range)):
         items = list(labels)
         if items and all(_is_path(x) for x in items):
@@ -228,11 +235,10 @@ def _label_sources(labels: Any, tmp: str) -> List[str]:
         if any(isinstance(x, (list, tuple)) for x in items):  # nested: (N, C) multi-hot or N-D labels
             import numpy as np
 
-            return [_save_npy(np.asarray(items), tmp)]
-        path = os.path.join(tmp, "labels.txt")  # the CLI's text format: one label per line
-        with open(path, "w", encoding="utf-8") as f:
-            f.writelines(f"{x}\n" for x in items)
-        return [path]
+            return [_save_npy(np.asarray(items), tmp, "python_list.npy")]
+        with open(os.path.join(tmp, "python_list.txt"), "w", encoding="utf-8") as f:
+            f.writelines(f"{x}\n" for x in items)  # the CLI's text format: one label per line
+        return ["python_list.txt"]
     raise TypeError(
         f"labels must be a numpy array, a torch tensor, a list of labels, or a path (or list of paths), not {type(labels).__name__}"
     )
@@ -269,8 +275,9 @@ def counts(
                 f.writelines(f"{name}\n" for name in classes)
             args.append("--classes-file=" + names)
         args += flags(dict(num_classes=num_classes, ignore_index=ignore_index, **options))
-        args += _label_sources(labels, tmp)
-        proc = run(args)
+        sources = _label_sources(labels, tmp)
+        in_memory = not (_is_path(labels) or (isinstance(labels, (list, tuple)) and labels and all(_is_path(x) for x in labels)))
+        proc = run(args + sources, cwd=tmp if in_memory else None)
     document = json.loads(proc.stdout)
     if isinstance(document, list):
         return Counts(document, None, document)
@@ -403,3 +410,69 @@ def verify(
         args.append(_model_file(model, tmp))
         proc = run(args, ok_codes=(0, 1))
     return Report.from_json(json.loads(proc.stdout))
+
+
+class Step(NamedTuple):
+    """What :func:`step` returns.
+
+    Attributes:
+        model: the training-step model (for ``optimizer="none"``: the loss
+            and one ``<p>_grad`` output per trainable parameter).
+        init: the init model holding the optimizer's starting state (no
+            inputs, one output per state input), or ``None`` for ``"none"``.
+    """
+
+    model: Any
+    init: Any
+
+
+def step(
+    model: ModelLike,
+    optimizer: str,
+    *,
+    output: Optional[PathLike] = None,
+    init: Optional[PathLike] = None,
+    **options: Any,
+) -> Step:
+    """Builds a training-step model from a model whose first output is a scalar loss: ``onnxloss step``.
+
+    Args:
+        model: an ``onnx.ModelProto``, the model's bytes, or a path (e.g.
+            what :func:`inject` returned).
+        optimizer: ``"none"`` (gradients only), ``"sgd"`` or ``"adamw"``.
+        output: also write the step model there (``--output``).
+        init: also write the init model there (``--init``); with ``output``
+            and no ``init`` it goes where the CLI puts it by default (the
+            output's name with ``.init`` before ``.onnx``).
+        **options: any other ``step`` flag: ``lr=0.01``, ``momentum=0.9``,
+            ``weight_decay=0.01``, ``betas=(0.9, 0.999)``, ``eps=1e-8``,
+            ``train=["fc2.*"]``, ``freeze=[...]``.
+
+    Returns:
+        A :class:`Step`; its models come in the form :func:`inject` returns.
+
+    Raises:
+        Error: the CLI rejected the model or options (exit code 2).
+    """
+    with tempfile.TemporaryDirectory(prefix="onnxloss-") as tmp:
+        out = os.fspath(output) if output is not None else os.path.join(tmp, "step.onnx")
+        args = ["step", f"--optimizer={optimizer}", "--output=" + out]
+        init_path: Optional[str] = None
+        if optimizer != "none":  # only an optimizer has a starting state
+            if init is not None:
+                init_path = os.fspath(init)
+            elif output is not None:
+                init_path = (out[: -len(".onnx")] if out.endswith(".onnx") else out) + ".init.onnx"
+            else:
+                init_path = os.path.join(tmp, "step.init.onnx")
+            args.append("--init=" + init_path)
+        args += flags(options)
+        args.append(_model_file(model, tmp))
+        run(args)
+        with open(out, "rb") as f:
+            data = f.read()
+        init_data = None
+        if init_path is not None:
+            with open(init_path, "rb") as f:
+                init_data = f.read()
+    return Step(_like(model, data), None if init_data is None else _like(model, init_data))

@@ -104,7 +104,7 @@ def _message(stderr: str) -> str:
 
 
 def run(
-    args: Iterable[str], ok_codes: Sequence[int] = (0,), echo_stderr: bool = True
+    args: Iterable[str], ok_codes: Sequence[int] = (0,), echo_stderr: bool = True, cwd: Optional[str] = None
 ) -> "subprocess.CompletedProcess[bytes]":
     """Runs ``onnxloss ARGS...`` and returns the finished process (bytes stdout).
 
@@ -115,7 +115,9 @@ def run(
     """
     command = [binary(), *args]
     try:
-        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        child = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd
+        )
     except OSError as exc:
         raise Error(f"onnxloss: cannot run {command[0]}: {exc.strerror}", None, command=command) from exc
     try:
