@@ -64,8 +64,10 @@ func buildLovasz(g *lossGraph) (string, error) {
 	k := b.Op("Slice", "positions", []string{b.Op("Shape", "errors_flat_shape", []string{ef}),
 		b.Int64("one_start", []int64{1}, []int64{1}), b.Int64("two_end", []int64{1}, []int64{2}), b.Int64("axis_zero", []int64{1}, []int64{0})})
 	idx := b.OpN("TopK", "errors_order", 2, []string{ef, k}, graphedit.AttrInt("axis", 1), graphedit.AttrInt("largest", 1), graphedit.AttrInt("sorted", 1))[1]
-	es := b.Op("GatherElements", "errors_sorted", []string{ef, idx}, graphedit.AttrInt("axis", 1))
-	fs := b.Op("GatherElements", "target_sorted", []string{tf, idx}, graphedit.AttrInt("axis", 1))
+	// Reshaped to (C, P) again so that the step model's shape inference,
+	// which has no rule for TopK, knows the rank of what follows.
+	es := b.Op("Reshape", "errors_sorted", []string{b.Op("GatherElements", "errors_gathered", []string{ef, idx}, graphedit.AttrInt("axis", 1)), cp})
+	fs := b.Op("Reshape", "target_sorted", []string{b.Op("GatherElements", "target_gathered", []string{tf, idx}, graphedit.AttrInt("axis", 1)), cp})
 	axis1 := b.Int64("position_axis", []int64{}, []int64{1})
 	gts := b.ReduceSum("target_total", fs, []int64{1}, true)
 	inter := b.Op("Sub", "intersection", []string{gts, b.Op("CumSum", "target_cumsum", []string{fs, axis1})})
