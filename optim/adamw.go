@@ -92,6 +92,10 @@ func (adamw) Update(b *graphedit.Builder, s Settings, sc Scalars, p Param) (stri
 	return next, []string{m, v}
 }
 
+func (adamw) Hyperparameters(s Settings) map[string]any {
+	return map[string]any{"lr": s.LR, "betas": []float64{s.Beta1, s.Beta2}, "eps": s.Eps, "weight_decay": s.WeightDecay}
+}
+
 func (adamw) Summary(s Settings) string {
 	return fmt.Sprintf("adamw (lr %g, betas %g,%g, eps %g, weight_decay %g)", s.LR, s.Beta1, s.Beta2, s.Eps, s.WeightDecay)
 }

@@ -70,6 +70,9 @@ type Optimizer interface {
 	Update(b *graphedit.Builder, s Settings, sc Scalars, p Param) (next string, states []string)
 	// Summary is a short description of the settings for stderr.
 	Summary(s Settings) string
+	// Hyperparameters are the settings the optimizer uses, keyed and shaped
+	// like torch.optim's param_group entries (betas is a pair), for reports.
+	Hyperparameters(s Settings) map[string]any
 }
 
 var registry = map[string]Optimizer{}

@@ -64,6 +64,10 @@ func (sgd) Update(b *graphedit.Builder, s Settings, sc Scalars, p Param) (string
 	return next, states
 }
 
+func (sgd) Hyperparameters(s Settings) map[string]any {
+	return map[string]any{"lr": s.LR, "momentum": s.Momentum, "weight_decay": s.WeightDecay, "dampening": 0.0, "nesterov": false}
+}
+
 func (sgd) Summary(s Settings) string {
 	return fmt.Sprintf("sgd (lr %g, momentum %g, weight_decay %g, dampening 0, nesterov off)", s.LR, s.Momentum, s.WeightDecay)
 }

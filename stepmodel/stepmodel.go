@@ -34,6 +34,9 @@ type Step struct {
 	Loss string
 	// Params are the trainable initializers, in initializer order.
 	Params []string
+	// Frozen are the parameters on the loss's path that --train/--freeze
+	// left out, in initializer order.
+	Frozen []string
 	// Grads[i] is the value holding d Loss / d Params[i].
 	Grads []string
 }
@@ -75,15 +78,9 @@ func dimsString(ds []graphedit.Dim) string {
 // loss depends on through differentiable ops, less onnxloss's own
 // (onnxloss/…), filtered by sel, in initializer order.
 func Trainable(m *graphedit.Model, loss string, sel Selection) ([]string, error) {
-	onPath, err := autodiff.Reachable(m.Proto, loss)
+	cands, err := onLossPath(m, loss)
 	if err != nil {
 		return nil, err
-	}
-	var cands []string
-	for _, p := range onPath {
-		if !strings.HasPrefix(p, "onnxloss/") {
-			cands = append(cands, p)
-		}
 	}
 	train, err := compileGlobs("--train", sel.Train)
 	if err != nil {
@@ -117,6 +114,22 @@ func Trainable(m *graphedit.Model, loss string, sel Selection) ([]string, error)
 		return nil, fmt.Errorf("nothing to train: --train/--freeze leave none of the %d parameters on the loss's path", len(cands))
 	}
 	return out, nil
+}
+
+// onLossPath lists the float initializers the loss depends on through
+// differentiable ops, less onnxloss's own (onnxloss/…), in initializer order.
+func onLossPath(m *graphedit.Model, loss string) ([]string, error) {
+	onPath, err := autodiff.Reachable(m.Proto, loss)
+	if err != nil {
+		return nil, err
+	}
+	var cands []string
+	for _, p := range onPath {
+		if !strings.HasPrefix(p, "onnxloss/") {
+			cands = append(cands, p)
+		}
+	}
+	return cands, nil
 }
 
 // sample names a few candidates for an error message.
@@ -210,12 +223,26 @@ func Prepare(m *graphedit.Model, sel Selection) (*Step, error) {
 	if err != nil {
 		return nil, err
 	}
+	cands, err := onLossPath(m, loss)
+	if err != nil {
+		return nil, err
+	}
+	trained := map[string]bool{}
+	for _, p := range params {
+		trained[p] = true
+	}
+	var frozen []string
+	for _, p := range cands {
+		if !trained[p] {
+			frozen = append(frozen, p)
+		}
+	}
 	grads, err := autodiff.Gradients(m.Proto, loss, params)
 	if err != nil {
 		return nil, err
 	}
 	m.ResetNames()
-	return &Step{Model: m, Loss: loss, Params: params, Grads: grads}, nil
+	return &Step{Model: m, Loss: loss, Params: params, Frozen: frozen, Grads: grads}, nil
 }
 
 // GradName is the output name of p's gradient in a step model.

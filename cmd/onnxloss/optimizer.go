@@ -97,7 +97,7 @@ func fileSize(path string) string {
 
 // writeOptimizerStep turns the prepared step into the optimizer's step model
 // and writes it and its init model.
-func writeOptimizerStep(c *cli.Context, in, out string, st *stepmodel.Step, o optim.Optimizer, s optim.Settings) error {
+func writeOptimizerStep(c *cli.Context, in, out string, st *stepmodel.Step, dims map[string][]int64, o optim.Optimizer, s optim.Settings) error {
 	initOut := initPath(c, out)
 	if err := checkOutputPath(in, initOut); err != nil {
 		return badInput(err)
@@ -123,5 +123,18 @@ func writeOptimizerStep(c *cli.Context, in, out string, st *stepmodel.Step, o op
 	fmt.Fprintf(w, "trainable parameters: %d (%d elements); optimizer %s\n", len(st.Params), res.Elements, o.Summary(s))
 	fmt.Fprintf(w, "step model: %d inputs (%d state), %d outputs, %d nodes\n", len(m.Graph().GetInput()), len(res.StateInputs), len(m.Graph().GetOutput()), len(m.Graph().GetNode()))
 	fmt.Fprintf(w, "wrote %s (%s) and its init model %s (%s)\n", out, fileSize(out), initOut, fileSize(initOut))
+	if c.Bool("json") {
+		rep := newStepReport(out, o.Name(), st, dims, m)
+		rep.Init, rep.InitBytes = initOut, fileBytes(initOut)
+		rep.Hyperparameters = o.Hyperparameters(s)
+		rep.StateInputs = res.StateInputs
+		suffixes := o.States(s)
+		for i := range rep.Params {
+			for _, suf := range suffixes {
+				rep.Params[i].States = append(rep.Params[i].States, optim.StateName(rep.Params[i].Name, suf))
+			}
+		}
+		return writeJSON(c.App.Writer, rep)
+	}
 	return nil
 }
