@@ -142,29 +142,12 @@ func refGeneralizedDice(in *refBatch) ([]float64, []int, error) {
 		for k := 0; k < perSample; k++ {
 			pos := s*perSample + k
 			bi, j := pos/in.inner, pos%in.inner
-			if !spec.MultiHot && spec.IgnoreIndex != nil && in.labels[pos] == *spec.IgnoreIndex {
+			if in.ignored(pos) {
 				continue
 			}
+			in.probsAt(bi, j, x, p)
 			for c := 0; c < nc; c++ {
-				x[c] = in.logits[in.at(bi, c, j)]
-			}
-			if spec.MultiHot {
-				for c := range x {
-					p[c] = refSigmoid(x[c])
-				}
-			} else {
-				refLogSoftmax(x, p)
-				for c := range p {
-					p[c] = math.Exp(p[c])
-				}
-			}
-			for c := 0; c < nc; c++ {
-				var t float64
-				if spec.MultiHot {
-					t = in.targets[in.at(bi, c, j)]
-				} else if int64(c) == in.labels[pos] {
-					t = 1
-				}
+				t := in.targetAt(bi, c, j, pos)
 				inter[c].add(p[c] * t)
 				ground[c].add(t)
 				pred[c].add(p[c])

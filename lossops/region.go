@@ -89,35 +89,18 @@ func (g *lossGraph) reduceClasses(perClass string) string {
 // refRegionSums returns TP, FP, FN per class in float64, and whether each
 // class occurs in the non-ignored targets.
 func refRegionSums(in *refBatch) (tp, fp, fn []float64, present []bool) {
-	nc, spec := in.nc, in.spec
+	nc := in.nc
 	var stp, sp, st = make([]compSum, nc), make([]compSum, nc), make([]compSum, nc)
 	x, p := make([]float64, nc), make([]float64, nc)
 	for b := 0; b < in.n; b++ {
 		for j := 0; j < in.inner; j++ {
 			pos := b*in.inner + j
-			for c := 0; c < nc; c++ {
-				x[c] = in.logits[in.at(b, c, j)]
-			}
-			if !spec.MultiHot && spec.IgnoreIndex != nil && in.labels[pos] == *spec.IgnoreIndex {
+			if in.ignored(pos) {
 				continue
 			}
-			if spec.MultiHot {
-				for c := range x {
-					p[c] = refSigmoid(x[c])
-				}
-			} else {
-				refLogSoftmax(x, p)
-				for c := range p {
-					p[c] = math.Exp(p[c])
-				}
-			}
+			in.probsAt(b, j, x, p)
 			for c := 0; c < nc; c++ {
-				var t float64
-				if spec.MultiHot {
-					t = in.targets[in.at(b, c, j)]
-				} else if int64(c) == in.labels[pos] {
-					t = 1
-				}
+				t := in.targetAt(b, c, j, pos)
 				sp[c].add(p[c])
 				st[c].add(t)
 				stp[c].add(math.Min(p[c], t))
