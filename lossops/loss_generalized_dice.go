@@ -41,18 +41,7 @@ func init() {
 // generalizedDice builds the loss; the weights are label side.
 func (g *lossGraph) generalizedDice() string {
 	b := g.b
-	var p string
-	if g.spec.MultiHot {
-		p = b.Op("Sigmoid", "p", []string{g.x})
-	} else {
-		p = b.Op("Exp", "p", []string{b.LogSoftmax("logp", g.x, g.axis, g.site.Rank)})
-	}
-	t := g.target
-	if g.mask != "" {
-		validC := b.Unsqueeze("valid_c", g.mask, []int64{g.axis})
-		p = b.Op("Mul", "p_valid", []string{p, validC})
-		t = b.Op("Mul", "target_valid", []string{t, validC})
-	}
+	p, t := g.maskedProbs()
 	var axes []int64 // the positions of a sample: all but axis 0 and the class axis
 	for i := int64(1); i < int64(g.site.Rank); i++ {
 		if i != g.axis {

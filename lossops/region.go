@@ -26,21 +26,29 @@ func validateRegion(s Spec) error {
 	return nil
 }
 
-// regionSums builds TP, FP, FN and Σt per class, each of shape (C).
-func (g *lossGraph) regionSums() (tp, fp, fn, st string) {
+// maskedProbs builds the probabilities p (σ(x) with multi-hot targets,
+// softmax(x) otherwise) and the targets t, both zero at the ignored
+// positions, for the losses that sum them over positions.
+func (g *lossGraph) maskedProbs() (p, t string) {
 	b := g.b
-	var p string
 	if g.spec.MultiHot {
 		p = b.Op("Sigmoid", "p", []string{g.x})
 	} else {
 		p = b.Op("Exp", "p", []string{b.LogSoftmax("logp", g.x, g.axis, g.site.Rank)})
 	}
-	t := g.target
+	t = g.target
 	if g.mask != "" {
 		validC := b.Unsqueeze("valid_c", g.mask, []int64{g.axis})
 		p = b.Op("Mul", "p_valid", []string{p, validC})
 		t = b.Op("Mul", "target_valid", []string{t, validC})
 	}
+	return p, t
+}
+
+// regionSums builds TP, FP, FN and Σt per class, each of shape (C).
+func (g *lossGraph) regionSums() (tp, fp, fn, st string) {
+	b := g.b
+	p, t := g.maskedProbs()
 	var axes []int64
 	for i := int64(0); i < int64(g.site.Rank); i++ {
 		if i != g.axis {
