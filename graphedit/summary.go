@@ -1,6 +1,7 @@
 package graphedit
 
 import (
+	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
@@ -258,4 +259,25 @@ func TensorBytes(t *onnxpb.TensorProto) int64 {
 		n *= d
 	}
 	return n
+}
+
+// MarshalJSON writes static dimensions as JSON numbers and symbolic or
+// unknown ones as strings, as onnx tools show shapes ([1, 3, "N", "?"]).
+func (v ValueSummary) MarshalJSON() ([]byte, error) {
+	var shape []any
+	if v.Shape != nil {
+		shape = make([]any, len(v.Shape))
+		for i, d := range v.Shape {
+			if n, err := strconv.ParseInt(d, 10, 64); err == nil {
+				shape[i] = n
+			} else {
+				shape[i] = d
+			}
+		}
+	}
+	return json.Marshal(struct {
+		Name  string `json:"name"`
+		DType string `json:"dtype"`
+		Shape []any  `json:"shape"`
+	}{v.Name, v.DType, shape})
 }

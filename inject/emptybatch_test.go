@@ -155,9 +155,11 @@ func TestEmptyBatch(t *testing.T) {
 }
 
 // perClass reports whether the loss's none reduction gives one value per
-// class (dice, tversky).
-func perClass(l lossops.Loss) bool { return l == lossops.Dice || l == lossops.Tversky }
+// class (dice, tversky, lovasz_softmax).
+func perClass(l lossops.Loss) bool {
+	return l == lossops.Dice || l == lossops.Tversky || l == lossops.LovaszSoftmax
+}
 
 // wholeBatch reports whether the loss is not a sum over positions, so it
-// has no foreground reduction (dice, tversky, generalized_dice).
+// has no foreground reduction (dice, tversky, lovasz_softmax, generalized_dice).
 func wholeBatch(l lossops.Loss) bool { return perClass(l) || l == lossops.GeneralizedDice }

@@ -52,3 +52,16 @@ func ExampleChooseClassAxis() {
 	// 2 - the only axis of static size C = 7 in [N,T,7]
 	// true
 }
+
+// NeedsCounts says when inject can do without --counts.
+func ExampleNeedsCounts() {
+	fmt.Println(inject.NeedsCounts(lossops.SigmoidFocal, ""))
+	fmt.Println(inject.NeedsCounts(lossops.WeightedCE, lossops.WeightNone))
+	fmt.Println(inject.NeedsCounts(lossops.CBFocal, ""))
+	fmt.Println(inject.NeedsCounts(lossops.LDAM, lossops.WeightNone))
+	// Output:
+	// false
+	// false
+	// true
+	// true
+}

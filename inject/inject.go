@@ -261,6 +261,14 @@ func Inject(m *graphedit.Model, opt Options) (*Result, error) {
 	if opt.LabelsElem == 0 {
 		opt.LabelsElem = onnxpb.TensorProto_INT64
 	}
+	if opt.Counts == nil && opt.Weights == nil && !NeedsCounts(opt.Loss, opt.Weighting) && !opt.SkipZero {
+		counts, note, err := countsFromModel(m, opt)
+		if err != nil {
+			return nil, err
+		}
+		opt.Counts = counts
+		res.Notes = append(res.Notes, note)
+	}
 	if opt.Counts == nil || len(opt.Counts.Values) == 0 {
 		if opt.Weights == nil || opt.Loss.FromCounts() {
 			return nil, fmt.Errorf("no class counts given: pass --counts FILE")

@@ -136,7 +136,7 @@ func TestParseWeightingAndDefaults(t *testing.T) {
 		WeightedCE: WeightInverse, Focal: WeightInverse, SigmoidFocal: WeightNone,
 		CBSoftmax: WeightEffective, CBSigmoid: WeightEffective, CBFocal: WeightEffective,
 		LogitAdjusted: WeightNone, BalancedSoftmax: WeightNone, LDAM: WeightNone,
-		Poly1: WeightNone, Dice: WeightNone, Tversky: WeightNone, ASL: WeightNone, Seesaw: WeightNone, GeneralizedDice: WeightNone,
+		Poly1: WeightNone, Dice: WeightNone, Tversky: WeightNone, ASL: WeightNone, Seesaw: WeightNone, GeneralizedDice: WeightNone, LovaszSoftmax: WeightNone,
 	}
 	for _, l := range Losses {
 		if got := DefaultWeighting(l); got != want[l] {

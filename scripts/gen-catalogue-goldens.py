@@ -11,6 +11,9 @@ float64 by their reference implementations themselves where those install:
          computed from smp's own per-class losses; mean without weights is
          smp's DiceLoss unchanged, and the script checks that the hook gives
          the same mean.
+  lovasz_softmax  segmentation_models_pytorch 0.5.0 LovaszLoss(mode=
+         "multiclass", per_image=False, ignore_index),
+         segmentation_models_pytorch/losses/lovasz.py (see lovasz_softmax).
   poly1  Leng et al. 2022, "PolyLoss", eq. 2 and the paper's code listing
          (poly1 = CE + epsilon * (1 - pt)), no package ships it: written
          here with torch.nn.functional.cross_entropy(weight, ignore_index,
@@ -42,7 +45,8 @@ import timm
 import monai
 from monai.losses import GeneralizedDiceLoss
 from timm.loss import AsymmetricLossMultiLabel
-from segmentation_models_pytorch.losses import DiceLoss, TverskyLoss
+from segmentation_models_pytorch.losses import DiceLoss, TverskyLoss, LovaszLoss
+from segmentation_models_pytorch.losses import lovasz as smp_lovasz
 
 F64 = torch.float64
 assert smp.__version__ == "0.5.0", smp.__version__
@@ -263,6 +267,74 @@ def generalized_dice(x, y, t, w, ignore_index, reduction, multi_hot):
     return out.reshape(-1) if reduction == "none" else out
 
 
+# ---- lovasz_softmax --------------------------------------------------------
+
+_smp_lovasz_grad = smp_lovasz._lovasz_grad
+
+
+def _lovasz_grad_f64(gt_sorted):
+    """smp 0.5.0's _lovasz_grad (lovasz.py lines 22-33) line for line, with
+    its two .float() casts made to the labels' own dtype: as shipped it
+    computes the Jaccard gradient in float32 and torch.dot then refuses the
+    float64 errors ("expected both vectors to have same dtype")."""
+    p = len(gt_sorted)
+    gts = gt_sorted.sum()
+    intersection = gts - gt_sorted.cumsum(0)
+    union = gts + (1 - gt_sorted).cumsum(0)
+    jaccard = 1.0 - intersection / union
+    if p > 1:
+        jaccard[1:p] = jaccard[1:p] - jaccard[0:-1]
+    return jaccard
+
+
+def lovasz_softmax(x, y, w, ignore_index, reduction):
+    """smp 0.5.0 LovaszLoss(mode="multiclass", per_image=False,
+    ignore_index), segmentation_models_pytorch/losses/lovasz.py. The
+    per-class losses are smp's own _lovasz_softmax_flat with classes=[c]
+    for each class present in the non-ignored target (what its default
+    classes="present" averages); the script checks that their mean is
+    LovaszLoss's value. Class weights: sum_c w_c l_c / sum_c w_c over the
+    present classes; sum and none as for dice (absent classes 0). An
+    all-ignored batch: smp returns an empty tensor (probas * 0.0 of shape
+    (0, C)); onnxloss gives 0, the value whose gradient smp intends (0)."""
+    C = x.shape[1]
+    crit = LovaszLoss("multiclass", per_image=False, ignore_index=ignore_index)
+    # smp unchanged, in float32 (its own type): the float64 values below
+    # must agree to float32 rounding.
+    plain32 = crit(x.float(), y)
+    smp_lovasz._lovasz_grad = _lovasz_grad_f64
+    try:
+        return _lovasz_softmax_f64(crit, x, y, w, ignore_index, reduction, plain32)
+    finally:
+        smp_lovasz._lovasz_grad = _smp_lovasz_grad
+
+
+def _lovasz_softmax_f64(crit, x, y, w, ignore_index, reduction, plain32):
+    C = x.shape[1]
+    plain = crit(x, y)
+    if plain.numel() > 0:
+        assert torch.allclose(plain, plain32.double(), rtol=1e-5, atol=1e-6), (plain, plain32)
+    probas, labels = smp_lovasz._flatten_probas(x.softmax(dim=1), y, ignore_index)
+    wt = torch.ones(C, dtype=F64) if w is None else torch.tensor(w, dtype=F64)
+    per_class = torch.zeros(C, dtype=F64)
+    present = torch.zeros(C, dtype=F64)
+    for c in range(C):
+        if labels.numel() > 0 and (labels == c).any():
+            per_class[c] = smp_lovasz._lovasz_softmax_flat(probas, labels, classes=[c])
+            present[c] = 1
+    if labels.numel() == 0:
+        assert plain.numel() == 0, plain
+    else:
+        assert torch.allclose(per_class.sum() / present.sum(), plain, rtol=1e-14, atol=0), (per_class, plain)
+    l = per_class * wt
+    if reduction == "none":
+        return l
+    if reduction == "sum":
+        return l.sum()
+    den = (wt * present).sum()
+    return l.sum() / (den if den > 0 else 1.0)
+
+
 # ---- cases -----------------------------------------------------------------
 
 def labels_for(rng, pos_shape, C, classes=None, ignore_index=None, ignore_frac=0.0):
@@ -318,6 +390,8 @@ def make_case(rng, loss, name, shape, opset, class_axis=None, reduction="mean", 
         expected = seesaw(x1, y, counts, params["seesaw_p"], params["seesaw_q"], ignore_index, reduction)
     elif loss == "generalized_dice":
         expected = generalized_dice(x1, y, t1 if multi_hot else None, w, ignore_index, reduction, multi_hot)
+    elif loss == "lovasz_softmax":
+        expected = lovasz_softmax(x1, y, w, ignore_index, reduction)
     elif loss == "tversky":
         expected = tversky(x1, y, t1 if multi_hot else None, w, params.get("smooth", 0.0), params["alpha"],
                            params["tversky_beta"], params["gamma"], ignore_index, reduction, multi_hot)
@@ -513,6 +587,34 @@ def generalized_dice_cases(rng):
     return out
 
 
+def lovasz_softmax_cases(rng):
+    out = []
+    spec = [
+        ("mean/NCHW", (2, 4, 5, 5), 11, {}),
+        ("mean/NCHW/opset12", (2, 3, 4, 4), 12, {}),
+        ("sum/NCHW", (2, 3, 4, 4), 13, {"reduction": "sum"}),
+        ("none/NCHW", (2, 4, 4, 4), 14, {"reduction": "none"}),
+        ("mean/weighted", (2, 5, 4, 4), 15, {"weighted": True}),
+        ("sum/weighted", (2, 5, 3, 3), 16, {"weighted": True, "reduction": "sum"}),
+        ("none/weighted", (2, 5, 3, 3), 17, {"weighted": True, "reduction": "none"}),
+        ("mean/ignore", (2, 4, 5, 5), 18, {"ignore_index": 255, "ignore_frac": 0.3}),
+        ("mean/weighted/ignore", (2, 4, 4, 4), 19, {"weighted": True, "ignore_index": -100, "ignore_frac": 0.3}),
+        ("mean/absent-classes", (2, 6, 4, 4), 20, {"classes": [0, 2, 3]}),
+        ("mean/weighted/absent-classes", (2, 6, 3, 3), 21, {"classes": [1, 4, 5], "weighted": True}),
+        ("mean/2d", (16, 4), 22, {}),
+        # no rank-3 (N, C, L) case: smp's _flatten_probas reads any 3-D
+        # input as binary (N, H, W) sigmoid output
+        ("mean/NCDHW", (2, 3, 3, 3, 3), 23, {}),
+        ("mean/class-last", (2, 4, 4, 3), 17, {"class_axis": -1}),
+        ("none/class-last/ignore", (2, 3, 4, 5), 13, {"class_axis": -1, "reduction": "none", "ignore_index": -1, "ignore_frac": 0.2}),
+        ("mean/all-ignored", (2, 3, 3, 3), 13, {"ignore_index": 255, "ignore_frac": 1.01}),
+        ("mean/large-logits", (2, 4, 3, 3), 13, {"scale": 30.0}),
+    ]
+    for name, shape, opset, kw in spec:
+        out.append(make_case(rng, "lovasz_softmax", f"lovasz_softmax/{name}", shape, opset, **kw))
+    return out
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "testdata/goldens/catalogue.json"
     torch.set_default_dtype(F64)
@@ -523,6 +625,7 @@ def main():
     cases += asl_cases(np.random.default_rng(1504))
     cases += seesaw_cases(np.random.default_rng(1505))
     cases += generalized_dice_cases(np.random.default_rng(1506))
+    cases += lovasz_softmax_cases(np.random.default_rng(1507))
     with open(out, "w") as f:
         f.write('{\n"cases": [\n')
         f.write(",\n".join(json.dumps(c, sort_keys=True) for c in cases))

@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 need_apt=()
 /usr/bin/python3 -c 'import torch, torchvision, onnx' 2>/dev/null || need_apt+=(python3-torch python3-torchvision python3-onnx)
 [ -d /usr/share/libonnx-testdata/data/node ] || need_apt+=(libonnx-testdata)
+# The Python package's build (hatchling) and tests (pytest, mypy, venvs with pip).
+/usr/bin/python3 -c 'import pytest, hatchling, packaging, mypy' 2>/dev/null || need_apt+=(python3-pytest python3-hatchling python3-packaging python3-mypy)
+/usr/bin/python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
   $sudo apt-get update -qq
@@ -18,7 +21,7 @@ if [ ! -f ortharness/node_modules/onnxruntime-node/package.json ]; then
   # .npmrc beside package.json skips onnxruntime-node's CUDA download.
   (cd ortharness && npm ci --no-audit --no-fund --loglevel=error)
 fi
-echo "references: $(/usr/bin/python3 -c 'import torch, torchvision, onnx; print("torch", torch.__version__, "torchvision", torchvision.__version__, "onnx", onnx.__version__)'), onnxruntime-node $(node -p 'require("./ortharness/node_modules/onnxruntime-node/package.json").version')"
+echo "references: $(/usr/bin/python3 -c 'import torch, torchvision, onnx, pytest; print("torch", torch.__version__, "torchvision", torchvision.__version__, "onnx", onnx.__version__, "pytest", pytest.__version__)'), onnxruntime-node $(node -p 'require("./ortharness/node_modules/onnxruntime-node/package.json").version')"
 
 # Python references Debian lacks: a venv over Debian's site packages (so torch
 # 1.13 stays importable), pinned, --no-deps so nothing pulls a newer torch.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: installs the references (ONNX Runtime, PyTorch,
 # onnx, ONNX node tests), then runs gofmt, go vet and every Go test with the
-# references required, so nothing skips.
+# references required, so nothing skips; then builds the Python wheel and runs
+# its tests (python/tests: fresh venvs, ONNX Runtime for Python, PyTorch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
@@ -22,3 +23,18 @@ go vet ./...
 ONNXLOSS_REQUIRE_REFS=1 go test -count=1 ./... "$@"
 # The conformance count, for the log: "N of M node tests run, all passed".
 ONNXLOSS_REQUIRE_REFS=1 go test -count=1 -run '^TestConformance$' -v ./verify/eval | grep 'node tests run'
+
+# The Python package: build the wheel, install it into fresh venvs, test the
+# API and the console script. pytest's exit 5 (no tests collected) is a failure.
+wheel_dir="$(mktemp -d)"
+trap 'rm -rf "$wheel_dir"' EXIT
+wheel="$(scripts/build-wheel.sh "$wheel_dir")"
+py=/usr/bin/python3
+[ -x .venv/bin/python ] && py=.venv/bin/python
+rc=0
+ONNXLOSS_WHEEL="$wheel" "$py" -m pytest -q -p no:cacheprovider python/tests || rc=$?
+case "$rc" in
+  0) ;;
+  5) echo "python/tests: pytest collected no tests" >&2; exit 1 ;;
+  *) exit "$rc" ;;
+esac

@@ -42,6 +42,14 @@ func loadGradCases(t *testing.T, root string) []gradCase {
 	return loadGradFile(t, filepath.Join(root, "testdata", "goldens", "grads.json.gz"))
 }
 
+// loadAllGradCases is grads.json.gz followed by catalogue_grads.json.gz
+// (scripts/gen-catalogue-grad-goldens.py: the catalogue's newer losses, with
+// torch autograd through smp, MONAI and timm themselves).
+func loadAllGradCases(t *testing.T, root string) []gradCase {
+	t.Helper()
+	return append(loadGradCases(t, root), loadGradFile(t, filepath.Join(root, "testdata", "goldens", "catalogue_grads.json.gz"))...)
+}
+
 // buildStep injects the case's loss into its model and builds the
 // --optimizer none step model, written to dir.
 func buildStep(t *testing.T, root, dir string, i int, c gradCase) (string, *Step) {
@@ -111,7 +119,7 @@ func TestGradientsMatchTorch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := loadGradCases(t, root)
+	cases := loadAllGradCases(t, root)
 	refs.ORTHarness(t)
 	dir := t.TempDir()
 	var jobs []refs.Job
@@ -173,6 +181,10 @@ func ortFeeds(c gradCase) map[string]refs.Tensor {
 			continue
 		}
 		feeds[name] = refs.FloatTensor(c.DType, x.Shape, x.Data)
+	}
+	if c.MultiHot() {
+		feeds[c.LabelsInput] = refs.FloatTensor(c.LabelsDtype, c.Labels.Shape, c.Labels.Data)
+		return feeds
 	}
 	feeds[c.LabelsInput] = refs.IntTensor("int64", c.Labels.Shape, labelInts(c))
 	return feeds
@@ -338,4 +350,42 @@ func loadGradFile(t *testing.T, path string) []gradCase {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return file.Cases
+}
+
+// TestCatalogueGradGoldensReproduce reruns
+// scripts/gen-catalogue-grad-goldens.py with the .venv Python (smp, MONAI,
+// timm) and checks the committed catalogue_grads.json.gz holds what PyTorch
+// computes through them: same cases and inputs, gradients to 1e-11 relative
+// (float64 autograd stored to 12 significant digits).
+func TestCatalogueGradGoldensReproduce(t *testing.T) {
+	py := refs.VenvPython(t, "segmentation_models_pytorch", "monai", "timm")
+	root, err := refs.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(t.TempDir(), "catalogue_grads.json.gz")
+	if out, err := exec.Command(py, filepath.Join(root, "scripts", "gen-catalogue-grad-goldens.py"), fresh).CombinedOutput(); err != nil {
+		t.Fatalf("gen-catalogue-grad-goldens.py: %v\n%s", err, out)
+	}
+	want := loadGradFile(t, fresh)
+	got := loadGradFile(t, filepath.Join(root, "testdata", "goldens", "catalogue_grads.json.gz"))
+	if len(got) != len(want) {
+		t.Fatalf("committed catalogue_grads.json.gz has %d cases, PyTorch gives %d: regenerate it", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].Name != want[i].Name {
+			t.Fatalf("case %d is %q, PyTorch's is %q", i, got[i].Name, want[i].Name)
+		}
+		for p, g := range want[i].Grads {
+			a := got[i].Grads[p].Data
+			if len(a) != len(g.Data) {
+				t.Fatalf("%s grad %s: %d values, PyTorch %d", want[i].Name, p, len(a), len(g.Data))
+			}
+			for k := range a {
+				if d := math.Abs(a[k] - g.Data[k]); d > 1e-11*math.Abs(g.Data[k]) && d > 1e-300 {
+					t.Fatalf("%s grad %s[%d] = %.17g, PyTorch %.17g", want[i].Name, p, k, a[k], g.Data[k])
+				}
+			}
+		}
+	}
 }

@@ -20,3 +20,16 @@ func ExampleRender() {
 	fmt.Println(format, cfg.Width, cfg.Height)
 	// Output: png 1080 840
 }
+
+// FormatOf picks the plot format from the file name; WriteFile uses it.
+func ExampleFormatOf() {
+	for _, name := range []string{"w.svg", "w.PDF", "w.png", "w.jpg"} {
+		f, err := weightplot.FormatOf(name)
+		fmt.Println(f, err != nil)
+	}
+	// Output:
+	// svg false
+	// pdf false
+	// png false
+	//  true
+}

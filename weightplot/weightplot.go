@@ -10,12 +10,15 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgpdf"
+	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/onnxloss/onnxloss/atomicfile"
 	"github.com/onnxloss/onnxloss/lossops"
@@ -53,6 +56,44 @@ var palette = []color.Color{
 // scale, classes sorted by count, largest first. Classes with count 0 get
 // no bar and no weight (as with --zero-counts skip).
 func Render(w io.Writer, counts []float64, names []string, opt Options) error {
+	return RenderFormat(w, PNG, counts, names, opt)
+}
+
+// Format is a plot file format.
+type Format string
+
+// The formats WriteFile picks by extension.
+const (
+	PNG Format = "png"
+	SVG Format = "svg"
+	PDF Format = "pdf"
+)
+
+// FormatOf returns the format a plot file's extension asks for: .png, .svg
+// or .pdf (any case); any other extension is an error, so a plot is never
+// written in a format its name does not say.
+func FormatOf(path string) (Format, error) {
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".png":
+		return PNG, nil
+	case ".svg":
+		return SVG, nil
+	case ".pdf":
+		return PDF, nil
+	default:
+		return "", fmt.Errorf("plot file %s has extension %q: use .png, .svg or .pdf", path, ext)
+	}
+}
+
+// canvas is a drawing surface that encodes itself.
+type canvas interface {
+	vg.CanvasSizer
+	io.WriterTo
+}
+
+// RenderFormat is Render in the given format: PNG (raster at DPI), SVG or
+// PDF (vector, same layout).
+func RenderFormat(w io.Writer, format Format, counts []float64, names []string, opt Options) error {
 	if len(counts) == 0 {
 		return fmt.Errorf("no class counts to plot")
 	}
@@ -78,8 +119,30 @@ func Render(w io.Writer, counts []float64, names []string, opt Options) error {
 		wpx, hpx = 1080, 840
 	}
 	inch := func(px int) vg.Length { return vg.Length(px) / DPI * vg.Inch }
-	img := vgimg.NewWith(vgimg.UseWH(inch(wpx), inch(hpx)), vgimg.UseDPI(DPI), vgimg.UseBackgroundColor(color.White))
-	dc := draw.New(img)
+	var cv canvas
+	switch format {
+	case PNG:
+		cv = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(inch(wpx), inch(hpx)), vgimg.UseDPI(DPI), vgimg.UseBackgroundColor(color.White))}
+	case SVG:
+		cv = vgsvg.New(inch(wpx), inch(hpx))
+	case PDF:
+		cv = vgpdf.New(inch(wpx), inch(hpx))
+	default:
+		return fmt.Errorf("unknown plot format %q: use png, svg or pdf", format)
+	}
+	if format != PNG {
+		// The vector canvases start transparent; PNG gets white above.
+		cw, ch := cv.Size()
+		var bg vg.Path
+		bg.Move(vg.Point{})
+		bg.Line(vg.Point{X: cw})
+		bg.Line(vg.Point{X: cw, Y: ch})
+		bg.Line(vg.Point{Y: ch})
+		bg.Close()
+		cv.SetColor(color.White)
+		cv.Fill(bg)
+	}
+	dc := draw.New(cv)
 	// The title is drawn across the picture, not by the top plot, so that
 	// both plots' canvases start at their data areas and the legend sits
 	// inside the lower one.
@@ -115,20 +178,25 @@ func Render(w io.Writer, counts []float64, names []string, opt Options) error {
 	}
 	top.Draw(topC)
 	bottom.Draw(botC)
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(w); err != nil {
-		return fmt.Errorf("encoding PNG: %w", err)
+	if _, err := cv.WriteTo(w); err != nil {
+		return fmt.Errorf("encoding %s: %w", strings.ToUpper(string(format)), err)
 	}
 	return nil
 }
 
-// WriteFile renders the plot to a PNG file at path, via a temporary file in
-// the same directory so a failed run leaves nothing behind.
+// WriteFile renders the plot to path in the format its extension names
+// (see FormatOf), via a temporary file in the same directory so a failed
+// run leaves nothing behind.
 func WriteFile(path string, counts []float64, names []string, opt Options) (err error) {
+	format, err := FormatOf(path)
+	if err != nil {
+		return err
+	}
 	dir := filepath.Dir(path)
 	if st, serr := os.Stat(dir); serr != nil || !st.IsDir() {
 		return fmt.Errorf("plot directory %s does not exist: create it first", dir)
 	}
-	return atomicfile.Write(path, func(w io.Writer) error { return Render(w, counts, names, opt) })
+	return atomicfile.Write(path, func(w io.Writer) error { return RenderFormat(w, format, counts, names, opt) })
 }
 
 // classAxis labels x positions 0..C-1 with the sorted classes' names (or

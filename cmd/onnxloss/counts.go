@@ -28,17 +28,18 @@ func countsCommand() *cli.Command {
 			"or from --format. label-count reads already aggregated label,count tables (CSV or Parquet). " +
 			"String labels get the ids of --classes, or of their sorted unique names. Everything is streamed.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the counts JSON to `FILE` (default: stdout)"},
-			&cli.StringFlag{Name: "format", Usage: "one of " + strings.Join(formats, ", ") + " (default: from the path)"},
-			&cli.StringFlag{Name: "column", Usage: "label column: CSV header `NAME` or 0-based INDEX, Parquet column, .npz array; label-count: default label"},
-			&cli.StringFlag{Name: "count-column", Usage: "label-count: the count column `NAME` (default count)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the counts JSON to `FILE` (- for stdout)", DefaultText: "standard output"},
+			&cli.StringFlag{Name: "format", Usage: "one of " + strings.Join(formats, ", "), DefaultText: "from the path"},
+			&cli.StringFlag{Name: "column", Usage: "label column: CSV header `NAME` or 0-based INDEX, Parquet column, .npz array", DefaultText: "none; label-count: label"},
+			&cli.StringFlag{Name: "count-column", Usage: "the count column `NAME` of a label-count table", DefaultText: "count (label-count only)"},
+			&cli.BoolFlag{Name: "json", Usage: "print a JSON report (labels, ignored, counts, output) on stdout; needs -o FILE"},
 			&cli.BoolFlag{Name: "multi-hot", Usage: "the .npy/.npz array is (N, C) of 0/1: count the positives of each class"},
-			&cli.IntFlag{Name: "num-classes", Usage: "number of classes C: classes without samples count 0; a label >= C is an error"},
-			&cli.Int64Flag{Name: "ignore-index", Usage: "label value to skip (e.g. -100, or 255 for masks)"},
-			&cli.StringFlag{Name: "classes", Usage: "class names, comma-separated (`a,b,c`): name the ids, and give string labels their ids"},
-			&cli.StringFlag{Name: "classes-file", Usage: "class names, one per line in `FILE`"},
+			&cli.IntFlag{Name: "num-classes", Usage: "number of classes C: classes without samples count 0; a label >= C is an error", DefaultText: "none (the largest label + 1)"},
+			&cli.Int64Flag{Name: "ignore-index", Usage: "label value to skip (e.g. -100, or 255 for masks)", DefaultText: "none"},
+			&cli.StringFlag{Name: "classes", Usage: "class names, comma-separated (`a,b,c`): name the ids, and give string labels their ids", DefaultText: "none"},
+			&cli.StringFlag{Name: "classes-file", Usage: "class names, one per line in `FILE`", TakesFile: true, DefaultText: "none"},
 			&cli.StringFlag{Name: "coco-iscrowd", Value: "include", Usage: "COCO annotations with iscrowd = 1: include or exclude"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress line and no summary on stderr"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress line and no summary on stderr (as the global --quiet)"},
 		},
 		Action: runCounts,
 	}
@@ -94,6 +95,9 @@ func runCounts(c *cli.Context) error {
 		return badInput(err)
 	}
 	out := c.String("output")
+	if c.Bool("json") && out == "" {
+		return badInput(fmt.Errorf("--json prints a report on stdout, where the counts JSON goes without -o: write the counts with -o FILE"))
+	}
 	if out == "" {
 		b, err := res.JSON()
 		if err != nil {
@@ -104,6 +108,17 @@ func runCounts(c *cli.Context) error {
 	}
 	if err := res.WriteFile(out); err != nil {
 		return badInput(err)
+	}
+	if c.Bool("json") {
+		if err := writeJSON(c.App.Writer, struct {
+			Labels  int64    `json:"labels"`
+			Ignored int64    `json:"ignored"`
+			Counts  []int64  `json:"counts"`
+			Classes []string `json:"classes,omitempty"`
+			Output  string   `json:"output"`
+		}{res.Labels, res.Ignored, res.Counts, opt.Classes, out}); err != nil {
+			return err
+		}
 	}
 	if quiet {
 		return nil

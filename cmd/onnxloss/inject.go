@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -21,14 +23,14 @@ import (
 
 // weightFlags are the flags that turn counts into class weights, shared by
 // inject and weights.
-func weightFlags() []cli.Flag {
+func weightFlags(weightingDefault, countsDefault string) []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "counts", Usage: "per-class sample counts: JSON `FILE` ([n0, n1, …], {\"counts\": […], \"classes\": […]} or {\"0\": n0, …}); onnxloss counts writes it"},
-		&cli.StringFlag{Name: "weighting", Usage: "class weights from counts: " + weightingList() + " (default: the loss's)"},
-		&cli.StringFlag{Name: "weights", Usage: "the class weights themselves: `W0,W1,…` or a FILE (JSON array, or numbers separated by commas or whitespace); --counts is then only needed by losses that use counts"},
-		&cli.Float64Flag{Name: "beta", Value: 0.9999, Usage: "β of the effective number of samples, in [0, 1)"},
-		&cli.Float64Flag{Name: "enet-c", Value: lossops.DefaultENetC, Usage: "c of the enet weighting 1/ln(c + p), > 1"},
-		&cli.StringFlag{Name: "normalize", Value: "sum", Usage: "sum: scale weights to sum to C; none: keep raw weights (the default with --weights)"},
+		&cli.StringFlag{Name: "counts", TakesFile: true, DefaultText: countsDefault, Usage: "per-class sample counts: JSON `FILE` ([n0, n1, …], {\"counts\": […], \"classes\": […]} or {\"0\": n0, …}; - reads stdin; `onnxloss counts` writes it)"},
+		&cli.StringFlag{Name: "weighting", Usage: "class weights from counts: " + weightingList(), DefaultText: weightingDefault},
+		&cli.StringFlag{Name: "weights", Usage: "the class weights themselves: `W0,W1,…` or a FILE (JSON array, or numbers separated by commas or whitespace); --counts is then only needed by losses that use counts", DefaultText: "none"},
+		&cli.Float64Flag{Name: "beta", Value: 0.9999, Usage: "β of the effective number of samples, in [0, 1) (--weighting effective only)"},
+		&cli.Float64Flag{Name: "enet-c", Value: lossops.DefaultENetC, Usage: "c of the enet weighting 1/ln(c + p), > 1 (--weighting enet only)"},
+		&cli.StringFlag{Name: "normalize", Value: "sum", Usage: "sum: scale weights to sum to C; none: keep raw weights", DefaultText: "sum; none with --weights"},
 		&cli.StringFlag{Name: "zero-counts", Value: "error", Usage: "a class with count 0: error, or skip (weight 0)"},
 	}
 }
@@ -62,9 +64,6 @@ func weightConfig(c *cli.Context, def lossops.Weighting) (lossops.WeightConfig, 
 		}
 		cfg.Scheme, cfg.Given = lossops.WeightGiven, w
 	}
-	if c.String("counts") == "" && cfg.Given == nil {
-		return cfg, fmt.Errorf("--counts FILE is required (or --weights for the weights themselves): make the file with onnxloss counts")
-	}
 	switch c.String("normalize") {
 	case "sum":
 		// A given vector is used as it is unless --normalize sum is asked.
@@ -86,21 +85,22 @@ func weightConfig(c *cli.Context, def lossops.Weighting) (lossops.WeightConfig, 
 func injectCommand() *cli.Command {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "loss", Usage: "the loss: " + lossList(), Required: true},
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the model with the loss to `FILE`", Required: true},
-		&cli.BoolFlag{Name: "no-stream", Usage: "load the whole model into memory (default: models of 64 MiB or more are streamed, tensor data copied unread)"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the model with the loss to `FILE` (- for stdout)", Required: true},
+		&cli.BoolFlag{Name: "no-stream", Usage: "load the whole model into memory (without it, models of 64 MiB or more are streamed, tensor data copied unread)"},
 		&cli.BoolFlag{Name: "stream", Usage: "stream the model whatever its size (--no-stream wins)"},
+		&cli.BoolFlag{Name: "json", Usage: "also print the summary as one JSON document on stdout (the text stays on stderr)"},
 	}
-	flags = append(flags, weightFlags()...)
+	flags = append(flags, weightFlags(lossWeightingDefaults(), "none (needed unless the loss reads no counts: weighting none or --weights, and not logit_adjusted, balanced_softmax, ldam)")...)
 	flags = append(flags, paramFlags()...)
 	flags = append(flags,
-		&cli.StringFlag{Name: "reduction", Usage: "mean, sum, none or foreground (per sample: sum / max(1, foreground positions), then the mean; default: mean, or the replaced loss's)"},
-		&cli.Int64Flag{Name: "ignore-index", Usage: "label value excluded from the loss (e.g. -100)"},
+		&cli.StringFlag{Name: "reduction", Usage: "mean, sum, none or foreground (per sample: sum / max(1, foreground positions), then the mean)", DefaultText: "mean, or the replaced loss's"},
+		&cli.Int64Flag{Name: "ignore-index", Usage: "label value excluded from the loss (PyTorch's default is -100: pass it to match)", DefaultText: "none"},
 		&cli.BoolFlag{Name: "detach-focusing", Usage: "asl: compute the focusing weight without gradient (timm's disable_torch_grad_focal_loss)"},
 		&cli.StringFlag{Name: "targets", Value: "index", Usage: "index labels, or multi-hot float targets (sigmoid losses)"},
-		&cli.StringFlag{Name: "logits", Usage: "attach to this value, or to several heads: out,aux (default: the single float output of rank >= 2)"},
-		&cli.StringFlag{Name: "class-axis", Usage: "the logits' class axis, e.g. 1 or -1 (default: the only axis of static size C; else axis 1 for rank 2 and >= 4)"},
-		&cli.Int64Flag{Name: "background-label", Usage: "label of positions that are negatives for every class (dense detection, e.g. -1; sigmoid losses)"},
-		&cli.StringFlag{Name: "head-weights", Usage: "weights of the heads' losses in the total loss, e.g. 1,0.5 (default: all 1)"},
+		&cli.StringFlag{Name: "logits", Usage: "attach to this value, or to several heads: out,aux", DefaultText: "the single float output of rank >= 2"},
+		&cli.StringFlag{Name: "class-axis", Usage: "the logits' class axis, e.g. 1 or -1", DefaultText: "the only axis of static size C; else axis 1 for rank 2 and >= 4"},
+		&cli.Int64Flag{Name: "background-label", Usage: "label of positions that are negatives for every class (dense detection, e.g. -1; sigmoid losses)", DefaultText: "none"},
+		&cli.StringFlag{Name: "head-weights", Usage: "weights of the heads' losses in the total loss, e.g. 1,0.5", DefaultText: "all 1"},
 		&cli.StringFlag{Name: "labels-name", Value: "labels", Usage: "name of the new labels input"},
 		&cli.StringFlag{Name: "labels-dtype", Value: "int64", Usage: "int64 or int32 labels"},
 		&cli.StringFlag{Name: "loss-name", Value: "loss", Usage: "name of the new loss output"},
@@ -134,10 +134,21 @@ func paramFlags() []cli.Flag {
 			}
 		}
 		usage := fmt.Sprintf("%s (%s)", p.Help, strings.Join(names, ", "))
+		// A loss with its own default shows it: "4 for asl; 2 for focal, …".
+		shown := ""
 		if len(own) > 0 {
-			usage += "; default " + strings.Join(own, ", ") + ", else"
+			var rest []string
+			for _, l := range users {
+				if lossops.Lookup(l).Default(p.Name) == p.Default {
+					rest = append(rest, string(l))
+				}
+			}
+			shown = strings.Join(own, "; ")
+			if len(rest) > 0 {
+				shown += fmt.Sprintf("; %g for %s", p.Default, strings.Join(rest, ", "))
+			}
 		}
-		flags = append(flags, &cli.Float64Flag{Name: p.Name, Value: p.Default, Usage: usage})
+		flags = append(flags, &cli.Float64Flag{Name: p.Name, Value: p.Default, Usage: usage, DefaultText: shown})
 	}
 	return flags
 }
@@ -203,6 +214,7 @@ func runInject(c *cli.Context) error {
 			fmt.Fprintf(w, "new input %s (%s); first output %s\n", name(md.Labels), md.LabelsDType, name(md.LossOutput))
 		}
 	}
+	fmt.Fprintf(w, "loss options: %s\n", lossOptionsLine(md))
 	if lossops.Loss(md.Loss).TakesWeights() {
 		fmt.Fprintf(w, "weights (%s): %s\n", md.Weighting, formatWeights(md.Weights))
 	}
@@ -217,7 +229,52 @@ func runInject(c *cli.Context) error {
 		fmt.Fprintf(w, "%s: %s\n", what, formatWeights(adj))
 	}
 	fmt.Fprintf(w, "wrote %s\n", termtext.Name(out))
+	if c.Bool("json") {
+		return writeJSON(c.App.Writer, struct {
+			Output   string            `json:"output"`
+			Notes    []string          `json:"notes"`
+			Axes     []inject.HeadAxis `json:"axes"`
+			Metadata *inject.Metadata  `json:"onnxloss"`
+		}{out, res.Notes, res.Axes, md})
+	}
 	return nil
+}
+
+// lossOptionsLine shows the options that decide the loss value and are
+// easy to get wrong silently: reduction, ignore_index, weighting, targets,
+// the class axis and the heads.
+func lossOptionsLine(md *inject.Metadata) string {
+	ignore := "none"
+	if md.IgnoreIndex != nil {
+		ignore = fmt.Sprint(*md.IgnoreIndex)
+	}
+	weighting := md.Weighting
+	if md.Weighting == string(lossops.WeightEffective) {
+		weighting += fmt.Sprintf(" (β = %g)", md.Beta)
+	}
+	if !lossops.Loss(md.Loss).TakesWeights() {
+		weighting = "none (counts enter as logit terms)"
+	}
+	axis := 1
+	if md.ClassAxis != nil {
+		axis = *md.ClassAxis
+	}
+	heads := "1"
+	if len(md.Heads) > 0 {
+		heads = fmt.Sprint(len(md.Heads))
+	}
+	line := fmt.Sprintf("reduction %s, ignore_index %s, weighting %s, targets %s, class axis %d, heads %s", md.Reduction, ignore, weighting, md.Targets, axis, heads)
+	if md.BackgroundLabel != nil {
+		line += fmt.Sprintf(", background label %d", *md.BackgroundLabel)
+	}
+	return line
+}
+
+// writeJSON writes v as one indented JSON document.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // checkOutputPath refuses to overwrite the input and needs an existing
@@ -250,11 +307,24 @@ func injectOptions(c *cli.Context) (inject.Options, error) {
 	if err != nil {
 		return opt, err
 	}
+	weighting := cfg.Scheme
+	if weighting == "" {
+		weighting = lossops.DefaultWeighting(loss)
+	}
+	if cfg.Given != nil {
+		weighting = lossops.WeightGiven
+	}
+	if err := checkUnusedFlags(c, loss, true, weighting); err != nil {
+		return opt, err
+	}
 	var counts *lossops.Counts
 	if c.String("counts") != "" {
-		if counts, err = lossops.LoadCounts(c.String("counts")); err != nil {
+		if counts, err = loadCounts(c.String("counts")); err != nil {
 			return opt, err
 		}
+	}
+	if counts == nil && inject.NeedsCounts(loss, weighting) {
+		return opt, fmt.Errorf("--loss %s with --weighting %s needs --counts FILE (per-class counts; `onnxloss counts LABELS` writes it): pass it, --weights W0,W1,…, or --weighting none", loss, weighting)
 	}
 	var red lossops.Reduction // "": mean, or carried over from a training graph's loss
 	if c.IsSet("reduction") {
@@ -349,4 +419,14 @@ func headLabels(md *inject.Metadata) string {
 		return termtext.Name(names[0]) + " (shared)"
 	}
 	return termtext.Names(names)
+}
+
+// loadCounts reads a counts JSON file; a file that is not JSON at all is
+// most likely the label file itself, so the error says how to count it.
+func loadCounts(path string) (*lossops.Counts, error) {
+	counts, err := lossops.LoadCounts(path)
+	if err != nil && strings.Contains(err.Error(), "not valid JSON") {
+		return nil, fmt.Errorf("%w; if %s holds labels, count them first: onnxloss counts %s -o counts.json", err, termtext.Name(path), termtext.Name(path))
+	}
+	return counts, err
 }

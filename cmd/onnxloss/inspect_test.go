@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -102,9 +103,9 @@ func TestInspectNamesLogits(t *testing.T) {
 				var s struct {
 					IRVersion int64 `json:"ir_version"`
 					Outputs   []struct {
-						Name  string   `json:"name"`
-						DType string   `json:"dtype"`
-						Shape []string `json:"shape"`
+						Name  string `json:"name"`
+						DType string `json:"dtype"`
+						Shape []any  `json:"shape"`
 					} `json:"outputs"`
 					Logits *struct {
 						Name       string `json:"name"`
@@ -120,6 +121,17 @@ func TestInspectNamesLogits(t *testing.T) {
 				}
 				if s.Logits == nil {
 					t.Fatalf("%v: no logits in %s", args, out)
+				}
+				// Static dims are JSON numbers, symbolic ones strings (as
+				// onnx tools print shapes).
+				for _, o := range s.Outputs {
+					for _, d := range o.Shape {
+						if str, ok := d.(string); ok {
+							if _, err := strconv.Atoi(str); err == nil {
+								t.Errorf("%v: static dim %q of %s is a string", args, str, o.Name)
+							}
+						}
+					}
 				}
 				l := *s.Logits
 				if l.Name != m.logits || l.C != m.c || l.Output != m.output || l.Activation != m.activation || l.Loss != m.loss {

@@ -17,12 +17,12 @@ import (
 // optimizerFlags are the flags of `onnxloss step --optimizer sgd|adamw`.
 func optimizerFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.Float64Flag{Name: "lr", Usage: "learning rate the init model starts lr at (sgd: required; adamw: 0.001)"},
-		&cli.Float64Flag{Name: "momentum", Usage: "sgd momentum (0: plain SGD, no momentum state)"},
-		&cli.Float64Flag{Name: "weight-decay", Usage: "sgd: L2 penalty added to the gradient (default 0); adamw: decoupled decay (default 0.01)"},
-		&cli.StringFlag{Name: "betas", Usage: "adamw β1,β2 (`B1,B2`, default 0.9,0.999)"},
-		&cli.Float64Flag{Name: "eps", Usage: "adamw denominator term (default 1e-8)"},
-		&cli.StringFlag{Name: "init", Usage: "write the init model (the optimizer's starting state) to `FILE` (default: the output's name with .init before .onnx)"},
+		&cli.Float64Flag{Name: "lr", Usage: "learning rate the init model starts lr at", DefaultText: "none: required for sgd; 0.001 for adamw"},
+		&cli.Float64Flag{Name: "momentum", Usage: "sgd momentum (0: plain SGD, no momentum state)", DefaultText: "0 (sgd)"},
+		&cli.Float64Flag{Name: "weight-decay", Usage: "sgd: L2 penalty added to the gradient; adamw: decoupled decay", DefaultText: "0 for sgd; 0.01 for adamw"},
+		&cli.StringFlag{Name: "betas", Usage: "adamw β1,β2 (`B1,B2`)", DefaultText: "0.9,0.999 (adamw)"},
+		&cli.Float64Flag{Name: "eps", Usage: "adamw denominator term", DefaultText: "1e-8 (adamw)"},
+		&cli.StringFlag{Name: "init", Usage: "write the init model (the optimizer's starting state) to `FILE`", DefaultText: "the output's name with .init before .onnx"},
 	}
 }
 

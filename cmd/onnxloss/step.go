@@ -20,8 +20,8 @@ func stepCommand() *cli.Command {
 		ArgsUsage: "MODEL",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "optimizer", Usage: "none: outputs the loss, then <p>_grad per trainable parameter; sgd or adamw: a training step (see optimizer flags)", Required: true},
-			&cli.StringSliceFlag{Name: "train", Usage: "train only parameters whose name matches `GLOB` (repeatable; * matches any run of characters)"},
-			&cli.StringSliceFlag{Name: "freeze", Usage: "do not train parameters whose name matches `GLOB` (repeatable)"},
+			&cli.StringSliceFlag{Name: "train", Usage: "train only parameters whose name matches `GLOB` (repeatable; * matches any run of characters)", DefaultText: "every float initializer"},
+			&cli.StringSliceFlag{Name: "freeze", Usage: "do not train parameters whose name matches `GLOB` (repeatable)", DefaultText: "none"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the step model to `FILE`", Required: true},
 		},
 		Action: runStep,

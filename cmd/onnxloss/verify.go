@@ -21,9 +21,9 @@ func verifyCommand() *cli.Command {
 		Usage:     "check a model's numbers with the pure-Go evaluator (exit 0 pass, 1 mismatch, 2 bad input)",
 		ArgsUsage: "MODEL",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "inputs", Usage: "run the whole model on these inputs (`FILE`: .npz, .npy, .pb, .json)"},
-			&cli.StringFlag{Name: "expect", Usage: "compare the outputs with these tensors another runtime produced (`FILE`; needs --inputs)"},
-			&cli.Float64Flag{Name: "rtol", Value: verify.DefaultTolerance.RTol, Usage: "relative tolerance (with --expect, setting --rtol or --atol replaces the default scaled rule for every output; see README)"},
+			&cli.StringFlag{Name: "inputs", Usage: "run the whole model on these inputs (`FILE`: .npz, .npy, .pb, .json)", TakesFile: true, DefaultText: "none"},
+			&cli.StringFlag{Name: "expect", Usage: "compare the outputs with these tensors another runtime produced (`FILE`; needs --inputs)", TakesFile: true, DefaultText: "none"},
+			&cli.Float64Flag{Name: "rtol", Value: verify.DefaultTolerance.RTol, Usage: "relative tolerance (with --expect, setting --rtol or --atol replaces the default scaled rule for every output; see README)", DefaultText: fmt.Sprintf("%g; 1e-4 for step models", verify.DefaultTolerance.RTol)},
 			&cli.Float64Flag{Name: "atol", Value: verify.DefaultTolerance.ATol, Usage: "absolute tolerance"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the synthetic check's random logits and labels"},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},

@@ -7,14 +7,15 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxloss/onnxloss/graphedit"
 	"github.com/onnxloss/onnxloss/internal/termtext"
 	"github.com/onnxloss/onnxloss/lossops"
 	"github.com/onnxloss/onnxloss/weightplot"
 )
 
 func weightsCommand() *cli.Command {
-	flags := append(weightFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON"},
-		&cli.StringFlag{Name: "plot", Usage: "also draw the counts (bars) and the weights of every scheme (lines) to a PNG `FILE`"})
+	flags := append(weightFlags(string(lossops.WeightEffective), "none (needed unless --weights)"), &cli.BoolFlag{Name: "json", Usage: "print JSON"},
+		&cli.StringFlag{Name: "plot", Usage: "also draw the counts (bars) and the weights of every scheme (lines) to `FILE`: .svg, .pdf or .png (- writes PNG to stdout)", DefaultText: "none"})
 	return &cli.Command{
 		Name:   "weights",
 		Usage:  "show the class weights a weighting scheme gives for counts",
@@ -40,9 +41,19 @@ func runWeights(c *cli.Context) error {
 	if err != nil {
 		return badInput(err)
 	}
+	if c.String("counts") == "" && cfg.Given == nil {
+		return badInput(fmt.Errorf("--counts FILE is required (or --weights for the weights themselves): make the file with onnxloss counts"))
+	}
+	scheme := cfg.Scheme
+	if cfg.Given != nil {
+		scheme = lossops.WeightGiven
+	}
+	if err := checkUnusedFlags(c, "", false, scheme); err != nil {
+		return badInput(err)
+	}
 	counts := &lossops.Counts{}
 	if c.String("counts") != "" {
-		if counts, err = lossops.LoadCounts(c.String("counts")); err != nil {
+		if counts, err = loadCounts(c.String("counts")); err != nil {
 			return badInput(err)
 		}
 	}
@@ -57,6 +68,11 @@ func runWeights(c *cli.Context) error {
 		counts.Values = make([]float64, len(w)) // --weights alone: no counts to show
 	}
 	if p := c.String("plot"); p != "" {
+		// What is at the path (a FIFO, a directory) is checked before
+		// its extension: that error is the one to fix first.
+		if err := graphedit.CheckOutput(p); err != nil {
+			return badInput(err)
+		}
 		if err := weightplot.WriteFile(p, counts.Values, counts.Classes, weightplot.Options{Beta: cfg.Beta, Normalize: cfg.Normalize}); err != nil {
 			return badInput(err)
 		}
