@@ -80,6 +80,11 @@ func TestPoolRules(t *testing.T) {
 		{name: "maxpool_o13", op: "MaxPool", opset: 13, attrs: attrs(ais("kernel_shape", []int64{3, 3}), ais("strides", []int64{2, 1}), ais("pads", []int64{1, 1, 1, 0})), ins: []in{p(2, 2, 5, 5)}},
 		{name: "maxpool_overlap_pads", op: "MaxPool", attrs: attrs(ais("kernel_shape", []int64{3, 3}), ais("strides", []int64{2, 1}), ais("pads", []int64{1, 1, 1, 0})), ins: []in{p(1, 2, 5, 5)}},
 		{name: "maxpool_indices_output", op: "MaxPool", nOut: 2, skipOut: []int{1}, attrs: attrs(ais("kernel_shape", []int64{2})), ins: []in{p(2, 2, 7)}},
+		// opsets 11-15: the disjoint-window-class scatter (see maxPoolGradDisjoint)
+		{name: "maxpool_o13_ceil_dilation", op: "MaxPool", opset: 13, attrs: attrs(ais("kernel_shape", []int64{2, 2}), ais("strides", []int64{2, 2}), ai("ceil_mode", 1), ais("dilations", []int64{1, 2})), ins: []in{p(1, 2, 5, 7)}},
+		{name: "maxpool_o13_stride1", op: "MaxPool", opset: 13, attrs: attrs(ais("kernel_shape", []int64{3, 2}), ais("pads", []int64{1, 0, 1, 1})), ins: []in{p(2, 2, 4, 5)}},
+		{name: "maxpool_o13_same_upper_1d", op: "MaxPool", opset: 13, nOut: 2, skipOut: []int{1}, attrs: attrs(ais("kernel_shape", []int64{3}), ais("strides", []int64{2}), graphedit_s("auto_pad", "SAME_UPPER")), ins: []in{p(2, 3, 8)}},
+		{name: "maxpool_o11_3d", op: "MaxPool", opset: 11, attrs: attrs(ais("kernel_shape", []int64{2, 3, 2}), ais("strides", []int64{1, 2, 2})), ins: []in{p(1, 2, 3, 5, 4)}},
 		{name: "maxpool_ceil_dilation", op: "MaxPool", attrs: attrs(ais("kernel_shape", []int64{2, 2}), ais("strides", []int64{2, 2}), ai("ceil_mode", 1), ais("dilations", []int64{1, 2})), ins: []in{p(1, 2, 5, 7)}},
 		{name: "avgpool_exclude_pad", op: "AveragePool", attrs: attrs(ais("kernel_shape", []int64{3, 3}), ais("strides", []int64{2, 2}), ais("pads", []int64{1, 1, 1, 1})), ins: []in{p(2, 2, 5, 6)}},
 		{name: "avgpool_include_pad", op: "AveragePool", attrs: attrs(ais("kernel_shape", []int64{3, 2}), ais("strides", []int64{1, 2}), ais("pads", []int64{1, 0, 1, 1}), ai("count_include_pad", 1)), ins: []in{p(1, 3, 4, 5)}},

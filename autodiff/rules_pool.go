@@ -109,16 +109,91 @@ func gradMaxPool(c *Ctx) error {
 		c.SetGrad(0, c.ReshapeLike("d_x", sc, x))
 		return nil
 	}
-	// Before opset 16 scatters cannot accumulate. Indices count over the
-	// whole tensor; modulo the plane size they index one (n, c) plane, and
-	// the scatter is a product with one_hot (memory: output plane x input
-	// plane per (n, c)).
+	if c.Opset >= 11 {
+		return maxPoolGradDisjoint(c, x, idx)
+	}
+	// Opset 9/10 only: ScatterElements does not exist, so the scatter is a
+	// product with one_hot (memory: output plane x input plane per (n, c)).
+	// Indices count over the whole tensor; modulo the plane size they index
+	// one (n, c) plane.
 	spatial := c.Op("Slice", "spatial", []string{c.ShapeOf(x), c.Int64s("two", 2), c.Int64s("end", 1<<62), c.Int64s("axis0", 0)})
 	plane := c.g.b.ReduceSumLike(c.base+"/plane", "ReduceProd", spatial)
 	local := c.Op("Mod", "plane_index", []string{c.Op("Reshape", "idx_flat", []string{idx, c.Int64s("nc_flat", 0, 0, -1)}), plane})
 	oh := c.oneHot("one_hot", local, plane, x, graphedit.AttrInt("axis", -1))
 	gRow := c.Unsqueeze("g_row", c.Op("Reshape", "g_flat", []string{c.GradOut(0), c.Int64s("nc_flat", 0, 0, -1)}), []int64{2})
 	c.SetGrad(0, c.ReshapeLike("d_x", c.Op("MatMul", "scattered", []string{gRow, oh}), x))
+	return nil
+}
+
+// maxPoolGradDisjoint scatters MaxPool's output gradient to its argmax
+// positions where ScatterElements exists but cannot add (opsets 11-15).
+// Two windows along an axis overlap only when their output positions are
+// closer than m = ceil(((k-1)·d+1)/s), so the output positions whose
+// coordinates are congruent modulo m on every spatial axis have disjoint
+// windows and hence distinct argmax indices. Each of these ∏m classes
+// (4 for ResNet's 3×3 stride-2 pool) is a strided Slice scattered without
+// reduction into zeros; the classes are summed. Memory is a few copies of
+// the input tensor, whatever the pads, ceil_mode, auto_pad or dilations,
+// instead of the output-plane × input-plane one-hot matrix.
+func maxPoolGradDisjoint(c *Ctx, x, idx string) error {
+	kernel, ok := c.AttrInts("kernel_shape")
+	if !ok {
+		return fmt.Errorf("MaxPool without kernel_shape")
+	}
+	sp := len(kernel)
+	strides, dil := make([]int64, sp), make([]int64, sp)
+	for i := range kernel {
+		strides[i], dil[i] = 1, 1
+	}
+	if v, ok := c.AttrInts("strides"); ok && len(v) == sp {
+		copy(strides, v)
+	}
+	if v, ok := c.AttrInts("dilations"); ok && len(v) == sp {
+		copy(dil, v)
+	}
+	period := make([]int64, sp)
+	classes := int64(1)
+	for i := range kernel {
+		if kernel[i] < 1 || strides[i] < 1 || dil[i] < 1 {
+			return fmt.Errorf("MaxPool with kernel_shape %v, strides %v, dilations %v: each must be positive", kernel, strides, dil)
+		}
+		extent := (kernel[i]-1)*dil[i] + 1
+		period[i] = (extent + strides[i] - 1) / strides[i]
+		classes *= period[i]
+	}
+	flat := c.Int64s("flat", -1)
+	zerosFlat := c.Op("Reshape", "zeros_flat", []string{c.ZerosLike(x), flat})
+	g := c.GradOut(0)
+	axes := make([]int64, sp)
+	steps := make([]int64, sp)
+	ends := make([]int64, sp)
+	for i := range axes {
+		axes[i], steps[i], ends[i] = int64(2+i), period[i], 1<<62
+	}
+	axesV, stepsV, endsV := c.Int64s("axes", axes...), c.Int64s("steps", steps...), c.Int64s("ends", ends...)
+	var sum string
+	for k := int64(0); k < classes; k++ {
+		starts := make([]int64, sp)
+		rem := k
+		for i := sp - 1; i >= 0; i-- {
+			starts[i] = rem % period[i]
+			rem /= period[i]
+		}
+		st := c.Int64s("starts", starts...)
+		gi := c.Op("Slice", "g_class", []string{g, st, endsV, axesV, stepsV})
+		ii := c.Op("Slice", "idx_class", []string{idx, st, endsV, axesV, stepsV})
+		sc := c.Op("ScatterElements", "scattered", []string{
+			zerosFlat,
+			c.Op("Reshape", "idx_flat", []string{ii, flat}),
+			c.Op("Reshape", "g_flat", []string{gi, flat}),
+		}, graphedit.AttrInt("axis", 0))
+		if sum == "" {
+			sum = sc
+		} else {
+			sum = c.Add("class_sum", sum, sc)
+		}
+	}
+	c.SetGrad(0, c.ReshapeLike("d_x", sum, x))
 	return nil
 }
 

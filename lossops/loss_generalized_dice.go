@@ -41,18 +41,7 @@ func init() {
 // generalizedDice builds the loss; the weights are label side.
 func (g *lossGraph) generalizedDice() string {
 	b := g.b
-	var p string
-	if g.spec.MultiHot {
-		p = b.Op("Sigmoid", "p", []string{g.x})
-	} else {
-		p = b.Op("Exp", "p", []string{b.LogSoftmax("logp", g.x, g.axis, g.site.Rank)})
-	}
-	t := g.target
-	if g.mask != "" {
-		validC := b.Unsqueeze("valid_c", g.mask, []int64{g.axis})
-		p = b.Op("Mul", "p_valid", []string{p, validC})
-		t = b.Op("Mul", "target_valid", []string{t, validC})
-	}
+	p, t := g.maskedProbs()
 	var axes []int64 // the positions of a sample: all but axis 0 and the class axis
 	for i := int64(1); i < int64(g.site.Rank); i++ {
 		if i != g.axis {
@@ -142,29 +131,12 @@ func refGeneralizedDice(in *refBatch) ([]float64, []int, error) {
 		for k := 0; k < perSample; k++ {
 			pos := s*perSample + k
 			bi, j := pos/in.inner, pos%in.inner
-			if !spec.MultiHot && spec.IgnoreIndex != nil && in.labels[pos] == *spec.IgnoreIndex {
+			if in.ignored(pos) {
 				continue
 			}
+			in.probsAt(bi, j, x, p)
 			for c := 0; c < nc; c++ {
-				x[c] = in.logits[in.at(bi, c, j)]
-			}
-			if spec.MultiHot {
-				for c := range x {
-					p[c] = refSigmoid(x[c])
-				}
-			} else {
-				refLogSoftmax(x, p)
-				for c := range p {
-					p[c] = math.Exp(p[c])
-				}
-			}
-			for c := 0; c < nc; c++ {
-				var t float64
-				if spec.MultiHot {
-					t = in.targets[in.at(bi, c, j)]
-				} else if int64(c) == in.labels[pos] {
-					t = 1
-				}
+				t := in.targetAt(bi, c, j, pos)
 				inter[c].add(p[c] * t)
 				ground[c].add(t)
 				pred[c].add(p[c])

@@ -282,6 +282,43 @@ type refBatch struct {
 // at returns the flat index of class c at position (b, j).
 func (in *refBatch) at(b, c, j int) int { return (b*in.nc+c)*in.inner + j }
 
+// ignored reports whether the label at flat position pos is the
+// ignore_index (never, for multi-hot targets).
+func (in *refBatch) ignored(pos int) bool {
+	return !in.spec.MultiHot && in.spec.IgnoreIndex != nil && in.labels[pos] == *in.spec.IgnoreIndex
+}
+
+// probsAt writes the predicted probabilities at position (b, j) to p: a
+// sigmoid per class for multi-hot targets, the softmax across the classes
+// otherwise. x (length nc) is scratch for the logits.
+func (in *refBatch) probsAt(b, j int, x, p []float64) {
+	for c := 0; c < in.nc; c++ {
+		x[c] = in.logits[in.at(b, c, j)]
+	}
+	if in.spec.MultiHot {
+		for c := range x {
+			p[c] = refSigmoid(x[c])
+		}
+		return
+	}
+	refLogSoftmax(x, p)
+	for c := range p {
+		p[c] = math.Exp(p[c])
+	}
+}
+
+// targetAt returns the target of class c at position (b, j), flat
+// position pos: the multi-hot target, or one-hot of the label.
+func (in *refBatch) targetAt(b, c, j, pos int) float64 {
+	if in.spec.MultiHot {
+		return in.targets[in.at(b, c, j)]
+	}
+	if int64(c) == in.labels[pos] {
+		return 1
+	}
+	return 0
+}
+
 // LabelRangeError is a label outside [0, C) that is neither the
 // ignore_index nor the background label: the injected graph's loss is NaN
 // for it (PyTorch raises an error).

@@ -26,21 +26,29 @@ func validateRegion(s Spec) error {
 	return nil
 }
 
-// regionSums builds TP, FP, FN and Σt per class, each of shape (C).
-func (g *lossGraph) regionSums() (tp, fp, fn, st string) {
+// maskedProbs builds the probabilities p (σ(x) with multi-hot targets,
+// softmax(x) otherwise) and the targets t, both zero at the ignored
+// positions, for the losses that sum them over positions.
+func (g *lossGraph) maskedProbs() (p, t string) {
 	b := g.b
-	var p string
 	if g.spec.MultiHot {
 		p = b.Op("Sigmoid", "p", []string{g.x})
 	} else {
 		p = b.Op("Exp", "p", []string{b.LogSoftmax("logp", g.x, g.axis, g.site.Rank)})
 	}
-	t := g.target
+	t = g.target
 	if g.mask != "" {
 		validC := b.Unsqueeze("valid_c", g.mask, []int64{g.axis})
 		p = b.Op("Mul", "p_valid", []string{p, validC})
 		t = b.Op("Mul", "target_valid", []string{t, validC})
 	}
+	return p, t
+}
+
+// regionSums builds TP, FP, FN and Σt per class, each of shape (C).
+func (g *lossGraph) regionSums() (tp, fp, fn, st string) {
+	b := g.b
+	p, t := g.maskedProbs()
 	var axes []int64
 	for i := int64(0); i < int64(g.site.Rank); i++ {
 		if i != g.axis {
@@ -89,35 +97,18 @@ func (g *lossGraph) reduceClasses(perClass string) string {
 // refRegionSums returns TP, FP, FN per class in float64, and whether each
 // class occurs in the non-ignored targets.
 func refRegionSums(in *refBatch) (tp, fp, fn []float64, present []bool) {
-	nc, spec := in.nc, in.spec
+	nc := in.nc
 	var stp, sp, st = make([]compSum, nc), make([]compSum, nc), make([]compSum, nc)
 	x, p := make([]float64, nc), make([]float64, nc)
 	for b := 0; b < in.n; b++ {
 		for j := 0; j < in.inner; j++ {
 			pos := b*in.inner + j
-			for c := 0; c < nc; c++ {
-				x[c] = in.logits[in.at(b, c, j)]
-			}
-			if !spec.MultiHot && spec.IgnoreIndex != nil && in.labels[pos] == *spec.IgnoreIndex {
+			if in.ignored(pos) {
 				continue
 			}
-			if spec.MultiHot {
-				for c := range x {
-					p[c] = refSigmoid(x[c])
-				}
-			} else {
-				refLogSoftmax(x, p)
-				for c := range p {
-					p[c] = math.Exp(p[c])
-				}
-			}
+			in.probsAt(b, j, x, p)
 			for c := 0; c < nc; c++ {
-				var t float64
-				if spec.MultiHot {
-					t = in.targets[in.at(b, c, j)]
-				} else if int64(c) == in.labels[pos] {
-					t = 1
-				}
+				t := in.targetAt(b, c, j, pos)
 				sp[c].add(p[c])
 				st[c].add(t)
 				stp[c].add(math.Min(p[c], t))

@@ -79,7 +79,7 @@ func Apply(m *graphedit.Model, tensors []*onnxpb.TensorProto) (Report, error) {
 		}
 		from[name] = key
 		if got, want := onnxpb.TensorProto_DataType(t.GetDataType()), onnxpb.TensorProto_DataType(init.GetDataType()); got != want {
-			problems = append(problems, fmt.Sprintf("key %q is %s but initializer %q is %s: save it as %s", key, typeName(got), name, typeName(want), typeName(want)))
+			problems = append(problems, fmt.Sprintf("key %q is %s but initializer %q is %s: save it as %s", key, graphedit.ElemName(got), name, graphedit.ElemName(want), graphedit.ElemName(want)))
 			continue
 		}
 		if !slices.Equal(t.GetDims(), init.GetDims()) {
@@ -138,18 +138,4 @@ func suggest(name string, inits map[string]*onnxpb.TensorProto) string {
 		return fmt.Sprintf("; did you mean %q?", cands[0])
 	}
 	return ""
-}
-
-func typeName(e onnxpb.TensorProto_DataType) string {
-	switch e {
-	case onnxpb.TensorProto_FLOAT:
-		return "float32"
-	case onnxpb.TensorProto_DOUBLE:
-		return "float64"
-	case onnxpb.TensorProto_FLOAT16:
-		return "float16"
-	case onnxpb.TensorProto_BFLOAT16:
-		return "bfloat16"
-	}
-	return strings.ToLower(e.String())
 }

@@ -60,6 +60,13 @@ func StepGradients(m *graphedit.Model, path string, opt StepOptions) (*Report, e
 	if err := json.Unmarshal([]byte(raw), &md); err != nil {
 		return nil, fmt.Errorf("%s: bad %s metadata: %w", path, StepMetadataKey, err)
 	}
+	if md.Optimizer != "" && md.Optimizer != "none" {
+		// An optimizer step model holds its gradients as unnamed inner values
+		// and takes its parameters as state inputs: what verify checks is the
+		// gradient model of the same train model (the update itself is checked
+		// against torch.optim by the test suite).
+		return nil, fmt.Errorf("%s is an %s step model: verify checks gradients of `onnxloss step --optimizer none` models; write one from the same train model and verify that", path, md.Optimizer)
+	}
 	if len(md.Params) != len(md.Grads) || md.Loss == "" {
 		return nil, fmt.Errorf("%s: %s metadata names %d params and %d gradients", path, StepMetadataKey, len(md.Params), len(md.Grads))
 	}

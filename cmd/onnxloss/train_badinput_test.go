@@ -134,4 +134,11 @@ func TestStepOptimizerBadInput(t *testing.T) {
 		{"init directory missing", []string{"step", "--optimizer", "adamw", "--init", filepath.Join(d, "no", "i.onnx"), "-o", out, train}, "does not exist"},
 	}
 	runTrainBadRows(t, bin, out, []string{mlp, train}, rows)
+
+	// verify on an optimizer step model points to the gradient model.
+	stepped := filepath.Join(d, "adamw.step.onnx")
+	runOK(t, bin, "step", "--optimizer", "adamw", "-o", stepped, train)
+	runTrainBadRows(t, bin, out, []string{stepped}, []trainBadRow{
+		{"verify an adamw step model", []string{"verify", stepped}, "verify checks gradients of `onnxloss step --optimizer none` models"},
+	})
 }

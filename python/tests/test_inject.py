@@ -76,7 +76,9 @@ OPTION_CASES = [
     (dict(gamma=1.5, weighting="sqrt_inverse"), ["--gamma", "1.5", "--weighting", "sqrt_inverse"]),
     (dict(label_smoothing=0.1, labels_dtype="int32", loss_name="train_loss"),
      ["--label-smoothing", "0.1", "--labels-dtype", "int32", "--loss-name", "train_loss"]),
-    (dict(beta=0.99, normalize="none", no_stream=True), ["--beta", "0.99", "--normalize", "none", "--no-stream"]),
+    # --beta applies to the effective weighting only (another weighting with --beta is an error).
+    (dict(weighting="effective", beta=0.99, normalize="none", no_stream=True),
+     ["--weighting", "effective", "--beta", "0.99", "--normalize", "none", "--no-stream"]),
 ]
 
 

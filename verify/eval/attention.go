@@ -93,36 +93,32 @@ func opAttention(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		past = int(pk.shape[2])
 	}
 	T := past + K.s
-	presK := make([]float64, B*Hkv*T*D)
-	presV := make([]float64, B*Hkv*T*Dv)
 	var pkv, pvv []float64
 	if pk != nil {
 		pkv, pvv = floatView(pk), floatView(pv)
 	}
-	for b := 0; b < B; b++ {
-		for h := 0; h < Hkv; h++ {
-			for t := 0; t < T; t++ {
-				for d := 0; d < D; d++ {
-					var x float64
-					if t < past {
-						x = pkv[((b*Hkv+h)*past+t)*D+d]
-					} else {
-						x = K.at(b, h, t-past, d)
+	// present concatenates the cached past steps (nil without a cache) and
+	// cur along the sequence, giving (B, Hkv, T, dim).
+	present := func(cached []float64, cur heads4, dim int) []float64 {
+		out := make([]float64, B*Hkv*T*dim)
+		for b := 0; b < B; b++ {
+			for h := 0; h < Hkv; h++ {
+				for t := 0; t < T; t++ {
+					for d := 0; d < dim; d++ {
+						var x float64
+						if t < past {
+							x = cached[((b*Hkv+h)*past+t)*dim+d]
+						} else {
+							x = cur.at(b, h, t-past, d)
+						}
+						out[((b*Hkv+h)*T+t)*dim+d] = x
 					}
-					presK[((b*Hkv+h)*T+t)*D+d] = x
-				}
-				for d := 0; d < Dv; d++ {
-					var x float64
-					if t < past {
-						x = pvv[((b*Hkv+h)*past+t)*Dv+d]
-					} else {
-						x = V.at(b, h, t-past, d)
-					}
-					presV[((b*Hkv+h)*T+t)*Dv+d] = x
 				}
 			}
 		}
+		return out
 	}
+	presK, presV := present(pkv, K, D), present(pvv, V, Dv)
 	// Additive bias over (B, Hq, Sq, T).
 	bias := make([]float64, B*Hq*Sq*T)
 	if m := get(3); m != nil {

@@ -51,10 +51,7 @@ func bitwiseOp(name string) opFunc {
 			}
 		}
 		a, b := in[0], in[1]
-		if a.dtype != b.dtype {
-			return nil, fmt.Errorf("input types differ: %v and %v", a.dtype, b.dtype)
-		}
-		shape, err := broadcastShapes(a.shape, b.shape)
+		shape, err := broadcastSameType(a, b)
 		if err != nil {
 			return nil, err
 		}

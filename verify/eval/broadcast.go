@@ -265,3 +265,12 @@ func bcIndexer(out, in []int64) func(visit func(o, i int)) {
 		}
 	}
 }
+
+// broadcastSameType checks that a and b have one element type and returns
+// the shape they broadcast to.
+func broadcastSameType(a, b *Tensor) ([]int64, error) {
+	if a.dtype != b.dtype {
+		return nil, fmt.Errorf("input types differ: %v and %v", a.dtype, b.dtype)
+	}
+	return broadcastShapes(a.shape, b.shape)
+}

@@ -20,29 +20,32 @@ type windowGeom struct {
 	in, k, s, d, pb, pe, out []int64
 }
 
+// spatialInts returns the ints attribute name with one entry per spatial
+// dim (n of them), every entry def when the attribute is absent or empty.
+func (c *opCtx) spatialInts(name string, n int, def int64) ([]int64, error) {
+	v, ok := c.attrInts(name)
+	if !ok || len(v) == 0 {
+		v = make([]int64, n)
+		for i := range v {
+			v[i] = def
+		}
+		return v, nil
+	}
+	if len(v) != n {
+		return nil, fmt.Errorf("%s %v has %d entries for %d spatial dims", name, v, len(v), n)
+	}
+	return v, nil
+}
+
 // geometry resolves kernel, strides, dilations, pads and auto_pad into output sizes.
 func geometry(c *opCtx, in, kernel []int64, ceilMode bool) (windowGeom, error) {
 	n := len(in)
 	g := windowGeom{in: in, k: kernel}
-	get := func(name string, def int64) ([]int64, error) {
-		v, ok := c.attrInts(name)
-		if !ok || len(v) == 0 {
-			v = make([]int64, n)
-			for i := range v {
-				v[i] = def
-			}
-			return v, nil
-		}
-		if len(v) != n {
-			return nil, fmt.Errorf("%s %v has %d entries for %d spatial dims", name, v, len(v), n)
-		}
-		return v, nil
-	}
 	var err error
-	if g.s, err = get("strides", 1); err != nil {
+	if g.s, err = c.spatialInts("strides", n, 1); err != nil {
 		return g, err
 	}
-	if g.d, err = get("dilations", 1); err != nil {
+	if g.d, err = c.spatialInts("dilations", n, 1); err != nil {
 		return g, err
 	}
 	pads, ok := c.attrInts("pads")
@@ -205,20 +208,30 @@ func opConv(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	return []*Tensor{o}, nil
 }
 
+// poolInput checks the one (N, C, ...) input of a pooling op and its
+// kernel_shape, and resolves the window geometry (ceil_mode included).
+func poolInput(c *opCtx, in []*Tensor) (x *Tensor, kernel []int64, g windowGeom, err error) {
+	if err := needInputs(in, 1, 1); err != nil {
+		return nil, nil, g, err
+	}
+	x = in[0]
+	if x.Rank() < 3 {
+		return nil, nil, g, fmt.Errorf("X must be (N, C, ...), has shape %v", x.shape)
+	}
+	kernel, ok := c.attrInts("kernel_shape")
+	if !ok || len(kernel) != x.Rank()-2 {
+		return nil, nil, g, fmt.Errorf("kernel_shape %v does not match input %v", kernel, x.shape)
+	}
+	g, err = geometry(c, x.shape[2:], kernel, c.attrInt("ceil_mode", 0) != 0)
+	if err != nil {
+		return nil, nil, g, err
+	}
+	return x, kernel, g, nil
+}
+
 func poolOp(isMax bool) opFunc {
 	return func(c *opCtx, in []*Tensor) ([]*Tensor, error) {
-		if err := needInputs(in, 1, 1); err != nil {
-			return nil, err
-		}
-		x := in[0]
-		if x.Rank() < 3 {
-			return nil, fmt.Errorf("X must be (N, C, ...), has shape %v", x.shape)
-		}
-		kernel, ok := c.attrInts("kernel_shape")
-		if !ok || len(kernel) != x.Rank()-2 {
-			return nil, fmt.Errorf("kernel_shape %v does not match input %v", kernel, x.shape)
-		}
-		g, err := geometry(c, x.shape[2:], kernel, c.attrInt("ceil_mode", 0) != 0)
+		x, kernel, g, err := poolInput(c, in)
 		if err != nil {
 			return nil, err
 		}

@@ -13,27 +13,13 @@ func init() {
 // auto_pad SAME_* given → pads from the total padding they imply.
 func convTransposeGeom(c *opCtx, in, kernel []int64) (out, pb, s, d []int64, err error) {
 	n := len(in)
-	get := func(name string, def int64) ([]int64, error) {
-		v, ok := c.attrInts(name)
-		if !ok || len(v) == 0 {
-			v = make([]int64, n)
-			for i := range v {
-				v[i] = def
-			}
-			return v, nil
-		}
-		if len(v) != n {
-			return nil, fmt.Errorf("%s %v has %d entries for %d spatial dims", name, v, len(v), n)
-		}
-		return v, nil
-	}
-	if s, err = get("strides", 1); err != nil {
+	if s, err = c.spatialInts("strides", n, 1); err != nil {
 		return
 	}
-	if d, err = get("dilations", 1); err != nil {
+	if d, err = c.spatialInts("dilations", n, 1); err != nil {
 		return
 	}
-	op, err := get("output_padding", 0)
+	op, err := c.spatialInts("output_padding", n, 0)
 	if err != nil {
 		return
 	}

@@ -174,10 +174,7 @@ func arithKern[T number](name string) binKern[T, T, T] {
 
 // binaryNumeric broadcasts a and b (same type) into a result of their type.
 func binaryNumeric(c *opCtx, in []*Tensor, a, b *Tensor, kern func(dt DType) func(p bcPlan, a, b, o any) bool) (*Tensor, error) {
-	if a.dtype != b.dtype {
-		return nil, fmt.Errorf("input types differ: %v and %v", a.dtype, b.dtype)
-	}
-	shape, err := broadcastShapes(a.shape, b.shape)
+	shape, err := broadcastSameType(a, b)
 	if err != nil {
 		return nil, err
 	}
@@ -308,10 +305,7 @@ func opMod(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	if a.dtype.isFloat() && !fmod {
 		return nil, fmt.Errorf("fmod must be 1 for floating-point inputs")
 	}
-	if a.dtype != b.dtype {
-		return nil, fmt.Errorf("input types differ: %v and %v", a.dtype, b.dtype)
-	}
-	shape, err := broadcastShapes(a.shape, b.shape)
+	shape, err := broadcastSameType(a, b)
 	if err != nil {
 		return nil, err
 	}
@@ -564,10 +558,7 @@ func cmpOp(name string) opFunc {
 			return nil, err
 		}
 		a, b := in[0], in[1]
-		if a.dtype != b.dtype {
-			return nil, fmt.Errorf("input types differ: %v and %v", a.dtype, b.dtype)
-		}
-		shape, err := broadcastShapes(a.shape, b.shape)
+		shape, err := broadcastSameType(a, b)
 		if err != nil {
 			return nil, err
 		}

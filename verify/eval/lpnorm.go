@@ -15,18 +15,7 @@ func init() {
 
 // opLpPool is (Σ |x|^p)^(1/p) over each window; padding counts as zeros.
 func opLpPool(c *opCtx, in []*Tensor) ([]*Tensor, error) {
-	if err := needInputs(in, 1, 1); err != nil {
-		return nil, err
-	}
-	x := in[0]
-	if x.Rank() < 3 {
-		return nil, fmt.Errorf("X must be (N, C, ...), has shape %v", x.shape)
-	}
-	kernel, ok := c.attrInts("kernel_shape")
-	if !ok || len(kernel) != x.Rank()-2 {
-		return nil, fmt.Errorf("kernel_shape %v does not match input %v", kernel, x.shape)
-	}
-	g, err := geometry(c, x.shape[2:], kernel, c.attrInt("ceil_mode", 0) != 0)
+	x, kernel, g, err := poolInput(c, in)
 	if err != nil {
 		return nil, err
 	}

@@ -11,23 +11,25 @@ func init() {
 	})
 }
 
-func blocksize(c *opCtx, x *Tensor) (int64, error) {
+// blockInput checks the one (N, C, H, W) input of DepthToSpace or
+// SpaceToDepth and returns it with its blocksize, which must be positive.
+func blockInput(c *opCtx, in []*Tensor) (*Tensor, int64, error) {
+	if err := needInputs(in, 1, 1); err != nil {
+		return nil, 0, err
+	}
+	x := in[0]
 	if x.Rank() != 4 {
-		return 0, fmt.Errorf("input must be (N, C, H, W), has shape %v", x.shape)
+		return nil, 0, fmt.Errorf("input must be (N, C, H, W), has shape %v", x.shape)
 	}
 	b := c.attrInt("blocksize", 0)
 	if b <= 0 {
-		return 0, fmt.Errorf("blocksize %d must be positive", b)
+		return nil, 0, fmt.Errorf("blocksize %d must be positive", b)
 	}
-	return b, nil
+	return x, b, nil
 }
 
 func opDepthToSpace(c *opCtx, in []*Tensor) ([]*Tensor, error) {
-	if err := needInputs(in, 1, 1); err != nil {
-		return nil, err
-	}
-	x := in[0]
-	b, err := blocksize(c, x)
+	x, b, err := blockInput(c, in)
 	if err != nil {
 		return nil, err
 	}
@@ -48,11 +50,7 @@ func opDepthToSpace(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 }
 
 func opSpaceToDepth(c *opCtx, in []*Tensor) ([]*Tensor, error) {
-	if err := needInputs(in, 1, 1); err != nil {
-		return nil, err
-	}
-	x := in[0]
-	b, err := blocksize(c, x)
+	x, b, err := blockInput(c, in)
 	if err != nil {
 		return nil, err
 	}
