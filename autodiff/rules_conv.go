@@ -228,11 +228,7 @@ func gradConv(c *Ctx) error {
 		return err
 	}
 	if c.Need(2) {
-		axes := []int64{0}
-		for i := 2; i < r; i++ {
-			axes = append(axes, int64(i))
-		}
-		c.SetGrad(2, c.ReduceSum("d_bias", g, axes, false))
+		c.SetGrad(2, c.biasGrad(g, r))
 	}
 	if c.Need(0) {
 		d, err := c.convInputGrad(x, w, g, kernel, geo)
@@ -333,11 +329,7 @@ func gradConvTranspose(c *Ctx) error {
 		return err
 	}
 	if c.Need(2) {
-		axes := []int64{0}
-		for i := 2; i < r; i++ {
-			axes = append(axes, int64(i))
-		}
-		c.SetGrad(2, c.ReduceSum("d_bias", g, axes, false))
+		c.SetGrad(2, c.biasGrad(g, r))
 	}
 	if c.Need(0) {
 		// input: conv(grad, weight), the adjoint of the transposed conv
@@ -369,3 +361,13 @@ func gradConvTranspose(c *Ctx) error {
 }
 
 var _ = onnxpb.TensorProto_FLOAT
+
+// biasGrad is the gradient of a per-channel bias of a rank-r (N, C, …)
+// output: g summed over every axis but the channel axis 1.
+func (c *Ctx) biasGrad(g string, r int) string {
+	axes := []int64{0}
+	for i := 2; i < r; i++ {
+		axes = append(axes, int64(i))
+	}
+	return c.ReduceSum("d_bias", g, axes, false)
+}

@@ -186,20 +186,7 @@ func gradResize(c *Ctx) error {
 		res := c.Op("Resize", "resized_identity", ins, attrs...)
 		mt := c.Op("Reshape", "axis_matrix_t", []string{res, c.Int64s("rows", 0, -1)})
 		m := c.Op("Transpose", "axis_matrix", []string{mt}, graphedit.AttrInts("perm", []int64{1, 0}))
-		perm := make([]int64, 0, r)
-		for j := 0; j < r; j++ {
-			if int64(j) != a {
-				perm = append(perm, int64(j))
-			}
-		}
-		perm = append(perm, a)
-		inv := make([]int64, r)
-		for j, p := range perm {
-			inv[p] = int64(j)
-		}
-		moved := c.Op("Transpose", "axis_last", []string{g}, graphedit.AttrInts("perm", perm))
-		prod := c.Op("MatMul", "axis_grad", []string{moved, m})
-		g = c.Op("Transpose", "axis_back", []string{prod}, graphedit.AttrInts("perm", inv))
+		g = c.alongAxis(g, m, a, r)
 	}
 	c.SetGrad(0, g)
 	return nil

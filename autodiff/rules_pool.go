@@ -224,23 +224,28 @@ func (c *Ctx) separableGrad(spatial int, apply func(i int, e string) string) err
 		e := c.Unsqueeze("identity_nd", eye, unsq)
 		mt := c.Op("Reshape", "axis_matrix_t", []string{apply(i, e), c.Int64s("rows", 0, -1)})
 		m := c.Op("Transpose", "axis_matrix", []string{mt}, graphedit.AttrInts("perm", []int64{1, 0}))
-		_ = m
-		// g along axis a: g[..., o, ...] -> sum_o g[..., o, ...] M[o, j] = (g moved last) @ M
-		perm := make([]int64, 0, r)
-		for j := 0; j < r; j++ {
-			if int64(j) != a {
-				perm = append(perm, int64(j))
-			}
-		}
-		perm = append(perm, a)
-		inv := make([]int64, r)
-		for j, p := range perm {
-			inv[p] = int64(j)
-		}
-		moved := c.Op("Transpose", "axis_last", []string{g}, graphedit.AttrInts("perm", perm))
-		prod := c.Op("MatMul", "axis_grad", []string{moved, m})
-		g = c.Op("Transpose", "axis_back", []string{prod}, graphedit.AttrInts("perm", inv))
+		g = c.alongAxis(g, m, a, r)
 	}
 	c.SetGrad(0, g)
 	return nil
+}
+
+// alongAxis applies the matrix m along axis a of the rank-r value g:
+// g[..., o, ...] -> Σ_o g[..., o, ...]·m[o, j], as (g with a moved last) @ m,
+// moved back.
+func (c *Ctx) alongAxis(g, m string, a int64, r int) string {
+	perm := make([]int64, 0, r)
+	for j := 0; j < r; j++ {
+		if int64(j) != a {
+			perm = append(perm, int64(j))
+		}
+	}
+	perm = append(perm, a)
+	inv := make([]int64, r)
+	for j, p := range perm {
+		inv[p] = int64(j)
+	}
+	moved := c.Op("Transpose", "axis_last", []string{g}, graphedit.AttrInts("perm", perm))
+	prod := c.Op("MatMul", "axis_grad", []string{moved, m})
+	return c.Op("Transpose", "axis_back", []string{prod}, graphedit.AttrInts("perm", inv))
 }
