@@ -8,10 +8,17 @@ import (
 // unaryDef describes a float unary op: f computes one element in float64
 // (attributes read from the node), f32 optionally processes float32 slices
 // fast, and intF (if set) handles integer inputs.
+//
+// f32c, when set, builds the float32 kernel from the node's attributes
+// (instead of f32). cost is the work of one float32 element in parallelFor
+// units: the vector kernels are cheap enough that only tensors of tens of
+// thousands of elements are worth splitting over the cores.
 type unaryDef struct {
 	f    func(c *opCtx) func(float64) float64
 	f32  func(o, x []float32)
+	f32c func(c *opCtx) func(o, x []float32)
 	intF func(int64) int64
+	cost int
 }
 
 func plain(f func(float64) float64) func(c *opCtx) func(float64) float64 {
@@ -60,38 +67,26 @@ func init() {
 			}
 			e := math.Exp(x)
 			return e / (1 + e)
-		}), f32: func(o, x []float32) {
-			for i := range o {
-				o[i] = sigmoid32(x[i])
-			}
-		}},
-		"Sqrt": {f: plain(math.Sqrt), f32: func(o, x []float32) {
-			for i := range o {
-				o[i] = float32(math.Sqrt(float64(x[i])))
-			}
-		}},
-		"Reciprocal": {f: plain(func(x float64) float64 { return 1 / x }), f32: func(o, x []float32) {
-			for i := range o {
-				o[i] = 1 / x[i]
-			}
-		}},
-		"Floor":    {f: plain(math.Floor)},
-		"Ceil":     {f: plain(math.Ceil)},
-		"Round":    {f: plain(math.RoundToEven)},
-		"Tanh":     {f: plain(math.Tanh)},
-		"Erf":      {f: plain(math.Erf)},
-		"Sin":      {f: plain(math.Sin)},
-		"Cos":      {f: plain(math.Cos)},
-		"Tan":      {f: plain(math.Tan)},
-		"Asin":     {f: plain(math.Asin)},
-		"Acos":     {f: plain(math.Acos)},
-		"Atan":     {f: plain(math.Atan)},
-		"Sinh":     {f: plain(math.Sinh)},
-		"Cosh":     {f: plain(math.Cosh)},
-		"Asinh":    {f: plain(math.Asinh)},
-		"Acosh":    {f: plain(math.Acosh)},
-		"Atanh":    {f: plain(math.Atanh)},
-		"Softsign": {f: plain(func(x float64) float64 { return x / (1 + math.Abs(x)) })},
+		}), f32: sigmoidSlice32, cost: 4},
+		"Sqrt":       {f: plain(math.Sqrt), f32: sqrtSlice32, cost: 1},
+		"Reciprocal": {f: plain(func(x float64) float64 { return 1 / x }), f32: reciprocalSlice32, cost: 1},
+		"Floor":      {f: plain(math.Floor)},
+		"Ceil":       {f: plain(math.Ceil)},
+		"Round":      {f: plain(math.RoundToEven)},
+		"Tanh":       {f: plain(math.Tanh)},
+		"Erf":        {f: plain(math.Erf), f32: erfSlice32, cost: 4},
+		"Sin":        {f: plain(math.Sin)},
+		"Cos":        {f: plain(math.Cos)},
+		"Tan":        {f: plain(math.Tan)},
+		"Asin":       {f: plain(math.Asin)},
+		"Acos":       {f: plain(math.Acos)},
+		"Atan":       {f: plain(math.Atan)},
+		"Sinh":       {f: plain(math.Sinh)},
+		"Cosh":       {f: plain(math.Cosh)},
+		"Asinh":      {f: plain(math.Asinh)},
+		"Acosh":      {f: plain(math.Acosh)},
+		"Atanh":      {f: plain(math.Atanh)},
+		"Softsign":   {f: plain(func(x float64) float64 { return x / (1 + math.Abs(x)) })},
 		"Softplus": {f: plain(softplus), f32: func(o, x []float32) {
 			for i := range o {
 				o[i] = softplus32(x[i])
@@ -142,8 +137,11 @@ func init() {
 		"HardSigmoid": {f: func(c *opCtx) func(float64) float64 {
 			a, b := float64(c.attrFloat("alpha", 0.2)), float64(c.attrFloat("beta", 0.5))
 			return func(x float64) float64 { return math.Max(0, math.Min(1, a*x+b)) }
-		}},
-		"HardSwish": {f: plain(func(x float64) float64 { return x * math.Max(0, math.Min(1, x/6+0.5)) })},
+		}, f32c: func(c *opCtx) func(o, x []float32) {
+			return hardSigmoidSlice32(float64(c.attrFloat("alpha", 0.2)), float64(c.attrFloat("beta", 0.5)))
+		}, cost: 1},
+		"HardSwish": {f: plain(func(x float64) float64 { return x * math.Max(0, math.Min(1, x/6+0.5)) }),
+			f32: hardSwishSlice32, cost: 1},
 		"Gelu": {f: func(c *opCtx) func(float64) float64 {
 			if c.attrString("approximate", "none") == "tanh" {
 				return func(x float64) float64 {
@@ -203,8 +201,16 @@ func unaryOp(name string, d unaryDef) opFunc {
 		switch xd := x.data.(type) {
 		case []float32:
 			od := o.data.([]float32)
-			if d.f32 != nil {
-				parallelFor(n, 8, func(lo, hi int) { d.f32(od[lo:hi], xd[lo:hi]) })
+			f32 := d.f32
+			if d.f32c != nil {
+				f32 = d.f32c(c)
+			}
+			if f32 != nil {
+				cost := d.cost
+				if cost == 0 || !haveAVX2 {
+					cost = 8
+				}
+				parallelFor(n, cost, func(lo, hi int) { f32(od[lo:hi], xd[lo:hi]) })
 			} else {
 				f := d.f(c)
 				parallelFor(n, 16, func(lo, hi int) {

@@ -1,0 +1,21 @@
+//go:build amd64
+
+package eval
+
+// The kernels below are implemented in unary32_amd64.s; each needs AVX2 and
+// FMA (haveAVX2) and a length that is a multiple of 8.
+
+//go:noescape
+func sigmoidAVX2(o, x []float32) (inRange bool)
+
+//go:noescape
+func erfAVX2(o, x []float32) (inRange bool)
+
+//go:noescape
+func hardSigmoidAVX2(o, x []float32, alpha, beta float64, swish bool)
+
+//go:noescape
+func sqrtAVX2(o, x []float32)
+
+//go:noescape
+func reciprocalAVX2(o, x []float32)

@@ -1,0 +1,255 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// Float32 kernels of the unary ops (see unary32.go for the contract and the
+// error bounds). Every constant is a float32 stored eight times, so it can be
+// a 256-bit memory operand.
+
+#define CONST8(name, bits) \
+	DATA name<>+0(SB)/4, $bits; \
+	DATA name<>+4(SB)/4, $bits; \
+	DATA name<>+8(SB)/4, $bits; \
+	DATA name<>+12(SB)/4, $bits; \
+	DATA name<>+16(SB)/4, $bits; \
+	DATA name<>+20(SB)/4, $bits; \
+	DATA name<>+24(SB)/4, $bits; \
+	DATA name<>+28(SB)/4, $bits; \
+	GLOBL name<>(SB), RODATA|NOPTR, $32
+
+CONST8(u32one, 0x3F800000)
+CONST8(u32abs, 0x7FFFFFFF)
+CONST8(u32sign, 0x80000000)
+CONST8(u32log2e, 0x3FB8AA3B)
+CONST8(u32ln2hi, 0x3F317200)
+CONST8(u32ln2lo, 0x35BFBE8E)
+CONST8(u32e2, 0x3F000000)
+CONST8(u32e3, 0x3E2AAAAB)
+CONST8(u32e4, 0x3D2AAAAB)
+CONST8(u32e5, 0x3C088889)
+CONST8(u32e6, 0x3AB60B61)
+CONST8(u32e7, 0x39500D01)
+CONST8(u32lim87, 0x42AE0000)
+CONST8(u32erfmax, 0x407B3333)
+CONST8(u32erfsplit, 0x3F6C0000)
+CONST8(u32es0, 0xBA1D0D41)
+CONST8(u32es1, 0x3BA39FA4)
+CONST8(u32es2, 0xBCDB45E9)
+CONST8(u32es3, 0x3DE70D23)
+CONST8(u32es4, 0xBEC09370)
+CONST8(u32es5, 0x3E0375D3)
+CONST8(u32eb0, 0x37911480)
+CONST8(u32eb1, 0xB9C8E966)
+CONST8(u32eb2, 0x3B7E899B)
+CONST8(u32eb3, 0xBCC6B180)
+CONST8(u32eb4, 0x3DDAAE58)
+CONST8(u32eb5, 0x3F228550)
+CONST8(u32eb6, 0x3E03CE86)
+
+// EXP8 sets p = e**z for z in [-87.3, 88.3] (z is clobbered, n is a
+// temporary): n = round(z·log2 e), r = z − n·ln 2 (ln 2 in two parts),
+// e**r by its degree-7 Taylor polynomial (|r| ≤ 0.347: truncation < 6e-9
+// relative), times 2^n through the exponent bits.
+#define EXP8(z, n, p) \
+	VMULPS u32log2e<>(SB), z, n; \
+	VROUNDPS $0, n, n; \
+	VFNMADD231PS u32ln2hi<>(SB), n, z; \
+	VFNMADD231PS u32ln2lo<>(SB), n, z; \
+	VMOVUPS u32e7<>(SB), p; \
+	VFMADD213PS u32e6<>(SB), z, p; \
+	VFMADD213PS u32e5<>(SB), z, p; \
+	VFMADD213PS u32e4<>(SB), z, p; \
+	VFMADD213PS u32e3<>(SB), z, p; \
+	VFMADD213PS u32e2<>(SB), z, p; \
+	VFMADD213PS u32one<>(SB), z, p; \
+	VFMADD213PS u32one<>(SB), z, p; \
+	VCVTPS2DQ n, n; \
+	VPSLLD $23, n, n; \
+	VPADDD n, p, p
+
+// func sigmoidAVX2(o, x []float32) (inRange bool)
+// len(o) is a multiple of 8. e = e**−|x|, o = (x < 0 ? e : 1) / (1 + e).
+// Lanes with |x| > 87 or NaN get o = x (see unary32.go).
+TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-49
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	VPCMPEQD Y15, Y15, Y15
+	VMOVUPS u32one<>(SB), Y9
+	VMOVUPS u32lim87<>(SB), Y13
+
+sgloop:
+	CMPQ CX, $0
+	JLE  sgdone
+	VMOVUPS (SI), Y3
+	VANDPS u32abs<>(SB), Y3, Y0
+	VCMPPS $0x12, Y13, Y0, Y4 // |x| <= 87, false for NaN
+	VANDPS Y4, Y15, Y15
+	VORPS u32sign<>(SB), Y0, Y0
+	EXP8(Y0, Y1, Y2)
+	VADDPS Y9, Y2, Y5
+	VBLENDVPS Y3, Y2, Y9, Y6
+	VDIVPS Y5, Y6, Y6
+	VBLENDVPS Y4, Y6, Y3, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  sgloop
+
+sgdone:
+	VMOVMSKPS Y15, AX
+	CMPQ AX, $0xFF
+	SETEQ inRange+48(FP)
+	VZEROUPPER
+	RET
+
+// func erfAVX2(o, x []float32) (inRange bool)
+// len(o) is a multiple of 8. a = min(|x|, 3.925); for a ≤ 0.921875
+// erf = a + a·P(a²), above it erf = 1 − e**−(a + a·Q(a)) (the split and
+// form of N. Juffa's faithfully rounded erff, as ONNX Runtime's MLAS uses);
+// the sign of x is copied onto the result. NaN lanes get o = x.
+TEXT ·erfAVX2(SB), NOSPLIT, $0-49
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	VPCMPEQD Y15, Y15, Y15
+	VMOVUPS u32one<>(SB), Y9
+	VMOVUPS u32abs<>(SB), Y14
+	VMOVUPS u32erfmax<>(SB), Y13
+	VMOVUPS u32erfsplit<>(SB), Y8
+
+erloop:
+	CMPQ CX, $0
+	JLE  erdone
+	VMOVUPS (SI), Y3
+	VCMPPS $0, Y3, Y3, Y10 // not NaN
+	VANDPS Y10, Y15, Y15
+	VANDPS Y14, Y3, Y4
+	VMINPS Y13, Y4, Y4
+	VMULPS Y4, Y4, Y5
+	VMOVUPS u32es0<>(SB), Y6
+	VFMADD213PS u32es1<>(SB), Y5, Y6
+	VFMADD213PS u32es2<>(SB), Y5, Y6
+	VFMADD213PS u32es3<>(SB), Y5, Y6
+	VFMADD213PS u32es4<>(SB), Y5, Y6
+	VFMADD213PS u32es5<>(SB), Y5, Y6
+	VFMADD213PS Y4, Y4, Y6
+	VMOVUPS u32eb0<>(SB), Y7
+	VFMADD213PS u32eb1<>(SB), Y4, Y7
+	VFMADD213PS u32eb2<>(SB), Y4, Y7
+	VFMADD213PS u32eb3<>(SB), Y4, Y7
+	VFMADD213PS u32eb4<>(SB), Y4, Y7
+	VFMADD213PS u32eb5<>(SB), Y4, Y7
+	VFMADD213PS u32eb6<>(SB), Y4, Y7
+	VFMADD213PS Y4, Y4, Y7
+	VORPS u32sign<>(SB), Y7, Y0
+	EXP8(Y0, Y1, Y2)
+	VSUBPS Y2, Y9, Y2
+	VCMPPS $0x1E, Y8, Y4, Y1 // a > split
+	VBLENDVPS Y1, Y2, Y6, Y6
+	VANDNPS Y3, Y14, Y1
+	VORPS Y1, Y6, Y6
+	VBLENDVPS Y10, Y6, Y3, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  erloop
+
+erdone:
+	VMOVMSKPS Y15, AX
+	CMPQ AX, $0xFF
+	SETEQ inRange+48(FP)
+	VZEROUPPER
+	RET
+
+// func hardSigmoidAVX2(o, x []float32, alpha, beta float64, swish bool)
+// len(o) is a multiple of 8. In float64, as the reference formula:
+// h = max(0, min(1, alpha·x + beta)) (alpha·x is exact), o = swish ? x·h : h.
+// min and max take h as their second operand so that NaN propagates.
+TEXT ·hardSigmoidAVX2(SB), NOSPLIT, $0-65
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	VBROADCASTSD alpha+48(FP), Y10
+	VBROADCASTSD beta+56(FP), Y11
+	MOVBLZX swish+64(FP), DX
+	VXORPD Y12, Y12, Y12
+	VCVTPS2PD u32one<>(SB), Y13
+
+hsloop:
+	CMPQ CX, $0
+	JLE  hsdone
+	VCVTPS2PD (SI), Y0
+	VCVTPS2PD 16(SI), Y1
+	VMOVAPD Y11, Y2
+	VFMADD231PD Y10, Y0, Y2
+	VMOVAPD Y11, Y3
+	VFMADD231PD Y10, Y1, Y3
+	VMINPD Y2, Y13, Y2
+	VMINPD Y3, Y13, Y3
+	VMAXPD Y2, Y12, Y2
+	VMAXPD Y3, Y12, Y3
+	TESTQ DX, DX
+	JZ    hsstore
+	VMULPD Y0, Y2, Y2
+	VMULPD Y1, Y3, Y3
+
+hsstore:
+	VCVTPD2PSY Y2, X2
+	VCVTPD2PSY Y3, X3
+	VMOVUPS X2, (DI)
+	VMOVUPS X3, 16(DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  hsloop
+
+hsdone:
+	VZEROUPPER
+	RET
+
+// func sqrtAVX2(o, x []float32)
+// len(o) is a multiple of 8; VSQRTPS rounds correctly, like the float64
+// square root rounded to float32.
+TEXT ·sqrtAVX2(SB), NOSPLIT, $0-48
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+
+sqloop:
+	CMPQ CX, $0
+	JLE  sqdone
+	VSQRTPS (SI), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  sqloop
+
+sqdone:
+	VZEROUPPER
+	RET
+
+// func reciprocalAVX2(o, x []float32)
+// len(o) is a multiple of 8; o = 1/x, correctly rounded (VDIVPS).
+TEXT ·reciprocalAVX2(SB), NOSPLIT, $0-48
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	VMOVUPS u32one<>(SB), Y9
+
+rcloop:
+	CMPQ CX, $0
+	JLE  rcdone
+	VDIVPS (SI), Y9, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  rcloop
+
+rcdone:
+	VZEROUPPER
+	RET

@@ -1,0 +1,15 @@
+//go:build !amd64
+
+package eval
+
+func sigmoidAVX2(o, x []float32) bool { panic("sigmoidAVX2 needs amd64") }
+
+func erfAVX2(o, x []float32) bool { panic("erfAVX2 needs amd64") }
+
+func hardSigmoidAVX2(o, x []float32, alpha, beta float64, swish bool) {
+	panic("hardSigmoidAVX2 needs amd64")
+}
+
+func sqrtAVX2(o, x []float32) { panic("sqrtAVX2 needs amd64") }
+
+func reciprocalAVX2(o, x []float32) { panic("reciprocalAVX2 needs amd64") }
