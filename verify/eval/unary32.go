@@ -3,7 +3,8 @@ package eval
 import "math"
 
 // Float32 slice kernels of the unary ops. With AVX2 and FMA the bulk of a
-// slice runs in assembly (unary32_amd64.s), 8 elements at a time; the scalar
+// slice runs in assembly (unary32_amd64.s), 8 elements at a time (16 with
+// AVX-512F for the ones that compute enough for it to pay); the scalar
 // functions here are the portable path, the tails shorter than 8, and the
 // fix-up of the few inputs a kernel does not handle itself.
 //
@@ -19,29 +20,38 @@ import "math"
 // HardSigmoid and HardSwish are computed in float64 (≤ 1 ulp); Sqrt and
 // Reciprocal are correctly rounded.
 
-// runKernel32 sets o[i] = f(x[i]) with vec (an AVX2 kernel) on the longest
-// multiple-of-8 prefix when the CPU has it, and scalar elsewhere.
-func runKernel32(o, x []float32, vec func(o, x []float32) bool, special func(float32) bool, scalar func(float32) float32) {
+// runKernel32 sets o[i] = f(x[i]): with vec16 (an AVX-512 kernel) on the
+// longest multiple-of-16 prefix and vec8 (AVX2) on a following 8 when the CPU
+// has them, and scalar elsewhere.
+func runKernel32(o, x []float32, vec16, vec8 func(o, x []float32) bool, special func(float32) bool, scalar func(float32) float32) {
 	x = x[:len(o)]
-	n8 := 0
+	done, ok := 0, true
+	if haveAVX512 && vec16 != nil {
+		if done = len(o) &^ 15; done > 0 {
+			ok = vec16(o[:done], x[:done])
+		}
+	}
 	if haveAVX2 {
-		n8 = len(o) &^ 7
-		if n8 > 0 && !vec(o[:n8], x[:n8]) {
-			for i, v := range o[:n8] {
-				if special(v) {
-					o[i] = scalar(v)
-				}
+		if n8 := len(o) &^ 7; n8 > done {
+			ok = vec8(o[done:n8], x[done:n8]) && ok
+			done = n8
+		}
+	}
+	if !ok {
+		for i, v := range o[:done] {
+			if special(v) {
+				o[i] = scalar(v)
 			}
 		}
 	}
-	for i := n8; i < len(o); i++ {
+	for i := done; i < len(o); i++ {
 		o[i] = scalar(x[i])
 	}
 }
 
 // sigmoidSlice32 sets o[i] = 1/(1+e**-x[i]).
 func sigmoidSlice32(o, x []float32) {
-	runKernel32(o, x, sigmoidAVX2, sigmoidSpecial, sigmoid32)
+	runKernel32(o, x, sigmoidAVX512, sigmoidAVX2, sigmoidSpecial, sigmoid32)
 }
 
 // sigmoidSpecial reports the inputs sigmoidAVX2 leaves to sigmoid32: the
@@ -50,7 +60,7 @@ func sigmoidSpecial(v float32) bool { return !(v >= -87 && v <= 87) }
 
 // erfSlice32 sets o[i] = erf(x[i]).
 func erfSlice32(o, x []float32) {
-	runKernel32(o, x, erfAVX2, isNaN32, erf32)
+	runKernel32(o, x, erfAVX512, erfAVX2, isNaN32, erf32)
 }
 
 func isNaN32(v float32) bool { return v != v }

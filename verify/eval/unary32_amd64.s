@@ -253,3 +253,162 @@ rcloop:
 rcdone:
 	VZEROUPPER
 	RET
+
+// func cpuHasAVX512F() bool
+// AVX512F (CPUID.7.0:EBX bit 16) with the OS saving the opmask and ZMM
+// state (XCR0 bits 5-7) besides XMM and YMM (bits 1-2).
+TEXT ·cpuHasAVX512F(SB), NOSPLIT, $0-1
+	MOVL $1, AX
+	XORL CX, CX
+	CPUID
+	ANDL $0x08000000, CX // OSXSAVE
+	JZ   no512
+	XORL CX, CX
+	XGETBV
+	ANDL $0xE6, AX
+	CMPL AX, $0xE6
+	JNE  no512
+	MOVL $7, AX
+	XORL CX, CX
+	CPUID
+	ANDL $0x00010000, BX
+	JZ   no512
+	MOVB $1, ret+0(FP)
+	RET
+
+no512:
+	MOVB $0, ret+0(FP)
+	RET
+
+// EXP16 is EXP8 on 16 lanes, with the constants in Z16..Z27.
+#define EXP16(z, n, p) \
+	VMULPS Z19, z, n; \
+	VRNDSCALEPS $0, n, n; \
+	VFNMADD231PS Z20, n, z; \
+	VFNMADD231PS Z21, n, z; \
+	VMOVAPS Z27, p; \
+	VFMADD213PS Z26, z, p; \
+	VFMADD213PS Z25, z, p; \
+	VFMADD213PS Z24, z, p; \
+	VFMADD213PS Z23, z, p; \
+	VFMADD213PS Z22, z, p; \
+	VFMADD213PS Z16, z, p; \
+	VFMADD213PS Z16, z, p; \
+	VCVTPS2DQ n, n; \
+	VPSLLD $23, n, n; \
+	VPADDD n, p, p
+
+#define LOAD512CONSTS \
+	VBROADCASTSS u32one<>(SB), Z16; \
+	VBROADCASTSS u32abs<>(SB), Z17; \
+	VBROADCASTSS u32sign<>(SB), Z18; \
+	VBROADCASTSS u32log2e<>(SB), Z19; \
+	VBROADCASTSS u32ln2hi<>(SB), Z20; \
+	VBROADCASTSS u32ln2lo<>(SB), Z21; \
+	VBROADCASTSS u32e2<>(SB), Z22; \
+	VBROADCASTSS u32e3<>(SB), Z23; \
+	VBROADCASTSS u32e4<>(SB), Z24; \
+	VBROADCASTSS u32e5<>(SB), Z25; \
+	VBROADCASTSS u32e6<>(SB), Z26; \
+	VBROADCASTSS u32e7<>(SB), Z27; \
+	VBROADCASTSS u32lim87<>(SB), Z28; \
+	VPXORD Z29, Z29, Z29; \
+	VBROADCASTSS u32erfmax<>(SB), Z30; \
+	VBROADCASTSS u32erfsplit<>(SB), Z31; \
+	KXNORW K1, K1, K1
+
+// func sigmoidAVX512(o, x []float32) (inRange bool)
+// sigmoidAVX2 on 16 lanes; len(o) is a multiple of 16.
+TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-49
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	LOAD512CONSTS
+
+sg5loop:
+	CMPQ CX, $0
+	JLE  sg5done
+	VMOVUPS (SI), Z3
+	VPANDD Z17, Z3, Z0
+	VCMPPS $0x12, Z28, Z0, K2 // |x| <= 87, false for NaN
+	KANDW K2, K1, K1
+	VCMPPS $0x11, Z29, Z3, K3 // x < 0
+	VPORD Z18, Z0, Z0
+	EXP16(Z0, Z1, Z2)
+	VADDPS Z16, Z2, Z5
+	VBLENDMPS Z2, Z16, K3, Z6
+	VDIVPS Z5, Z6, Z6
+	VBLENDMPS Z6, Z3, K2, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  sg5loop
+
+sg5done:
+	KMOVW K1, AX
+	CMPW AX, $0xFFFF
+	SETEQ inRange+48(FP)
+	VZEROUPPER
+	RET
+
+// func erfAVX512(o, x []float32) (inRange bool)
+// erfAVX2 on 16 lanes; len(o) is a multiple of 16.
+TEXT ·erfAVX512(SB), NOSPLIT, $0-49
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	LOAD512CONSTS
+	VBROADCASTSS u32es0<>(SB), Z8
+	VBROADCASTSS u32es1<>(SB), Z9
+	VBROADCASTSS u32es2<>(SB), Z10
+	VBROADCASTSS u32es3<>(SB), Z11
+	VBROADCASTSS u32es4<>(SB), Z12
+	VBROADCASTSS u32es5<>(SB), Z13
+	VBROADCASTSS u32eb0<>(SB), Z14
+	VBROADCASTSS u32eb1<>(SB), Z15
+
+er5loop:
+	CMPQ CX, $0
+	JLE  er5done
+	VMOVUPS (SI), Z3
+	VCMPPS $0, Z3, Z3, K2 // not NaN
+	KANDW K2, K1, K1
+	VPANDD Z17, Z3, Z4
+	VMINPS Z30, Z4, Z4
+	VMULPS Z4, Z4, Z5
+	VMOVAPS Z8, Z6
+	VFMADD213PS Z9, Z5, Z6
+	VFMADD213PS Z10, Z5, Z6
+	VFMADD213PS Z11, Z5, Z6
+	VFMADD213PS Z12, Z5, Z6
+	VFMADD213PS Z13, Z5, Z6
+	VFMADD213PS Z4, Z4, Z6
+	VMOVAPS Z14, Z7
+	VFMADD213PS Z15, Z4, Z7
+	VFMADD213PS.BCST u32eb2<>(SB), Z4, Z7
+	VFMADD213PS.BCST u32eb3<>(SB), Z4, Z7
+	VFMADD213PS.BCST u32eb4<>(SB), Z4, Z7
+	VFMADD213PS.BCST u32eb5<>(SB), Z4, Z7
+	VFMADD213PS.BCST u32eb6<>(SB), Z4, Z7
+	VFMADD213PS Z4, Z4, Z7
+	VPORD Z18, Z7, Z0
+	EXP16(Z0, Z1, Z2)
+	VSUBPS Z2, Z16, Z2
+	VCMPPS $0x1E, Z31, Z4, K3 // a > split
+	VBLENDMPS Z2, Z6, K3, Z6
+	VPANDD Z18, Z3, Z1
+	VPORD Z1, Z6, Z6
+	VBLENDMPS Z6, Z3, K2, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  er5loop
+
+er5done:
+	KMOVW K1, AX
+	CMPW AX, $0xFFFF
+	SETEQ inRange+48(FP)
+	VZEROUPPER
+	RET

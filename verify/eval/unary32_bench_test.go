@@ -10,8 +10,8 @@ import (
 // BenchmarkUnary32 times each float32 unary kernel on one core over 64Ki
 // seeded normal inputs (σ = 3, in cache), next to the loop it replaces (the
 // "old" rows: sigmoid32 per element, and the float64 closure path
-// float32(f(float64(x))) the other ops went through). ns/op ÷ 65536 is the
-// time per element.
+// float32(f(float64(x))) the other ops went through); "avx2" is the new
+// kernel without its AVX-512 variant.
 func BenchmarkUnary32(b *testing.B) {
 	r := rand.New(rand.NewSource(7))
 	x := make([]float32, 1<<16)
@@ -37,8 +37,10 @@ func BenchmarkUnary32(b *testing.B) {
 			}
 		}},
 		{"Sigmoid", "new", sigmoidSlice32},
+		{"Sigmoid", "avx2", func(o, x []float32) { runKernel32(o, x, nil, sigmoidAVX2, sigmoidSpecial, sigmoid32) }},
 		{"Erf", "old", viaF64(math.Erf)},
 		{"Erf", "new", erfSlice32},
+		{"Erf", "avx2", func(o, x []float32) { runKernel32(o, x, nil, erfAVX2, isNaN32, erf32) }},
 		{"HardSwish", "old", viaF64(hardSwish)},
 		{"HardSwish", "new", hardSwishSlice32},
 		{"HardSigmoid", "old", viaF64(func(v float64) float64 { return math.Max(0, math.Min(1, 0.2*v+0.5)) })},
@@ -56,6 +58,9 @@ func BenchmarkUnary32(b *testing.B) {
 		}},
 		{"Reciprocal", "new", reciprocalSlice32},
 	} {
+		if c.impl == "avx2" && !haveAVX2 {
+			continue
+		}
 		b.Run(fmt.Sprintf("op=%s/impl=%s", c.op, c.impl), func(b *testing.B) {
 			b.SetBytes(int64(len(x) * 4))
 			for b.Loop() {

@@ -13,3 +13,9 @@ func hardSigmoidAVX2(o, x []float32, alpha, beta float64, swish bool) {
 func sqrtAVX2(o, x []float32) { panic("sqrtAVX2 needs amd64") }
 
 func reciprocalAVX2(o, x []float32) { panic("reciprocalAVX2 needs amd64") }
+
+const haveAVX512 = false
+
+func sigmoidAVX512(o, x []float32) bool { panic("sigmoidAVX512 needs amd64") }
+
+func erfAVX512(o, x []float32) bool { panic("erfAVX512 needs amd64") }

@@ -103,7 +103,7 @@ func checkUnary32Accuracy(t *testing.T) {
 					o[0], float32(c.ref(float64(at))), c.ulps)
 			}
 			if off == 0 {
-				t.Logf("%s (AVX2 %v): worst error %d ulp over %d inputs", c.name, haveAVX2, worst, len(xx))
+				t.Logf("%s (AVX2 %v, AVX-512 %v): worst error %d ulp over %d inputs", c.name, haveAVX2, haveAVX512, worst, len(xx))
 			}
 		}
 	}
