@@ -73,7 +73,7 @@ func init() {
 		"Floor":      {f: plain(math.Floor)},
 		"Ceil":       {f: plain(math.Ceil)},
 		"Round":      {f: plain(math.RoundToEven)},
-		"Tanh":       {f: plain(math.Tanh)},
+		"Tanh":       {f: plain(math.Tanh), f32: tanhSlice32, cost: 4},
 		"Erf":        {f: plain(math.Erf), f32: erfSlice32, cost: 4},
 		"Sin":        {f: plain(math.Sin)},
 		"Cos":        {f: plain(math.Cos)},
@@ -92,7 +92,7 @@ func init() {
 				o[i] = softplus32(x[i])
 			}
 		}},
-		"Mish": {f: plain(func(x float64) float64 { return x * math.Tanh(softplus(x)) })},
+		"Mish": {f: plain(mish), f32: mishSlice32},
 		"LeakyRelu": {f: func(c *opCtx) func(float64) float64 {
 			a := float64(c.attrFloat("alpha", 0.01))
 			return func(x float64) float64 {
@@ -101,29 +101,32 @@ func init() {
 				}
 				return x
 			}
-		}},
+		}, f32c: func(c *opCtx) func(o, x []float32) { return leakyReluSlice32(c.attrFloat("alpha", 0.01)) }, cost: 1},
 		"Elu": {f: func(c *opCtx) func(float64) float64 {
 			a := float64(c.attrFloat("alpha", 1))
 			return func(x float64) float64 {
 				if x < 0 {
-					return a * (math.Exp(x) - 1)
+					return a * math.Expm1(x)
 				}
 				return x
 			}
-		}},
+		}, f32c: func(c *opCtx) func(o, x []float32) { return eluSlice32(float64(c.attrFloat("alpha", 1))) }},
 		"Celu": {f: func(c *opCtx) func(float64) float64 {
 			a := float64(c.attrFloat("alpha", 1))
-			return func(x float64) float64 { return math.Max(0, x) + math.Min(0, a*(math.Exp(x/a)-1)) }
-		}},
+			return func(x float64) float64 { return celu(x, a) }
+		}, f32c: func(c *opCtx) func(o, x []float32) { return celuSlice32(float64(c.attrFloat("alpha", 1))) }},
 		"Selu": {f: func(c *opCtx) func(float64) float64 {
 			a := float64(c.attrFloat("alpha", 1.67326319217681884765625))
 			g := float64(c.attrFloat("gamma", 1.05070102214813232421875))
 			return func(x float64) float64 {
 				if x <= 0 {
-					return g * (a*math.Exp(x) - a)
+					return g * a * math.Expm1(x)
 				}
 				return g * x
 			}
+		}, f32c: func(c *opCtx) func(o, x []float32) {
+			return seluSlice32(float64(c.attrFloat("alpha", 1.67326319217681884765625)),
+				float64(c.attrFloat("gamma", 1.05070102214813232421875)))
 		}},
 		"ThresholdedRelu": {f: func(c *opCtx) func(float64) float64 {
 			a := float64(c.attrFloat("alpha", 1))
@@ -133,7 +136,7 @@ func init() {
 				}
 				return 0
 			}
-		}},
+		}, f32c: func(c *opCtx) func(o, x []float32) { return thresholdedReluSlice32(c.attrFloat("alpha", 1)) }, cost: 1},
 		"HardSigmoid": {f: func(c *opCtx) func(float64) float64 {
 			a, b := float64(c.attrFloat("alpha", 0.2)), float64(c.attrFloat("beta", 0.5))
 			return func(x float64) float64 { return math.Max(0, math.Min(1, a*x+b)) }
@@ -144,12 +147,15 @@ func init() {
 			f32: hardSwishSlice32, cost: 1},
 		"Gelu": {f: func(c *opCtx) func(float64) float64 {
 			if c.attrString("approximate", "none") == "tanh" {
-				return func(x float64) float64 {
-					return 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
-				}
+				return geluTanh
 			}
-			return func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }
-		}},
+			return geluErf
+		}, f32c: func(c *opCtx) func(o, x []float32) {
+			if c.attrString("approximate", "none") == "tanh" {
+				return geluTanhSlice32
+			}
+			return geluErfSlice32
+		}, cost: 4},
 		"Shrink": {f: func(c *opCtx) func(float64) float64 {
 			bias, lambd := float64(c.attrFloat("bias", 0)), float64(c.attrFloat("lambd", 0.5))
 			return func(x float64) float64 {

@@ -132,3 +132,141 @@ func reciprocalSlice32(o, x []float32) {
 		o[i] = 1 / x[i]
 	}
 }
+
+// tanhSlice32 sets o[i] = tanh(x[i]).
+func tanhSlice32(o, x []float32) {
+	runKernel32(o, x, nil, tanhAVX2, isNaN32, tanh32)
+}
+
+// tanh32 is the float64 tanh rounded to float32.
+func tanh32(x float32) float32 { return float32(math.Tanh(float64(x))) }
+
+// geluErfLo and geluTanhLo are the inputs below which the Gelu kernels
+// leave the element to the float64 scalar: there the float32 erf (or the
+// argument of the sigmoid) would lose more than a few ulp relative to the
+// small result.
+const (
+	geluErfLo  = -1.3
+	geluTanhLo = -1.25
+)
+
+// geluErfSlice32 sets o[i] = x/2·(1 + erf(x/√2)).
+func geluErfSlice32(o, x []float32) {
+	runKernel32(o, x, nil, func(o, x []float32) bool { return geluErfAVX2(o, x, geluErfLo) },
+		func(v float32) bool { return !(v >= geluErfLo) }, geluErf32)
+}
+
+// geluTanhSlice32 sets o[i] = x/2·(1 + tanh(√(2/π)·(x + 0.044715x³))).
+func geluTanhSlice32(o, x []float32) {
+	runKernel32(o, x, nil, func(o, x []float32) bool { return geluTanhAVX2(o, x, geluTanhLo) },
+		func(v float32) bool { return !(v >= geluTanhLo) }, geluTanh32)
+}
+
+// geluErf and geluTanh are Gelu in float64 in forms without cancellation
+// for negative x: 1 + erf(x/√2) = erfc(−x/√2) and 1 + tanh(u) = 2σ(2u).
+func geluErf(x float64) float64 { return 0.5 * x * math.Erfc(-x/math.Sqrt2) }
+
+func geluTanh(x float64) float64 {
+	z := 2 * math.Sqrt(2/math.Pi) * (x + 0.044715*x*x*x)
+	if z >= 0 {
+		return x / (1 + math.Exp(-z))
+	}
+	e := math.Exp(z)
+	return x * e / (1 + e)
+}
+
+func geluErf32(x float32) float32  { return float32(geluErf(float64(x))) }
+func geluTanh32(x float32) float32 { return float32(geluTanh(float64(x))) }
+
+// leakyReluSlice32 returns the LeakyRelu kernel: alpha·x below 0, else x
+// (alpha·x is exact in float64, so the float32 product is the float64
+// result rounded).
+func leakyReluSlice32(alpha float32) func(o, x []float32) {
+	return func(o, x []float32) {
+		x = x[:len(o)]
+		for i, v := range x {
+			if v < 0 {
+				v *= alpha
+			}
+			o[i] = v
+		}
+	}
+}
+
+// thresholdedReluSlice32 returns the ThresholdedRelu kernel: x above alpha,
+// else 0 (NaN gives 0, as in the float64 definition).
+func thresholdedReluSlice32(alpha float32) func(o, x []float32) {
+	return func(o, x []float32) {
+		x = x[:len(o)]
+		for i, v := range x {
+			if !(v > alpha) {
+				v = 0
+			}
+			o[i] = v
+		}
+	}
+}
+
+// eluSlice32 returns the Elu kernel: alpha·(e**x − 1) below 0 (through
+// Expm1 in float64, exact near 0 where e**x − 1 cancels), else x.
+func eluSlice32(alpha float64) func(o, x []float32) {
+	return func(o, x []float32) {
+		x = x[:len(o)]
+		for i, v := range x {
+			if v < 0 {
+				v = float32(alpha * math.Expm1(float64(v)))
+			}
+			o[i] = v
+		}
+	}
+}
+
+// seluSlice32 returns the Selu kernel: gamma·alpha·(e**x − 1) at or below
+// 0, gamma·x above, in float64.
+func seluSlice32(alpha, gamma float64) func(o, x []float32) {
+	return func(o, x []float32) {
+		x = x[:len(o)]
+		for i, v := range x {
+			if v <= 0 {
+				o[i] = float32(gamma * alpha * math.Expm1(float64(v)))
+			} else {
+				o[i] = float32(gamma * float64(v))
+			}
+		}
+	}
+}
+
+// celuSlice32 returns the Celu kernel max(0, x) + min(0, alpha·(e**(x/alpha)
+// − 1)) in float64.
+func celuSlice32(alpha float64) func(o, x []float32) {
+	return func(o, x []float32) {
+		x = x[:len(o)]
+		for i, v := range x {
+			o[i] = float32(celu(float64(v), alpha))
+		}
+	}
+}
+
+func celu(x, alpha float64) float64 {
+	return math.Max(0, x) + math.Min(0, alpha*math.Expm1(x/alpha))
+}
+
+// mish returns x·tanh(softplus(x)) as x·n/(n + 2) with n = e**x·(e**x + 2)
+// (tanh(log(1+e**x)) = ((1+e**x)² − 1)/((1+e**x)² + 1)): one exp, no
+// cancellation for negative x. Above 20 tanh(softplus(x)) is 1 in float64.
+func mish(x float64) float64 {
+	if x > 20 {
+		return x
+	}
+	e := math.Exp(x)
+	n := e * (e + 2)
+	return x * n / (n + 2)
+}
+
+// mishSlice32 sets o[i] = mish(x[i]) in float64.
+func mishSlice32(o, x []float32) {
+	x = x[:len(o)]
+	for i, v := range x {
+		o[i] = float32(mish(float64(v)))
+	}
+}

@@ -31,3 +31,12 @@ func sigmoidAVX512(o, x []float32) (inRange bool)
 
 //go:noescape
 func erfAVX512(o, x []float32) (inRange bool)
+
+//go:noescape
+func tanhAVX2(o, x []float32) (inRange bool)
+
+//go:noescape
+func geluErfAVX2(o, x []float32, lo float32) (inRange bool)
+
+//go:noescape
+func geluTanhAVX2(o, x []float32, lo float32) (inRange bool)

@@ -412,3 +412,190 @@ er5done:
 	SETEQ inRange+48(FP)
 	VZEROUPPER
 	RET
+
+CONST8(u32t0, 0xBEAAAAAA)
+CONST8(u32t1, 0x3E088830)
+CONST8(u32t2, 0xBD5CF6BF)
+CONST8(u32t3, 0x3CB1C072)
+CONST8(u32t4, 0xBC05E2F7)
+CONST8(u32t5, 0x3B0C217C)
+CONST8(u32two, 0x40000000)
+CONST8(u32tanhmax, 0x4111999A)
+CONST8(u32tanhsplit, 0x3F200000)
+CONST8(u32half, 0x3F000000)
+CONST8(u32invsqrt2, 0x3F3504F3)
+CONST8(u32gc1, 0x3FCC422A)
+CONST8(u32gc2, 0x3D922279)
+
+// ERFABS8 sets Y6 = erf(a) for a = Y4 in [0, 3.925] as erfAVX2 does
+// (clobbers Y0-Y2, Y5, Y7; needs Y8 = split, Y9 = 1).
+#define ERFABS8 \
+	VMULPS Y4, Y4, Y5; \
+	VMOVUPS u32es0<>(SB), Y6; \
+	VFMADD213PS u32es1<>(SB), Y5, Y6; \
+	VFMADD213PS u32es2<>(SB), Y5, Y6; \
+	VFMADD213PS u32es3<>(SB), Y5, Y6; \
+	VFMADD213PS u32es4<>(SB), Y5, Y6; \
+	VFMADD213PS u32es5<>(SB), Y5, Y6; \
+	VFMADD213PS Y4, Y4, Y6; \
+	VMOVUPS u32eb0<>(SB), Y7; \
+	VFMADD213PS u32eb1<>(SB), Y4, Y7; \
+	VFMADD213PS u32eb2<>(SB), Y4, Y7; \
+	VFMADD213PS u32eb3<>(SB), Y4, Y7; \
+	VFMADD213PS u32eb4<>(SB), Y4, Y7; \
+	VFMADD213PS u32eb5<>(SB), Y4, Y7; \
+	VFMADD213PS u32eb6<>(SB), Y4, Y7; \
+	VFMADD213PS Y4, Y4, Y7; \
+	VORPS u32sign<>(SB), Y7, Y0; \
+	EXP8(Y0, Y1, Y2); \
+	VSUBPS Y2, Y9, Y2; \
+	VCMPPS $0x1E, Y8, Y4, Y1; \
+	VBLENDVPS Y1, Y2, Y6, Y6
+
+// func tanhAVX2(o, x []float32) (inRange bool)
+// len(o) is a multiple of 8. a = min(|x|, 9.1) (tanh rounds to 1 above 9.01);
+// for a ≤ 0.625 tanh = a + a·s·T(s), s = a², T a degree-5 least-squares fit
+// of (tanh(a)/a − 1)/s (relative error < 3e-9 before rounding); above it
+// tanh = 1 − 2/(e**2a + 1). The sign of x is copied on; NaN lanes get o = x.
+TEXT ·tanhAVX2(SB), NOSPLIT, $0-49
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	VPCMPEQD Y15, Y15, Y15
+	VMOVUPS u32one<>(SB), Y9
+	VMOVUPS u32abs<>(SB), Y14
+	VMOVUPS u32tanhmax<>(SB), Y13
+	VMOVUPS u32tanhsplit<>(SB), Y8
+
+thloop:
+	CMPQ CX, $0
+	JLE  thdone
+	VMOVUPS (SI), Y3
+	VCMPPS $0, Y3, Y3, Y10 // not NaN
+	VANDPS Y10, Y15, Y15
+	VANDPS Y14, Y3, Y4
+	VMINPS Y13, Y4, Y4
+	VMULPS Y4, Y4, Y5
+	VMOVUPS u32t5<>(SB), Y6
+	VFMADD213PS u32t4<>(SB), Y5, Y6
+	VFMADD213PS u32t3<>(SB), Y5, Y6
+	VFMADD213PS u32t2<>(SB), Y5, Y6
+	VFMADD213PS u32t1<>(SB), Y5, Y6
+	VFMADD213PS u32t0<>(SB), Y5, Y6
+	VMULPS Y5, Y6, Y6
+	VFMADD213PS Y4, Y4, Y6
+	VADDPS Y4, Y4, Y0
+	EXP8(Y0, Y1, Y2)
+	VADDPS Y9, Y2, Y2
+	VMOVUPS u32two<>(SB), Y7
+	VDIVPS Y2, Y7, Y7
+	VSUBPS Y7, Y9, Y7
+	VCMPPS $0x1E, Y8, Y4, Y1 // a > split
+	VBLENDVPS Y1, Y7, Y6, Y6
+	VANDNPS Y3, Y14, Y1
+	VORPS Y1, Y6, Y6
+	VBLENDVPS Y10, Y6, Y3, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  thloop
+
+thdone:
+	VMOVMSKPS Y15, AX
+	CMPQ AX, $0xFF
+	SETEQ inRange+48(FP)
+	VZEROUPPER
+	RET
+
+// func geluErfAVX2(o, x []float32, lo float32) (inRange bool)
+// len(o) is a multiple of 8. o = x/2·(1 + erf(x·(1/√2))) with erf as in
+// erfAVX2, for x ≥ lo; other lanes (and NaN) get o = x. (Below lo, 1 + erf
+// cancels and the caller uses erfc.)
+TEXT ·geluErfAVX2(SB), NOSPLIT, $0-57
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	VBROADCASTSS lo+48(FP), Y12
+	VPCMPEQD Y15, Y15, Y15
+	VMOVUPS u32one<>(SB), Y9
+	VMOVUPS u32abs<>(SB), Y14
+	VMOVUPS u32erfmax<>(SB), Y13
+	VMOVUPS u32erfsplit<>(SB), Y8
+
+geloop:
+	CMPQ CX, $0
+	JLE  gedone
+	VMOVUPS (SI), Y3
+	VCMPPS $0x1D, Y12, Y3, Y10 // x >= lo, false for NaN
+	VANDPS Y10, Y15, Y15
+	VMULPS u32invsqrt2<>(SB), Y3, Y11
+	VANDPS Y14, Y11, Y4
+	VMINPS Y13, Y4, Y4
+	ERFABS8
+	VANDNPS Y11, Y14, Y1
+	VORPS Y1, Y6, Y6
+	VADDPS Y9, Y6, Y6
+	VMULPS u32half<>(SB), Y3, Y1
+	VMULPS Y1, Y6, Y6
+	VBLENDVPS Y10, Y6, Y3, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  geloop
+
+gedone:
+	VMOVMSKPS Y15, AX
+	CMPQ AX, $0xFF
+	SETEQ inRange+56(FP)
+	VZEROUPPER
+	RET
+
+// func geluTanhAVX2(o, x []float32, lo float32) (inRange bool)
+// len(o) is a multiple of 8. The tanh approximation of Gelu,
+// x/2·(1 + tanh(√(2/π)·(x + 0.044715x³))), as x·σ(z) with
+// z = x·(2√(2/π) + 2√(2/π)·0.044715·x²) (1 + tanh(u) = 2σ(2u): no
+// cancellation), σ as in sigmoidAVX2 with |z| clamped to 87; for x ≥ lo,
+// other lanes (and NaN) get o = x.
+TEXT ·geluTanhAVX2(SB), NOSPLIT, $0-57
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	VBROADCASTSS lo+48(FP), Y12
+	VPCMPEQD Y15, Y15, Y15
+	VMOVUPS u32one<>(SB), Y9
+	VMOVUPS u32abs<>(SB), Y14
+	VMOVUPS u32lim87<>(SB), Y13
+
+gtloop:
+	CMPQ CX, $0
+	JLE  gtdone
+	VMOVUPS (SI), Y3
+	VCMPPS $0x1D, Y12, Y3, Y10 // x >= lo, false for NaN
+	VANDPS Y10, Y15, Y15
+	VMULPS Y3, Y3, Y5
+	VMOVUPS u32gc2<>(SB), Y7
+	VFMADD213PS u32gc1<>(SB), Y5, Y7
+	VMULPS Y3, Y7, Y7 // z
+	VANDPS Y14, Y7, Y0
+	VMINPS Y13, Y0, Y0
+	VORPS u32sign<>(SB), Y0, Y0
+	EXP8(Y0, Y1, Y2)
+	VADDPS Y9, Y2, Y5
+	VBLENDVPS Y7, Y2, Y9, Y6
+	VDIVPS Y5, Y6, Y6
+	VMULPS Y3, Y6, Y6
+	VBLENDVPS Y10, Y6, Y3, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  gtloop
+
+gtdone:
+	VMOVMSKPS Y15, AX
+	CMPQ AX, $0xFF
+	SETEQ inRange+56(FP)
+	VZEROUPPER
+	RET

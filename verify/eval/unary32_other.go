@@ -19,3 +19,9 @@ const haveAVX512 = false
 func sigmoidAVX512(o, x []float32) bool { panic("sigmoidAVX512 needs amd64") }
 
 func erfAVX512(o, x []float32) bool { panic("erfAVX512 needs amd64") }
+
+func tanhAVX2(o, x []float32) bool { panic("tanhAVX2 needs amd64") }
+
+func geluErfAVX2(o, x []float32, lo float32) bool { panic("geluErfAVX2 needs amd64") }
+
+func geluTanhAVX2(o, x []float32, lo float32) bool { panic("geluTanhAVX2 needs amd64") }
