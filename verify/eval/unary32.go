@@ -184,7 +184,14 @@ func geluTanh32(x float32) float32 { return float32(geluTanh(float64(x))) }
 func leakyReluSlice32(alpha float32) func(o, x []float32) {
 	return func(o, x []float32) {
 		x = x[:len(o)]
-		for i, v := range x {
+		n8 := 0
+		if haveAVX2 {
+			if n8 = len(o) &^ 7; n8 > 0 {
+				reluLikeAVX2(o[:n8], x[:n8], alpha, false)
+			}
+		}
+		for i := n8; i < len(o); i++ {
+			v := x[i]
 			if v < 0 {
 				v *= alpha
 			}
@@ -198,7 +205,14 @@ func leakyReluSlice32(alpha float32) func(o, x []float32) {
 func thresholdedReluSlice32(alpha float32) func(o, x []float32) {
 	return func(o, x []float32) {
 		x = x[:len(o)]
-		for i, v := range x {
+		n8 := 0
+		if haveAVX2 {
+			if n8 = len(o) &^ 7; n8 > 0 {
+				reluLikeAVX2(o[:n8], x[:n8], alpha, true)
+			}
+		}
+		for i := n8; i < len(o); i++ {
+			v := x[i]
 			if !(v > alpha) {
 				v = 0
 			}

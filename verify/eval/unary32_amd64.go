@@ -40,3 +40,6 @@ func geluErfAVX2(o, x []float32, lo float32) (inRange bool)
 
 //go:noescape
 func geluTanhAVX2(o, x []float32, lo float32) (inRange bool)
+
+//go:noescape
+func reluLikeAVX2(o, x []float32, alpha float32, thresholded bool)

@@ -599,3 +599,45 @@ gtdone:
 	SETEQ inRange+56(FP)
 	VZEROUPPER
 	RET
+
+// func reluLikeAVX2(o, x []float32, alpha float32, thresholded bool)
+// len(o) is a multiple of 8. LeakyRelu: o = x < 0 ? alpha·x : x;
+// ThresholdedRelu: o = x > alpha ? x : 0 (NaN gives 0).
+TEXT ·reluLikeAVX2(SB), NOSPLIT, $0-53
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	VBROADCASTSS alpha+48(FP), Y10
+	MOVBLZX thresholded+52(FP), DX
+	VXORPS Y11, Y11, Y11
+	TESTQ DX, DX
+	JNZ   trloop
+
+lrloop:
+	CMPQ CX, $0
+	JLE  rldone
+	VMOVUPS (SI), Y0
+	VCMPPS $0x11, Y11, Y0, Y1 // x < 0
+	VMULPS Y10, Y0, Y2
+	VBLENDVPS Y1, Y2, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  lrloop
+
+trloop:
+	CMPQ CX, $0
+	JLE  rldone
+	VMOVUPS (SI), Y0
+	VCMPPS $0x1E, Y10, Y0, Y1 // x > alpha, false for NaN
+	VANDPS Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  trloop
+
+rldone:
+	VZEROUPPER
+	RET

@@ -45,6 +45,30 @@ func BenchmarkUnary32(b *testing.B) {
 		{"HardSwish", "new", hardSwishSlice32},
 		{"HardSigmoid", "old", viaF64(func(v float64) float64 { return math.Max(0, math.Min(1, 0.2*v+0.5)) })},
 		{"HardSigmoid", "new", hardSigmoidSlice32(0.2, 0.5)},
+		{"Tanh", "old", viaF64(math.Tanh)},
+		{"Tanh", "new", tanhSlice32},
+		{"GeluErf", "old", viaF64(func(v float64) float64 { return 0.5 * v * (1 + math.Erf(v/math.Sqrt2)) })},
+		{"GeluErf", "new", geluErfSlice32},
+		{"GeluTanh", "old", viaF64(func(v float64) float64 {
+			return 0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v)))
+		})},
+		{"GeluTanh", "new", geluTanhSlice32},
+		{"Mish", "old", viaF64(func(v float64) float64 { return v * math.Tanh(softplus(v)) })},
+		{"Mish", "new", mishSlice32},
+		{"Elu", "old", viaF64(func(v float64) float64 {
+			if v < 0 {
+				return math.Exp(v) - 1
+			}
+			return v
+		})},
+		{"Elu", "new", eluSlice32(1)},
+		{"LeakyRelu", "old", viaF64(func(v float64) float64 {
+			if v < 0 {
+				return 0.01 * v
+			}
+			return v
+		})},
+		{"LeakyRelu", "new", leakyReluSlice32(0.01)},
 		{"Sqrt", "old", func(o, x []float32) {
 			for i := range o {
 				o[i] = float32(math.Sqrt(float64(x[i])))
