@@ -16,9 +16,10 @@ import "math"
 // works in place (o and x the same slice) without keeping a copy of x.
 //
 // Worst errors against the float64 functions rounded to float32, measured
-// by TestUnary32Accuracy over a dense sweep: sigmoid 2 ulp, erf 1 ulp;
-// HardSigmoid and HardSwish are computed in float64 (≤ 1 ulp); Sqrt and
-// Reciprocal are correctly rounded.
+// by TestUnary32Accuracy over a dense sweep: sigmoid 2 ulp, erf 1 ulp, tanh
+// 1 ulp, Gelu 6 ulp (erf form, below −1.3; 3 ulp above) and 3 ulp (tanh
+// form). HardSigmoid and HardSwish are computed in float64 (≤ 1 ulp); Sqrt
+// and Reciprocal are correctly rounded.
 
 // runKernel32 sets o[i] = f(x[i]): with vec16 (an AVX-512 kernel) on the
 // longest multiple-of-16 prefix and vec8 (AVX2) on a following 8 when the CPU
@@ -141,19 +142,23 @@ func tanhSlice32(o, x []float32) {
 // tanh32 is the float64 tanh rounded to float32.
 func tanh32(x float32) float32 { return float32(math.Tanh(float64(x))) }
 
-// geluErfLo and geluTanhLo are the inputs below which the Gelu kernels
-// leave the element to the float64 scalar: there the float32 erf (or the
-// argument of the sigmoid) would lose more than a few ulp relative to the
+// geluErfLo is where geluErfAVX2 switches from 1 + erf(x/√2) to erfc(−x/√2)
+// (the split of its erf: 1 + erf ≥ 0.19 above it), and geluErfMin the input
+// below which it leaves the element to the float64 scalar (the result is
+// subnormal or zero). geluTanhLo is the input below which geluTanhAVX2
+// leaves the element to the float64 scalar: there the sigmoid of the
+// rounded float32 argument would lose more than a few ulp relative to the
 // small result.
 const (
 	geluErfLo  = -1.3
+	geluErfMin = -13.2
 	geluTanhLo = -1.25
 )
 
 // geluErfSlice32 sets o[i] = x/2·(1 + erf(x/√2)).
 func geluErfSlice32(o, x []float32) {
 	runKernel32(o, x, nil, func(o, x []float32) bool { return geluErfAVX2(o, x, geluErfLo) },
-		func(v float32) bool { return !(v >= geluErfLo) }, geluErf32)
+		func(v float32) bool { return !(v >= geluErfMin) }, geluErf32)
 }
 
 // geluTanhSlice32 sets o[i] = x/2·(1 + tanh(√(2/π)·(x + 0.044715x³))).
