@@ -17,32 +17,40 @@ import "math"
 //
 // Worst errors against the float64 functions rounded to float32, measured
 // by TestUnary32Accuracy over a dense sweep: sigmoid 2 ulp, erf 1 ulp, tanh
-// 1 ulp, Gelu 6 ulp (erf form, below −1.3; 3 ulp above) and 3 ulp (tanh
+// 1 ulp, Gelu 6 ulp (erf form, below −1.3; 3 ulp above) and 4 ulp (tanh
 // form). HardSigmoid and HardSwish are computed in float64 (≤ 1 ulp); Sqrt
 // and Reciprocal are correctly rounded.
 
-// runKernel32 sets o[i] = f(x[i]): with vec16 (an AVX-512 kernel) on the
-// longest multiple-of-16 prefix and vec8 (AVX2) on a following 8 when the CPU
-// has them, and scalar elsewhere.
+// runKernel32 sets o[i] = f(x[i]): with vec16 (an AVX-512 kernel) on
+// multiples of 16 and vec8 (AVX2) on a following 8 when the CPU has them,
+// and scalar elsewhere. The kernels run on chunks of kernelChunk elements so
+// that one special input costs a scan of its chunk, not of the slice.
 func runKernel32(o, x []float32, vec16, vec8 func(o, x []float32) bool, special func(float32) bool, scalar func(float32) float32) {
+	const kernelChunk = 1024
 	x = x[:len(o)]
-	done, ok := 0, true
-	if haveAVX512 && vec16 != nil {
-		if done = len(o) &^ 15; done > 0 {
-			ok = vec16(o[:done], x[:done])
-		}
-	}
+	done := 0
 	if haveAVX2 {
-		if n8 := len(o) &^ 7; n8 > done {
-			ok = vec8(o[done:n8], x[done:n8]) && ok
-			done = n8
-		}
-	}
-	if !ok {
-		for i, v := range o[:done] {
-			if special(v) {
-				o[i] = scalar(v)
+		end := len(o) &^ 7
+		for done < end {
+			hi := min(done+kernelChunk, end)
+			oo, xx := o[done:hi], x[done:hi]
+			var ok bool
+			if n16 := len(oo) &^ 15; haveAVX512 && vec16 != nil && n16 > 0 {
+				ok = vec16(oo[:n16], xx[:n16])
+				if n16 < len(oo) {
+					ok = vec8(oo[n16:], xx[n16:]) && ok
+				}
+			} else {
+				ok = vec8(oo, xx)
 			}
+			if !ok {
+				for i, v := range oo {
+					if special(v) {
+						oo[i] = scalar(v)
+					}
+				}
+			}
+			done = hi
 		}
 	}
 	for i := done; i < len(o); i++ {
@@ -143,16 +151,14 @@ func tanhSlice32(o, x []float32) {
 func tanh32(x float32) float32 { return float32(math.Tanh(float64(x))) }
 
 // geluErfLo is where geluErfAVX2 switches from 1 + erf(x/√2) to erfc(−x/√2)
-// (the split of its erf: 1 + erf ≥ 0.19 above it), and geluErfMin the input
-// below which it leaves the element to the float64 scalar (the result is
-// subnormal or zero). geluTanhLo is the input below which geluTanhAVX2
-// leaves the element to the float64 scalar: there the sigmoid of the
-// rounded float32 argument would lose more than a few ulp relative to the
-// small result.
+// (the split of its erf: 1 + erf ≥ 0.19 above it). geluErfMin and
+// geluTanhMin are the inputs below which the Gelu kernels leave the element
+// to the float64 scalar (the result is tiny: below 1e-36 in magnitude), as
+// geluTanhAVX2 does above 1e6.
 const (
-	geluErfLo  = -1.3
-	geluErfMin = -13.2
-	geluTanhLo = -1.25
+	geluErfLo   = -1.3
+	geluErfMin  = -13.2
+	geluTanhMin = -9.9
 )
 
 // geluErfSlice32 sets o[i] = x/2·(1 + erf(x/√2)).
@@ -163,8 +169,7 @@ func geluErfSlice32(o, x []float32) {
 
 // geluTanhSlice32 sets o[i] = x/2·(1 + tanh(√(2/π)·(x + 0.044715x³))).
 func geluTanhSlice32(o, x []float32) {
-	runKernel32(o, x, nil, func(o, x []float32) bool { return geluTanhAVX2(o, x, geluTanhLo) },
-		func(v float32) bool { return !(v >= geluTanhLo) }, geluTanh32)
+	runKernel32(o, x, nil, geluTanhAVX2, func(v float32) bool { return !(v >= geluTanhMin && v <= 1e6) }, geluTanh32)
 }
 
 // geluErf and geluTanh are Gelu in float64 in forms without cancellation

@@ -39,7 +39,7 @@ func tanhAVX2(o, x []float32) (inRange bool)
 func geluErfAVX2(o, x []float32, lo float32) (inRange bool)
 
 //go:noescape
-func geluTanhAVX2(o, x []float32, lo float32) (inRange bool)
+func geluTanhAVX2(o, x []float32) (inRange bool)
 
 //go:noescape
 func reluLikeAVX2(o, x []float32, alpha float32, thresholded bool)

@@ -594,38 +594,66 @@ gedone:
 	VZEROUPPER
 	RET
 
-// func geluTanhAVX2(o, x []float32, lo float32) (inRange bool)
+DATA gtc1<>+0(SB)/8, $0x3FF9884533D43651
+GLOBL gtc1<>(SB), RODATA|NOPTR, $8
+DATA gtc2<>+0(SB)/8, $0x3FB2444F2A4D8B4B
+GLOBL gtc2<>(SB), RODATA|NOPTR, $8
+CONST8(u32gtmin, 0xC11E6666)
+CONST8(u32gtmax, 0x49742400)
+
+// GTZ4 sets the float32 pair (hi, lo) of z = x·(c1 + c2·x²) for the four
+// float32 x in xf, computed in float64 (clobbers d, t).
+#define GTZ4(xf, d, t, hi, lo) \
+	VCVTPS2PD xf, d; \
+	VMULPD d, d, t; \
+	VFMADD213PD Y13, Y12, t; \
+	VMULPD d, t, d; \
+	VCVTPD2PSY d, hi; \
+	VCVTPS2PD hi, t; \
+	VSUBPD t, d, d; \
+	VCVTPD2PSY d, lo
+
+// func geluTanhAVX2(o, x []float32) (inRange bool)
 // len(o) is a multiple of 8. The tanh approximation of Gelu,
 // x/2·(1 + tanh(√(2/π)·(x + 0.044715x³))), as x·σ(z) with
 // z = x·(2√(2/π) + 2√(2/π)·0.044715·x²) (1 + tanh(u) = 2σ(2u): no
-// cancellation), σ as in sigmoidAVX2 with |z| clamped to 87; for x ≥ lo,
-// other lanes (and NaN) get o = x.
-TEXT ·geluTanhAVX2(SB), NOSPLIT, $0-57
+// cancellation). σ(z) ≈ e**z for z ≪ 0 has relative condition |z|, so z is
+// computed in float64 and carried as a float32 pair zh + zl, and
+// e**−|z| = e**−|zh|·(1 ∓ zl); σ as in sigmoidAVX2 (|zh| clamped to 87).
+// Lanes below −9.9 (z < −85) or above 1e6 (where zh would overflow; o = x
+// there) and NaN get o = x.
+TEXT ·geluTanhAVX2(SB), NOSPLIT, $0-49
 	MOVQ o_base+0(FP), DI
 	MOVQ o_len+8(FP), CX
 	MOVQ x_base+24(FP), SI
-	VBROADCASTSS lo+48(FP), Y12
+	VBROADCASTSD gtc1<>(SB), Y13
+	VBROADCASTSD gtc2<>(SB), Y12
 	VPCMPEQD Y15, Y15, Y15
 	VMOVUPS u32one<>(SB), Y9
 	VMOVUPS u32abs<>(SB), Y14
-	VMOVUPS u32lim87<>(SB), Y13
 
 gtloop:
 	CMPQ CX, $0
 	JLE  gtdone
 	VMOVUPS (SI), Y3
-	VCMPPS $0x1D, Y12, Y3, Y10 // x >= lo, false for NaN
+	VCMPPS $0x1D, u32gtmin<>(SB), Y3, Y10 // x >= -9.9, false for NaN
+	VCMPPS $0x12, u32gtmax<>(SB), Y3, Y1 // x <= 1e6 (z finite in float32)
+	VANDPS Y1, Y10, Y10
 	VANDPS Y10, Y15, Y15
-	VMULPS Y3, Y3, Y5
-	VMOVUPS u32gc2<>(SB), Y7
-	VFMADD213PS u32gc1<>(SB), Y5, Y7
-	VMULPS Y3, Y7, Y7 // z
-	VANDPS Y14, Y7, Y0
-	VMINPS Y13, Y0, Y0
+	GTZ4(X3, Y0, Y1, X4, X5)
+	VEXTRACTF128 $1, Y3, X2
+	GTZ4(X2, Y0, Y1, X6, X7)
+	VINSERTF128 $1, X6, Y4, Y4 // zh
+	VINSERTF128 $1, X7, Y5, Y5 // zl
+	VANDPS Y14, Y4, Y0
+	VMINPS u32lim87<>(SB), Y0, Y0
 	VORPS u32sign<>(SB), Y0, Y0
 	EXP8(Y0, Y1, Y2)
+	VANDNPS Y4, Y14, Y1
+	VXORPS Y1, Y5, Y5 // sign(zh)·zl
+	VFNMADD231PS Y5, Y2, Y2 // e·(1 − sign(zh)·zl)
 	VADDPS Y9, Y2, Y5
-	VBLENDVPS Y7, Y2, Y9, Y6
+	VBLENDVPS Y4, Y2, Y9, Y6
 	VDIVPS Y5, Y6, Y6
 	VMULPS Y3, Y6, Y6
 	VBLENDVPS Y10, Y6, Y3, Y6
@@ -638,7 +666,7 @@ gtloop:
 gtdone:
 	VMOVMSKPS Y15, AX
 	CMPQ AX, $0xFF
-	SETEQ inRange+56(FP)
+	SETEQ inRange+48(FP)
 	VZEROUPPER
 	RET
 

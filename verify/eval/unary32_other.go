@@ -24,7 +24,7 @@ func tanhAVX2(o, x []float32) bool { panic("tanhAVX2 needs amd64") }
 
 func geluErfAVX2(o, x []float32, lo float32) bool { panic("geluErfAVX2 needs amd64") }
 
-func geluTanhAVX2(o, x []float32, lo float32) bool { panic("geluTanhAVX2 needs amd64") }
+func geluTanhAVX2(o, x []float32) bool { panic("geluTanhAVX2 needs amd64") }
 
 func reluLikeAVX2(o, x []float32, alpha float32, thresholded bool) {
 	panic("reluLikeAVX2 needs amd64")
