@@ -43,3 +43,6 @@ func geluTanhAVX2(o, x []float32) (inRange bool)
 
 //go:noescape
 func reluLikeAVX2(o, x []float32, alpha float32, thresholded bool)
+
+//go:noescape
+func mishAVX2(o, x []float32) (inRange bool)

@@ -711,3 +711,46 @@ trloop:
 rldone:
 	VZEROUPPER
 	RET
+
+CONST8(u32twenty, 0x41A00000)
+CONST8(u32neg87, 0xC2AE0000)
+
+// func mishAVX2(o, x []float32) (inRange bool)
+// len(o) is a multiple of 8. mish = x·tanh(softplus(x)) = x·n/(n + 2) with
+// n = e·(e + 2), e = e**min(x, 20) (above 20 the ratio is 1 in float32).
+// Lanes below −87 (e subnormal) and NaN get o = x.
+TEXT ·mishAVX2(SB), NOSPLIT, $0-49
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	VPCMPEQD Y15, Y15, Y15
+	VMOVUPS u32two<>(SB), Y9
+	VMOVUPS u32twenty<>(SB), Y13
+	VMOVUPS u32neg87<>(SB), Y12
+
+mhloop:
+	CMPQ CX, $0
+	JLE  mhdone
+	VMOVUPS (SI), Y3
+	VCMPPS $0x1D, Y12, Y3, Y10 // x >= -87, false for NaN
+	VANDPS Y10, Y15, Y15
+	VMINPS Y13, Y3, Y0
+	EXP8(Y0, Y1, Y2)
+	VADDPS Y9, Y2, Y4
+	VMULPS Y4, Y2, Y4 // n
+	VADDPS Y9, Y4, Y5
+	VDIVPS Y5, Y4, Y4
+	VMULPS Y3, Y4, Y4
+	VBLENDVPS Y10, Y4, Y3, Y4
+	VMOVUPS Y4, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  mhloop
+
+mhdone:
+	VMOVMSKPS Y15, AX
+	CMPQ AX, $0xFF
+	SETEQ inRange+48(FP)
+	VZEROUPPER
+	RET

@@ -29,3 +29,5 @@ func geluTanhAVX2(o, x []float32) bool { panic("geluTanhAVX2 needs amd64") }
 func reluLikeAVX2(o, x []float32, alpha float32, thresholded bool) {
 	panic("reluLikeAVX2 needs amd64")
 }
+
+func mishAVX2(o, x []float32) bool { panic("mishAVX2 needs amd64") }

@@ -116,19 +116,20 @@ func checkUnary32Accuracy(t *testing.T) {
 			}
 			return 0
 		}, 0},
-		// n = e**x(e**x + 2), x·n/(n + 2) in float64 against the
-		// definition x·tanh(log1p(e**x)).
+		// n = e**x(e**x + 2), x·n/(n + 2) against the definition
+		// x·tanh(log1p(e**x)): e within 2 ulp, n, the ratio and the
+		// product round four times; measured worst 4 ulp (x·e**x tail).
 		{"Mish", mishSlice32, func(v float64) float64 {
 			if v > 0 {
 				return v * math.Tanh(v+math.Log1p(math.Exp(-v)))
 			}
 			return v * math.Tanh(math.Log1p(math.Exp(v)))
-		}, 1},
+		}, 4},
 		{"Reciprocal", reciprocalSlice32, func(v float64) float64 { return 1 / v }, 0},
 	} {
 		offsets := []int{0, 1, 2, 3, 4, 5, 6, 7} // every tail length
 		switch c.name {
-		case "Elu", "Selu", "Celu", "Mish": // Go loops, no tails
+		case "Elu", "Selu", "Celu": // Go loops, no tails
 			offsets = offsets[:1]
 		default:
 			if !haveAVX2 {
