@@ -92,7 +92,7 @@ func init() {
 				o[i] = softplus32(x[i])
 			}
 		}},
-		"Mish": {f: plain(mish), f32: mishSlice32},
+		"Mish": {f: plain(mish), f32: mishSlice32, cost: 4},
 		"LeakyRelu": {f: func(c *opCtx) func(float64) float64 {
 			a := float64(c.attrFloat("alpha", 0.01))
 			return func(x float64) float64 {
@@ -110,11 +110,11 @@ func init() {
 				}
 				return x
 			}
-		}, f32c: func(c *opCtx) func(o, x []float32) { return eluSlice32(float64(c.attrFloat("alpha", 1))) }},
+		}, f32c: func(c *opCtx) func(o, x []float32) { return eluSlice32(float64(c.attrFloat("alpha", 1))) }, cost: 2},
 		"Celu": {f: func(c *opCtx) func(float64) float64 {
 			a := float64(c.attrFloat("alpha", 1))
 			return func(x float64) float64 { return celu(x, a) }
-		}, f32c: func(c *opCtx) func(o, x []float32) { return celuSlice32(float64(c.attrFloat("alpha", 1))) }},
+		}, f32c: func(c *opCtx) func(o, x []float32) { return celuSlice32(float64(c.attrFloat("alpha", 1))) }, cost: 2},
 		"Selu": {f: func(c *opCtx) func(float64) float64 {
 			a := float64(c.attrFloat("alpha", 1.67326319217681884765625))
 			g := float64(c.attrFloat("gamma", 1.05070102214813232421875))
@@ -127,7 +127,7 @@ func init() {
 		}, f32c: func(c *opCtx) func(o, x []float32) {
 			return seluSlice32(float64(c.attrFloat("alpha", 1.67326319217681884765625)),
 				float64(c.attrFloat("gamma", 1.05070102214813232421875)))
-		}},
+		}, cost: 2},
 		"ThresholdedRelu": {f: func(c *opCtx) func(float64) float64 {
 			a := float64(c.attrFloat("alpha", 1))
 			return func(x float64) float64 {

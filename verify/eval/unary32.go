@@ -18,7 +18,7 @@ import "math"
 // Worst errors against the float64 functions rounded to float32, measured
 // by TestUnary32Accuracy over a dense sweep: sigmoid 2 ulp, erf 1 ulp, tanh
 // 1 ulp, Gelu 6 ulp (erf form, below −1.3; 3 ulp above) and 4 ulp (tanh
-// form), Mish 4 ulp. HardSigmoid and HardSwish are computed in float64
+// form), Mish 4 ulp, Elu/Selu/Celu 3 ulp. HardSigmoid and HardSwish are computed in float64
 // (≤ 1 ulp); Sqrt and Reciprocal are correctly rounded.
 
 // runKernel32 sets o[i] = f(x[i]): with vec16 (an AVX-512 kernel) on
@@ -231,42 +231,51 @@ func thresholdedReluSlice32(alpha float32) func(o, x []float32) {
 	}
 }
 
-// eluSlice32 returns the Elu kernel: alpha·(e**x − 1) below 0 (through
-// Expm1 in float64, exact near 0 where e**x − 1 cancels), else x.
+// eluSlice32 returns the Elu kernel: alpha·(e**x − 1) below 0, else x.
 func eluSlice32(alpha float64) func(o, x []float32) {
-	return func(o, x []float32) {
-		x = x[:len(o)]
-		for i, v := range x {
-			if v < 0 {
-				v = float32(alpha * math.Expm1(float64(v)))
-			}
-			o[i] = v
+	return eluLike32(1, alpha, 1, func(v float64) float64 {
+		if v < 0 {
+			return alpha * math.Expm1(v)
 		}
-	}
+		return v
+	})
 }
 
 // seluSlice32 returns the Selu kernel: gamma·alpha·(e**x − 1) at or below
-// 0, gamma·x above, in float64.
+// 0, gamma·x above.
 func seluSlice32(alpha, gamma float64) func(o, x []float32) {
-	return func(o, x []float32) {
-		x = x[:len(o)]
-		for i, v := range x {
-			if v <= 0 {
-				o[i] = float32(gamma * alpha * math.Expm1(float64(v)))
-			} else {
-				o[i] = float32(gamma * float64(v))
-			}
+	return eluLike32(1, gamma*alpha, gamma, func(v float64) float64 {
+		if v <= 0 {
+			return gamma * alpha * math.Expm1(v)
 		}
-	}
+		return gamma * v
+	})
 }
 
 // celuSlice32 returns the Celu kernel max(0, x) + min(0, alpha·(e**(x/alpha)
-// − 1)) in float64.
+// − 1)), for alpha > 0 the same as alpha·expm1(x/alpha) below 0, else x.
 func celuSlice32(alpha float64) func(o, x []float32) {
+	f := func(v float64) float64 { return celu(v, alpha) }
+	if !(alpha > 0) {
+		return eluLike32(0, 0, 0, f)
+	}
+	return eluLike32(1/alpha, alpha, 1, f)
+}
+
+// eluLike32 runs eluLikeAVX2 (o = x < 0 ? neg·expm1(x·inv) : pos·x) on the
+// multiple-of-8 prefix, and f (the float64 definition) on the tail, or on
+// everything without AVX2 or when neg is 0 (no kernel).
+func eluLike32(inv, neg, pos float64, f func(float64) float64) func(o, x []float32) {
 	return func(o, x []float32) {
 		x = x[:len(o)]
-		for i, v := range x {
-			o[i] = float32(celu(float64(v), alpha))
+		n8 := 0
+		if haveAVX2 && neg != 0 {
+			if n8 = len(o) &^ 7; n8 > 0 {
+				eluLikeAVX2(o[:n8], x[:n8], float32(inv), float32(neg), float32(pos), float32(neg*inv))
+			}
+		}
+		for i := n8; i < len(o); i++ {
+			o[i] = float32(f(float64(x[i])))
 		}
 	}
 }

@@ -46,3 +46,6 @@ func reluLikeAVX2(o, x []float32, alpha float32, thresholded bool)
 
 //go:noescape
 func mishAVX2(o, x []float32) (inRange bool)
+
+//go:noescape
+func eluLikeAVX2(o, x []float32, inv, neg, pos, k float32)

@@ -754,3 +754,69 @@ mhdone:
 	SETEQ inRange+48(FP)
 	VZEROUPPER
 	RET
+
+CONST8(u32neg20, 0xC1A00000)
+CONST8(u32tiny, 0x21800000)
+
+// func eluLikeAVX2(o, x []float32, inv, neg, pos, k float32)
+// len(o) is a multiple of 8. o = x < 0 ? neg·expm1(x·inv) : pos·x (Elu,
+// Selu, and Celu with inv = 1/alpha); for |x| < 2^-60, where x·inv may
+// underflow, neg·expm1(x·inv) = k·x with k = neg·inv. expm1(z) for z = clamp(x·inv, −20, 0)
+// (expm1 is −1 in float32 below −17.4): z = n·ln 2 + r as in EXP8,
+// q = r + r²/2 + … + r⁸/8! by Horner; expm1 = q when n = 0 (no
+// cancellation near 0), else 2^n·(1 + q) − 1 (there e**z ≤ 0.71).
+TEXT ·eluLikeAVX2(SB), NOSPLIT, $0-64
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	VBROADCASTSS inv+48(FP), Y12
+	VBROADCASTSS neg+52(FP), Y13
+	VBROADCASTSS pos+56(FP), Y14
+	VBROADCASTSS k+60(FP), Y15
+	VMOVUPS u32one<>(SB), Y9
+	VMOVUPS u32neg20<>(SB), Y11
+	VXORPS Y10, Y10, Y10
+
+elloop:
+	CMPQ CX, $0
+	JLE  eldone
+	VMOVUPS (SI), Y3
+	VMULPS Y12, Y3, Y0
+	VMAXPS Y11, Y0, Y0
+	VMINPS Y10, Y0, Y0 // z
+	VMULPS u32log2e<>(SB), Y0, Y1
+	VROUNDPS $0, Y1, Y1 // n
+	VFNMADD231PS u32ln2hi<>(SB), Y1, Y0
+	VFNMADD231PS u32ln2lo<>(SB), Y1, Y0 // r
+	VMOVUPS u32e7<>(SB), Y2
+	VFMADD213PS u32e6<>(SB), Y0, Y2
+	VFMADD213PS u32e5<>(SB), Y0, Y2
+	VFMADD213PS u32e4<>(SB), Y0, Y2
+	VFMADD213PS u32e3<>(SB), Y0, Y2
+	VFMADD213PS u32e2<>(SB), Y0, Y2
+	VFMADD213PS Y9, Y0, Y2
+	VMULPS Y0, Y2, Y2 // q = e**r − 1
+	VCMPPS $0, Y10, Y1, Y4 // n == 0
+	VADDPS Y9, Y2, Y5
+	VCVTPS2DQ Y1, Y1
+	VPSLLD $23, Y1, Y1
+	VPADDD Y1, Y5, Y5
+	VSUBPS Y9, Y5, Y5 // 2^n·(1 + q) − 1
+	VBLENDVPS Y4, Y2, Y5, Y5
+	VMULPS Y13, Y5, Y5
+	VANDPS u32abs<>(SB), Y3, Y6
+	VCMPPS $0x11, u32tiny<>(SB), Y6, Y4 // |x| < 2^-60
+	VMULPS Y15, Y3, Y6
+	VBLENDVPS Y4, Y6, Y5, Y5
+	VMULPS Y14, Y3, Y6
+	VCMPPS $0x11, Y10, Y3, Y4 // x < 0
+	VBLENDVPS Y4, Y5, Y6, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  elloop
+
+eldone:
+	VZEROUPPER
+	RET

@@ -31,3 +31,5 @@ func reluLikeAVX2(o, x []float32, alpha float32, thresholded bool) {
 }
 
 func mishAVX2(o, x []float32) bool { panic("mishAVX2 needs amd64") }
+
+func eluLikeAVX2(o, x []float32, inv, neg, pos, k float32) { panic("eluLikeAVX2 needs amd64") }
