@@ -12,14 +12,17 @@ import "math"
 // handle through unchanged (o[i] = x[i]); runKernel32 then recomputes every
 // output for which special is true. special must be false on every value
 // the kernel does compute, which holds because each kernel's outputs lie in
-// a range its special inputs do not (sigmoid: [0, 1]; erf: not NaN). This
-// works in place (o and x the same slice) without keeping a copy of x.
+// a range its special inputs do not (sigmoid: [0, 1], special |x| > 87;
+// erf, tanh: not NaN; Gelu and Mish: at least −0.31, special below −9.9 or
+// lower). This works in place (o and x the same slice) without keeping a
+// copy of x.
 //
 // Worst errors against the float64 functions rounded to float32, measured
 // by TestUnary32Accuracy over a dense sweep: sigmoid 2 ulp, erf 1 ulp, tanh
 // 1 ulp, Gelu 6 ulp (erf form, below −1.3; 3 ulp above) and 4 ulp (tanh
-// form), Mish 4 ulp, Elu/Selu/Celu 3 ulp. HardSigmoid and HardSwish are computed in float64
-// (≤ 1 ulp); Sqrt and Reciprocal are correctly rounded.
+// form), Mish 4 ulp, Elu/Selu/Celu 3 ulp. HardSigmoid and HardSwish are
+// computed in float64 (≤ 1 ulp); Sqrt and Reciprocal are correctly rounded;
+// LeakyRelu and ThresholdedRelu are exact.
 
 // runKernel32 sets o[i] = f(x[i]): with vec16 (an AVX-512 kernel) on
 // multiples of 16 and vec8 (AVX2) on a following 8 when the CPU has them,
