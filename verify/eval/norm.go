@@ -48,10 +48,7 @@ func opBatchNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 				cc := q % int(ch)
 				a := sc[cc] / math.Sqrt(vr[cc]+eps)
 				av, bv := float32(a), float32(bs[cc]-mean[cc]*a)
-				src, dst := x32[q*inner:(q+1)*inner], od[q*inner:(q+1)*inner]
-				for i, v := range src {
-					dst[i] = v*av + bv
-				}
+				scaleShift(od[q*inner:(q+1)*inner], x32[q*inner:(q+1)*inner], av, bv) // depthwise32.go
 			}
 		})
 		return []*Tensor{o}, nil
