@@ -1,7 +1,5 @@
 package eval
 
-
-
 // Sliding windows over one float32 plane, for depthwise convolution and
 // 2-D pooling. The plane is first copied into a padded buffer whose rows
 // hold the columns split by phase (column c at (c mod sw)·pw + c/sw), so
@@ -186,4 +184,3 @@ func depthwise2D(xd, wd, bias, od []float32, nb int, g *conv2DGeom) {
 		}
 	})
 }
-
