@@ -49,41 +49,59 @@ func (p *windowPlan) size() int { return p.hp * p.rowLen }
 // xstep is the prepared-plane distance between two output rows.
 func (p *windowPlan) xstep() int { return p.sh * p.rowLen }
 
-// prepare copies the plane x (h×w) into dst (p.size()), pad everywhere
-// outside the input.
-func (p *windowPlan) prepare(dst, x []float32, pad float32) {
-	for r := 0; r < p.hp; r++ {
-		row := dst[r*p.rowLen : (r+1)*p.rowLen]
-		iy := r - p.pt
-		if iy < 0 || iy >= p.h {
-			for i := range row {
-				row[i] = pad
-			}
+// newPlane returns a prepared-plane buffer with pad everywhere; prepare
+// then writes only the input's positions, which are the same for every
+// plane of the geometry, so one buffer serves many planes.
+func (p *windowPlan) newPlane(pad float32) []float32 {
+	buf := make([]float32, p.size())
+	if pad != 0 {
+		for i := range buf {
+			buf[i] = pad
+		}
+	}
+	return buf
+}
+
+// prepare copies the plane x (h×w) into its positions of dst, a buffer
+// from newPlane.
+func (p *windowPlan) prepare(dst, x []float32) {
+	r0, r1 := max(0, p.pt), min(p.hp, p.pt+p.h) // prepared rows holding input rows
+	if p.sw == 1 {
+		lo, hi := min(p.pl, p.rowLen), min(p.pl+p.w, p.rowLen)
+		for r := r0; r < r1; r++ {
+			iy := r - p.pt
+			copy(dst[r*p.rowLen+lo:r*p.rowLen+hi], x[iy*p.w:iy*p.w+hi-lo])
+		}
+		return
+	}
+	for ph := 0; ph < p.sw; ph++ {
+		// Phase ph holds input columns ix = ph − pl + i·sw, i < pw.
+		x0 := ph - p.pl
+		lo := 0
+		if x0 < 0 {
+			lo = min((-x0+p.sw-1)/p.sw, p.pw)
+		}
+		hi := lo
+		if last := p.w - 1 - x0; last >= 0 {
+			hi = max(lo, min(p.pw, last/p.sw+1))
+		}
+		if hi == lo {
 			continue
 		}
-		src := x[iy*p.w : (iy+1)*p.w]
-		if p.sw == 1 {
-			lo := min(p.pl, len(row))
-			hi := min(p.pl+p.w, len(row))
-			for i := range row[:lo] {
-				row[i] = pad
-			}
-			copy(row[lo:hi], src)
-			for i := range row[hi:] {
-				row[hi+i] = pad
-			}
+		if p.sw == 2 && haveAVX2 && r1 > r0 {
+			n := hi - lo
+			d0, s0 := r0*p.rowLen+ph*p.pw+lo, (r0-p.pt)*p.w+x0+lo*2
+			_ = dst[d0+(r1-r0-1)*p.rowLen+n-1]
+			_ = x[s0+(r1-r0-1)*p.w+2*(n-1)]
+			gather2RowsAVX2(&dst[d0], 4*p.rowLen, &x[s0], 4*p.w, r1-r0, n)
 			continue
 		}
-		for ph := 0; ph < p.sw; ph++ {
-			dst := row[ph*p.pw : (ph+1)*p.pw]
-			ix := ph - p.pl
-			for i := range dst {
-				if ix >= 0 && ix < p.w {
-					dst[i] = src[ix]
-				} else {
-					dst[i] = pad
-				}
-				ix += p.sw
+		for r := r0; r < r1; r++ {
+			iy := r - p.pt
+			d := dst[r*p.rowLen+ph*p.pw:][lo:hi]
+			s := x[iy*p.w+x0+lo*p.sw:][:(hi-lo-1)*p.sw+1]
+			for i := range d {
+				d[i] = s[i*p.sw]
 			}
 		}
 	}
@@ -172,14 +190,14 @@ func depthwise2D(xd, wd, bias, od []float32, nb int, g *conv2DGeom) {
 	}
 	p := newWindowPlan(g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh, g.ow)
 	parallelFor(nb*g.m, ohw*ksz, func(lo, hi int) {
-		buf := make([]float32, p.size())
+		buf := p.newPlane(0)
 		for q := lo; q < hi; q++ {
 			ch := q % g.m
 			b := float32(0)
 			if bias != nil {
 				b = bias[ch]
 			}
-			p.prepare(buf, xd[q*hw:][:hw], 0)
+			p.prepare(buf, xd[q*hw:][:hw])
 			p.weighted(od[q*ohw:][:ohw], g.ow, buf, wd[ch*ksz:][:ksz], b)
 		}
 	})

@@ -13,3 +13,6 @@ func maxPlaneAVX2(o *float32, ow, oh, ostride int, x *float32, xstep int, offs *
 
 //go:noescape
 func scaleShiftAVX2(o, x []float32, a, b float32)
+
+//go:noescape
+func gather2RowsAVX2(dst *float32, dstep int, src *float32, sstep, rows, n int)

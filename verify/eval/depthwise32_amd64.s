@@ -306,3 +306,67 @@ ss8:
 ssdone:
 	VZEROUPPER
 	RET
+
+// func gather2RowsAVX2(dst *float32, dstep int, src *float32, sstep, rows, n int)
+//
+// For each of rows rows (strides dstep and sstep, in bytes): dst[i] =
+// src[2i] for i < n (n ≥ 1), reading 2n−1 source floats: the last group
+// of ≤ 8 values uses masked loads and a masked store.
+TEXT ·gather2RowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ n+40(FP), AX
+	DECQ AX
+	MOVQ AX, R8
+	SHRQ $3, R8 // full groups per row
+	MOVQ R8, BX
+	SHLQ $3, BX
+	MOVQ n+40(FP), AX
+	SUBQ BX, AX // 1 ≤ tail ≤ 8
+	MOVQ         AX, X7
+	VPBROADCASTD X7, Y7
+	VPCMPGTD     dwIota<>(SB), Y7, Y7 // store mask: lane < tail
+	LEAQ         -1(AX)(AX*1), AX
+	MOVQ         AX, X5
+	VPBROADCASTD X5, Y5
+	VPCMPGTD     dwIota<>(SB), Y5, Y4 // first half: lane < 2·tail−1
+	SUBQ         $8, AX
+	MOVQ         AX, X6
+	VPBROADCASTD X6, Y6
+	VPCMPGTD     dwIota<>(SB), Y6, Y6 // second half: lane < 2·tail−9
+	MOVQ         dst+0(FP), R9
+	MOVQ         src+16(FP), R10
+	MOVQ         rows+32(FP), DX
+	TESTQ        DX, DX
+	JE           g2done
+
+g2row:
+	MOVQ R9, DI
+	MOVQ R10, SI
+	MOVQ R8, CX
+	TESTQ CX, CX
+	JE    g2tail
+
+g2loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xD8, Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    $64, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     g2loop
+
+g2tail:
+	VMASKMOVPS (SI), Y4, Y0
+	VMASKMOVPS 32(SI), Y6, Y1
+	VSHUFPS    $0x88, Y1, Y0, Y2
+	VPERMPD    $0xD8, Y2, Y2
+	VMASKMOVPS Y2, Y7, (DI)
+	ADDQ       dstep+8(FP), R9
+	ADDQ       sstep+24(FP), R10
+	DECQ       DX
+	JNZ        g2row
+
+g2done:
+	VZEROUPPER
+	RET

@@ -13,3 +13,7 @@ func maxPlaneAVX2(o *float32, ow, oh, ostride int, x *float32, xstep int, offs *
 }
 
 func scaleShiftAVX2(o, x []float32, a, b float32) { panic("scaleShiftAVX2 needs amd64") }
+
+func gather2RowsAVX2(dst *float32, dstep int, src *float32, sstep, rows, n int) {
+	panic("gather2RowsAVX2 needs amd64")
+}

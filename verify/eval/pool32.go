@@ -33,10 +33,10 @@ func pool2DFloat32(c *opCtx, x *Tensor, g windowGeom, isMax, includePad bool) (*
 		y0, y1 := interior(oh, h, kh, sh, dh, pt)
 		x0, x1 := interior(ow, w, kw, sw, dw, pl)
 		parallelFor(nc, ohw*kh*kw, func(lo, hi int) {
-			buf := make([]float32, p.size())
+			buf := p.newPlane(float32(math.Inf(-1)))
 			for q := lo; q < hi; q++ {
 				src, dst := xd[q*hw:][:hw], od[q*ohw:][:ohw]
-				p.prepare(buf, src, float32(math.Inf(-1)))
+				p.prepare(buf, src)
 				p.maxOf(dst, ow, buf)
 				for oy := 0; oy < oh; oy++ {
 					if oy >= y0 && oy < y1 {
@@ -65,10 +65,10 @@ func pool2DFloat32(c *opCtx, x *Tensor, g windowGeom, isMax, includePad bool) (*
 		ones[i] = 1
 	}
 	parallelFor(nc, ohw*kh*kw, func(lo, hi int) {
-		buf := make([]float32, p.size())
+		buf := p.newPlane(0)
 		for q := lo; q < hi; q++ {
 			dst := od[q*ohw:][:ohw]
-			p.prepare(buf, xd[q*hw:][:hw], 0)
+			p.prepare(buf, xd[q*hw:][:hw])
 			p.weighted(dst, ow, buf, ones, 0)
 			for oy := 0; oy < oh; oy++ {
 				row := dst[oy*ow : (oy+1)*ow]
