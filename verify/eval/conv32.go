@@ -96,7 +96,7 @@ func conv2DFloat32(c *opCtx, x, w, b *Tensor, wg windowGeom, group int64) (*Tens
 	hw := g.h * g.w
 	cin := g.c * g.grps
 	ksz := g.kh * g.kw
-	if g.c == 1 && g.mg == 1 {
+	if g.c == 1 && g.mg == 1 && g.pt >= 0 && g.pl >= 0 {
 		depthwise2D(xd, wd, bias, od, nb, g) // depthwise32.go
 		return o, true
 	}

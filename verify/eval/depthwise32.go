@@ -18,10 +18,11 @@ type windowPlan struct {
 	hp, pw, rowLen int   // prepared rows, columns per phase, row length (sw·pw)
 	offs           []int // element offset of each tap (ky-major) from the output's position
 	offsB          []int // the same in bytes, for the assembly kernels
+	maxOff         int   // the largest of offs
 }
 
 // newWindowPlan resolves the prepared-plane layout of a window op; oh and
-// ow must be positive.
+// ow must be positive, pads not negative.
 func newWindowPlan(h, w, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow int) *windowPlan {
 	p := &windowPlan{h: h, w: w, kh: kh, kw: kw, sh: sh, sw: sw, dh: dh, dw: dw, pt: pt, pl: pl, oh: oh, ow: ow}
 	// The rows and columns the windows reach (pads and ceil_mode overhang included).
@@ -39,6 +40,7 @@ func newWindowPlan(h, w, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow int) *windowPlan
 	p.offsB = make([]int, len(p.offs))
 	for i, o := range p.offs {
 		p.offsB[i] = 4 * o
+		p.maxOff = max(p.maxOff, o)
 	}
 	return p
 }
@@ -112,7 +114,7 @@ func (p *windowPlan) prepare(dst, x []float32) {
 func (p *windowPlan) weighted(o []float32, ostride int, plane, w []float32, bias float32) {
 	if haveAVX2 {
 		_ = o[(p.oh-1)*ostride+p.ow-1]
-		_ = plane[(p.oh-1)*p.xstep()+p.ow-1+p.offs[len(p.offs)-1]]
+		_ = plane[(p.oh-1)*p.xstep()+p.ow-1+p.maxOff]
 		_ = w[len(p.offs)-1]
 		dwPlaneAVX2(&o[0], p.ow, p.oh, 4*ostride, &plane[0], 4*p.xstep(), &p.offsB[0], &w[0], len(p.offs), bias)
 		return
@@ -125,7 +127,7 @@ func (p *windowPlan) weighted(o []float32, ostride int, plane, w []float32, bias
 func (p *windowPlan) maxOf(o []float32, ostride int, plane []float32) {
 	if haveAVX2 {
 		_ = o[(p.oh-1)*ostride+p.ow-1]
-		_ = plane[(p.oh-1)*p.xstep()+p.ow-1+p.offs[len(p.offs)-1]]
+		_ = plane[(p.oh-1)*p.xstep()+p.ow-1+p.maxOff]
 		maxPlaneAVX2(&o[0], p.ow, p.oh, 4*ostride, &plane[0], 4*p.xstep(), &p.offsB[0], len(p.offs))
 		return
 	}

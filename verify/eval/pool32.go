@@ -10,7 +10,7 @@ import "math"
 // was resolved; it returns false when the case is not covered.
 func pool2DFloat32(c *opCtx, x *Tensor, g windowGeom, isMax, includePad bool) (*Tensor, bool) {
 	xd := x.Float32s()
-	if xd == nil || x.Rank() != 4 {
+	if xd == nil || x.Rank() != 4 || g.pb[0] < 0 || g.pb[1] < 0 {
 		return nil, false
 	}
 	nc := int(x.shape[0] * x.shape[1])
