@@ -20,11 +20,7 @@ func sqrtAVX2(o, x []float32)
 //go:noescape
 func reciprocalAVX2(o, x []float32)
 
-func cpuHasAVX512F() bool
-
-// haveAVX512 reports whether the CPU and OS support AVX-512F (besides AVX2
-// and FMA); the 16-lane kernels below need it and a multiple of 16.
-var haveAVX512 = haveAVX2 && cpuHasAVX512F()
+// The 16-lane kernels below need AVX-512F (haveAVX512) and a multiple of 16.
 
 //go:noescape
 func sigmoidAVX512(o, x []float32) (inRange bool)

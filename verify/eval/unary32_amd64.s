@@ -254,32 +254,6 @@ rcdone:
 	VZEROUPPER
 	RET
 
-// func cpuHasAVX512F() bool
-// AVX512F (CPUID.7.0:EBX bit 16) with the OS saving the opmask and ZMM
-// state (XCR0 bits 5-7) besides XMM and YMM (bits 1-2).
-TEXT ·cpuHasAVX512F(SB), NOSPLIT, $0-1
-	MOVL $1, AX
-	XORL CX, CX
-	CPUID
-	ANDL $0x08000000, CX // OSXSAVE
-	JZ   no512
-	XORL CX, CX
-	XGETBV
-	ANDL $0xE6, AX
-	CMPL AX, $0xE6
-	JNE  no512
-	MOVL $7, AX
-	XORL CX, CX
-	CPUID
-	ANDL $0x00010000, BX
-	JZ   no512
-	MOVB $1, ret+0(FP)
-	RET
-
-no512:
-	MOVB $0, ret+0(FP)
-	RET
-
 // EXP16 is EXP8 on 16 lanes, with the constants in Z16..Z27.
 #define EXP16(z, n, p) \
 	VMULPS Z19, z, n; \

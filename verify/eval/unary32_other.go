@@ -14,8 +14,6 @@ func sqrtAVX2(o, x []float32) { panic("sqrtAVX2 needs amd64") }
 
 func reciprocalAVX2(o, x []float32) { panic("reciprocalAVX2 needs amd64") }
 
-const haveAVX512 = false
-
 func sigmoidAVX512(o, x []float32) bool { panic("sigmoidAVX512 needs amd64") }
 
 func erfAVX512(o, x []float32) bool { panic("erfAVX512 needs amd64") }
