@@ -16,43 +16,51 @@ type conv2DGeom struct {
 }
 
 // im2col2D unfolds one group of one image (c×h×w) into col, a
-// (c·kh·kw) × (oh·ow) matrix; taps outside the image are zero.
-func im2col2D(x []float32, col []float32, g *conv2DGeom) {
+// (c·kh·kw) × (oh·ow) matrix of row stride ld; taps outside the image are
+// zero. Channels are unfolded in parallel.
+func im2col2D(x []float32, col []float32, ld int, g *conv2DGeom) {
 	ohw := g.oh * g.ow
-	r := 0
-	for c := 0; c < g.c; c++ {
-		plane := x[c*g.h*g.w : (c+1)*g.h*g.w]
-		for ky := 0; ky < g.kh; ky++ {
-			for kx := 0; kx < g.kw; kx++ {
-				dst := col[r*ohw : (r+1)*ohw]
-				r++
-				for oy := 0; oy < g.oh; oy++ {
-					row := dst[oy*g.ow : (oy+1)*g.ow]
-					iy := oy*g.sh - g.pt + ky*g.dh
-					if iy < 0 || iy >= g.h {
+	parallelFor(g.c, g.kh*g.kw*ohw, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			im2colChannel(x[c*g.h*g.w:(c+1)*g.h*g.w], col, ld, c*g.kh*g.kw, g)
+		}
+	})
+}
+
+// im2colChannel unfolds one channel's plane into rows r0.. of col.
+func im2colChannel(plane, col []float32, ld, r0 int, g *conv2DGeom) {
+	ohw := g.oh * g.ow
+	r := r0
+	for ky := 0; ky < g.kh; ky++ {
+		for kx := 0; kx < g.kw; kx++ {
+			dst := col[r*ld : r*ld+ohw]
+			r++
+			for oy := 0; oy < g.oh; oy++ {
+				row := dst[oy*g.ow : (oy+1)*g.ow]
+				iy := oy*g.sh - g.pt + ky*g.dh
+				if iy < 0 || iy >= g.h {
+					clear(row)
+					continue
+				}
+				src := plane[iy*g.w : (iy+1)*g.w]
+				x0 := kx*g.dw - g.pl
+				if g.sw == 1 {
+					lo, hi := max(0, -x0), min(g.ow, g.w-x0)
+					if hi <= lo {
 						clear(row)
 						continue
 					}
-					src := plane[iy*g.w : (iy+1)*g.w]
-					x0 := kx*g.dw - g.pl
-					if g.sw == 1 {
-						lo, hi := max(0, -x0), min(g.ow, g.w-x0)
-						if hi <= lo {
-							clear(row)
-							continue
-						}
-						clear(row[:lo])
-						copy(row[lo:hi], src[lo+x0:hi+x0])
-						clear(row[hi:])
-						continue
-					}
-					for ox := range row {
-						ix := ox*g.sw + x0
-						if ix >= 0 && ix < g.w {
-							row[ox] = src[ix]
-						} else {
-							row[ox] = 0
-						}
+					clear(row[:lo])
+					copy(row[lo:hi], src[lo+x0:hi+x0])
+					clear(row[hi:])
+					continue
+				}
+				for ox := range row {
+					ix := ox*g.sw + x0
+					if ix >= 0 && ix < g.w {
+						row[ox] = src[ix]
+					} else {
+						row[ox] = 0
 					}
 				}
 			}
@@ -149,26 +157,107 @@ func conv2DFloat32(c *opCtx, x, w, b *Tensor, wg windowGeom, group int64) (*Tens
 		})
 		return o, true
 	}
+	convGEMM(c, xd, wd, w, bias, od, g, nb)
+	return o, true
+}
+
+// foldBelow is the output size (pixels per image) below which the images
+// of a batch are unfolded side by side into one matrix and multiplied at
+// once: a 2×2 map alone would fill 4 of a 16- or 32-wide register tile.
+const foldBelow = 1024
+
+// convGEMM computes the convolution od (bias already in place) through
+// im2col and the blocked GEMM, per group. The product is W (mg × taps) ·
+// col (taps × pixels), or, when that pads the kernel's tiles much more,
+// its transpose col^T · W^T.
+func convGEMM(c *opCtx, xd, wd []float32, w *Tensor, bias, od []float32, g *conv2DGeom, nb int) {
+	ohw, hw := g.oh*g.ow, g.h*g.w
+	cin := g.c * g.grps
+	kdim := g.c * g.kh * g.kw
 	direct := g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w
-	var col []float32
-	if !direct {
-		col = make([]float32, g.c*ksz*ohw)
+	nf := 1 // images per product
+	if nb > 1 && ohw < foldBelow {
+		nf = nb
 	}
-	kdim := g.c * ksz
-	for n := 0; n < nb; n++ {
+	cols := nf * ohw
+	trans := tileCost(cols, g.mg) < tileCost(g.mg, cols)*4/5
+	var col, tmp []float32
+	if !direct || nf > 1 {
+		s := getScratch(kdim * cols)
+		defer putScratch(s)
+		col = *s
+	}
+	if nf > 1 || trans {
+		s := getScratch(g.mg * cols)
+		defer putScratch(s)
+		tmp = *s
+	}
+	for n0 := 0; n0 < nb; n0 += nf {
 		for gi := 0; gi < g.grps; gi++ {
-			img := xd[(n*cin+gi*g.c)*hw:][:g.c*hw]
-			bm := rowMajor(img, ohw)
-			if !direct {
-				im2col2D(img, col, g)
-				bm = rowMajor(col, ohw)
+			bm := rowMajor(xd[(n0*cin+gi*g.c)*hw:][:g.c*hw], ohw)
+			if col != nil {
+				for i := 0; i < nf; i++ {
+					img := xd[((n0+i)*cin+gi*g.c)*hw:][:g.c*hw]
+					if direct {
+						for r := 0; r < kdim; r++ {
+							copy(col[r*cols+i*ohw:][:ohw], img[r*hw:][:hw])
+						}
+					} else {
+						im2col2D(img, col[i*ohw:], cols, g)
+					}
+				}
+				bm = rowMajor(col, cols)
 			}
-			out := od[(n*g.m+gi*g.mg)*ohw:][:g.mg*ohw]
-			wv := rowMajor(wd[gi*g.mg*kdim:][:g.mg*kdim], kdim)
-			sgemmPacked(g.mg, ohw, kdim, wv, bm, c.packedWeight(w, wv, g.mg, kdim, true), nil, out, ohw)
+			wm := wd[gi*g.mg*kdim:][:g.mg*kdim]
+			// out(ch, i, j) is output channel ch of image n0+i at pixel j.
+			out := func(ch, i int) []float32 { return od[((n0+i)*g.m+gi*g.mg+ch)*ohw:][:ohw] }
+			if trans {
+				// tmp (cols × mg) = col^T · W^T, starting from the bias.
+				for j := 0; j < cols; j++ {
+					row := tmp[j*g.mg:][:g.mg]
+					if bias != nil {
+						copy(row, bias[gi*g.mg:][:g.mg])
+					} else {
+						clear(row)
+					}
+				}
+				wv := transposed(wm, kdim)
+				sgemmPacked(cols, g.mg, kdim, transposed(bm.data, cols), wv, nil, c.packedWeight(w, wv, kdim, g.mg, false), tmp, g.mg)
+				for ch := 0; ch < g.mg; ch++ {
+					for i := 0; i < nf; i++ {
+						o := out(ch, i)
+						for j := range o {
+							o[j] = tmp[(i*ohw+j)*g.mg+ch]
+						}
+					}
+				}
+				continue
+			}
+			wv := rowMajor(wm, kdim)
+			preA := c.packedWeight(w, wv, g.mg, kdim, true)
+			if nf == 1 {
+				sgemmPacked(g.mg, ohw, kdim, wv, bm, preA, nil, od[(n0*g.m+gi*g.mg)*ohw:][:g.mg*ohw], ohw)
+				continue
+			}
+			for ch := 0; ch < g.mg; ch++ {
+				for i := 0; i < nf; i++ {
+					copy(tmp[ch*cols+i*ohw:][:ohw], out(ch, i))
+				}
+			}
+			sgemmPacked(g.mg, cols, kdim, wv, bm, preA, nil, tmp, cols)
+			for ch := 0; ch < g.mg; ch++ {
+				for i := 0; i < nf; i++ {
+					copy(out(ch, i), tmp[ch*cols+i*ohw:][:ohw])
+				}
+			}
 		}
 	}
-	return o, true
+}
+
+// tileCost is the work the kernel does on an m×n product, padded to its
+// whole register tiles.
+func tileCost(m, n int) int {
+	return (m + kern.mr - 1) / kern.mr * kern.mr * ((n + kern.nr - 1) / kern.nr * kern.nr)
 }
 
 // matmulFloat32 multiplies float32 matrices with the blocked GEMM; a
