@@ -44,6 +44,17 @@ func im2colChannel(plane, col []float32, ld, r0 int, g *conv2DGeom) {
 				}
 				src := plane[iy*g.w : (iy+1)*g.w]
 				x0 := kx*g.dw - g.pl
+				if g.ow < 16 {
+					// Narrow maps: a plain loop beats three calls per row.
+					for ox := range row {
+						if ix := ox*g.sw + x0; uint(ix) < uint(g.w) {
+							row[ox] = src[ix]
+						} else {
+							row[ox] = 0
+						}
+					}
+					continue
+				}
 				if g.sw == 1 {
 					lo, hi := max(0, -x0), min(g.ow, g.w-x0)
 					if hi <= lo {
@@ -162,94 +173,99 @@ func conv2DFloat32(c *opCtx, x, w, b *Tensor, wg windowGeom, group int64) (*Tens
 }
 
 // foldBelow is the output size (pixels per image) below which the images
-// of a batch are unfolded side by side into one matrix and multiplied at
-// once: a 2×2 map alone would fill 4 of a 16- or 32-wide register tile.
-const foldBelow = 1024
+// of a batch are multiplied side by side in one product: a 2×2 map alone
+// would fill 4 of a 16- or 32-wide register tile. foldFloats caps the
+// unfolded matrix of such a product.
+const (
+	foldBelow  = 1024
+	foldFloats = 4 << 20
+)
 
 // convGEMM computes the convolution od (bias already in place) through
 // im2col and the blocked GEMM, per group. The product is W (mg × taps) ·
 // col (taps × pixels), or, when that pads the kernel's tiles much more,
 // its transpose col^T · W^T.
 func convGEMM(c *opCtx, xd, wd []float32, w *Tensor, bias, od []float32, g *conv2DGeom, nb int) {
-	ohw, hw := g.oh*g.ow, g.h*g.w
-	cin := g.c * g.grps
+	ohw := g.oh * g.ow
 	kdim := g.c * g.kh * g.kw
-	direct := g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w
 	nf := 1 // images per product
-	if nb > 1 && ohw < foldBelow {
-		nf = nb
+	if ohw < foldBelow {
+		nf = max(1, min(nb, foldFloats/max(kdim*ohw, 1)))
 	}
-	cols := nf * ohw
-	trans := tileCost(cols, g.mg) < tileCost(g.mg, cols)*4/5
+	direct := g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w
 	var col, tmp []float32
-	if !direct || nf > 1 {
-		s := getScratch(kdim * cols)
+	if !direct {
+		s := getScratch(kdim * nf * ohw)
 		defer putScratch(s)
 		col = *s
 	}
-	if nf > 1 || trans {
-		s := getScratch(g.mg * cols)
-		defer putScratch(s)
-		tmp = *s
-	}
+	s := getScratch(g.mg * nf * ohw)
+	defer putScratch(s)
+	tmp = *s
 	for n0 := 0; n0 < nb; n0 += nf {
 		for gi := 0; gi < g.grps; gi++ {
-			bm := rowMajor(xd[(n0*cin+gi*g.c)*hw:][:g.c*hw], ohw)
-			if col != nil {
-				for i := 0; i < nf; i++ {
-					img := xd[((n0+i)*cin+gi*g.c)*hw:][:g.c*hw]
-					if direct {
-						for r := 0; r < kdim; r++ {
-							copy(col[r*cols+i*ohw:][:ohw], img[r*hw:][:hw])
-						}
-					} else {
-						im2col2D(img, col[i*ohw:], cols, g)
-					}
-				}
-				bm = rowMajor(col, cols)
+			convGroup(c, xd, wd, w, bias, od, col, tmp, g, n0, min(nf, nb-n0), gi, direct)
+		}
+	}
+}
+
+// convGroup computes group gi of images n0..n0+nf-1 (see convGEMM), with
+// col and tmp as scratch.
+func convGroup(c *opCtx, xd, wd []float32, w *Tensor, bias, od, col, tmp []float32, g *conv2DGeom, n0, nf, gi int, direct bool) {
+	ohw, hw := g.oh*g.ow, g.h*g.w
+	cin := g.c * g.grps
+	kdim := g.c * g.kh * g.kw
+	cols := nf * ohw
+	// bm (taps × cols): the images' unfolded columns side by side, read in
+	// place (image i's block of ohw columns at its own offset).
+	bm := rowMajor(xd[(n0*cin+gi*g.c)*hw:], ohw).blocked(ohw, cin*hw)
+	if !direct {
+		for i := 0; i < nf; i++ {
+			im2col2D(xd[((n0+i)*cin+gi*g.c)*hw:][:g.c*hw], col[i*kdim*ohw:], ohw, g)
+		}
+		bm = rowMajor(col, ohw).blocked(ohw, kdim*ohw)
+	}
+	wm := wd[gi*g.mg*kdim:][:g.mg*kdim]
+	// out(ch, i) is output channel ch of image n0+i.
+	out := func(ch, i int) []float32 { return od[((n0+i)*g.m+gi*g.mg+ch)*ohw:][:ohw] }
+	if tileCost(cols, g.mg) < tileCost(g.mg, cols)*4/5 {
+		// tmp (cols × mg) = col^T · W^T, starting from the bias.
+		for j := 0; j < cols; j++ {
+			row := tmp[j*g.mg:][:g.mg]
+			if bias != nil {
+				copy(row, bias[gi*g.mg:][:g.mg])
+			} else {
+				clear(row)
 			}
-			wm := wd[gi*g.mg*kdim:][:g.mg*kdim]
-			// out(ch, i, j) is output channel ch of image n0+i at pixel j.
-			out := func(ch, i int) []float32 { return od[((n0+i)*g.m+gi*g.mg+ch)*ohw:][:ohw] }
-			if trans {
-				// tmp (cols × mg) = col^T · W^T, starting from the bias.
-				for j := 0; j < cols; j++ {
-					row := tmp[j*g.mg:][:g.mg]
-					if bias != nil {
-						copy(row, bias[gi*g.mg:][:g.mg])
-					} else {
-						clear(row)
-					}
-				}
-				wv := transposed(wm, kdim)
-				sgemmPacked(cols, g.mg, kdim, transposed(bm.data, cols), wv, nil, c.packedWeight(w, wv, kdim, g.mg, false), tmp, g.mg)
-				for ch := 0; ch < g.mg; ch++ {
-					for i := 0; i < nf; i++ {
-						o := out(ch, i)
-						for j := range o {
-							o[j] = tmp[(i*ohw+j)*g.mg+ch]
-						}
-					}
-				}
-				continue
-			}
-			wv := rowMajor(wm, kdim)
-			preA := c.packedWeight(w, wv, g.mg, kdim, true)
-			if nf == 1 {
-				sgemmPacked(g.mg, ohw, kdim, wv, bm, preA, nil, od[(n0*g.m+gi*g.mg)*ohw:][:g.mg*ohw], ohw)
-				continue
-			}
-			for ch := 0; ch < g.mg; ch++ {
-				for i := 0; i < nf; i++ {
-					copy(tmp[ch*cols+i*ohw:][:ohw], out(ch, i))
+		}
+		wv := transposed(wm, kdim)
+		at := matView{data: bm.data, rs: 1, cs: bm.rs, blk: bm.blk, bstride: bm.bstride}
+		sgemmPacked(cols, g.mg, kdim, at, wv, nil, c.packedWeight(w, wv, kdim, g.mg, false), tmp, g.mg)
+		for ch := 0; ch < g.mg; ch++ {
+			for i := 0; i < nf; i++ {
+				o := out(ch, i)
+				for j := range o {
+					o[j] = tmp[(i*ohw+j)*g.mg+ch]
 				}
 			}
-			sgemmPacked(g.mg, cols, kdim, wv, bm, preA, nil, tmp, cols)
-			for ch := 0; ch < g.mg; ch++ {
-				for i := 0; i < nf; i++ {
-					copy(out(ch, i), tmp[ch*cols+i*ohw:][:ohw])
-				}
-			}
+		}
+		return
+	}
+	wv := rowMajor(wm, kdim)
+	preA := c.packedWeight(w, wv, g.mg, kdim, true)
+	if nf == 1 {
+		sgemmPacked(g.mg, ohw, kdim, wv, bm, preA, nil, od[(n0*g.m+gi*g.mg)*ohw:][:g.mg*ohw], ohw)
+		return
+	}
+	for ch := 0; ch < g.mg; ch++ {
+		for i := 0; i < nf; i++ {
+			copy(tmp[ch*cols+i*ohw:][:ohw], out(ch, i))
+		}
+	}
+	sgemmPacked(g.mg, cols, kdim, wv, bm, preA, nil, tmp, cols)
+	for ch := 0; ch < g.mg; ch++ {
+		for i := 0; i < nf; i++ {
+			copy(out(ch, i), tmp[ch*cols+i*ohw:][:ohw])
 		}
 	}
 }
@@ -277,7 +293,25 @@ func matmulFloat32(c *opCtx, bt *Tensor, a, b, o []float32, ai, bi []int, m, k, 
 		sgemmPacked(rows, n, k, rowMajor(a[:rows*k], k), bv, nil, c.packedWeight(bt, bv, k, n, false), o, n)
 		return
 	}
+	one := func(q int, serial bool) {
+		av, bv, oq := rowMajor(a[ai[q]*m*k:][:m*k], k), rowMajor(b[bi[q]*k*n:][:k*n], n), o[q*m*n:][:m*n]
+		if serial {
+			sgemmSerial(kern, m, n, k, av, bv, nil, nil, oq, n)
+		} else {
+			sgemm(m, n, k, av, bv, oq, n)
+		}
+	}
+	if len(ai) > 1 && m*n*k < 4*minChunk {
+		// Many small products (attention heads): one per worker at a time
+		// rather than each split over the workers.
+		parallelFor(len(ai), m*n*k, func(lo, hi int) {
+			for q := lo; q < hi; q++ {
+				one(q, true)
+			}
+		})
+		return
+	}
 	for q := range ai {
-		sgemm(m, n, k, rowMajor(a[ai[q]*m*k:][:m*k], k), rowMajor(b[bi[q]*k*n:][:k*n], n), o[q*m*n:][:m*n], n)
+		one(q, false)
 	}
 }

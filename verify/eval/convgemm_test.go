@@ -31,6 +31,7 @@ func TestConvGEMMEveryKernel(t *testing.T) {
 		{2, 16, 6, 6, 33, 5, 1, 0, 1},   // 2×2 outputs from a 5×5 kernel
 		{1, 70, 1, 1, 130, 1, 1, 0, 1},  // one pixel, one image
 		{2, 12, 16, 16, 64, 1, 1, 0, 1}, // 1×1 folded, 512 columns
+		{3, 256, 30, 30, 8, 3, 1, 1, 1}, // folded two images, then one (foldFloats)
 	}
 	saved := kern
 	defer func() { kern = saved }()

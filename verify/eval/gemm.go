@@ -22,6 +22,9 @@ type gemmKernel struct {
 	mr, nr int
 	mc     int // rows of A packed per block (a multiple of mr, sized for L2)
 	run    func(k int, a, b, c []float32, ldc int)
+	// edge, when set, is run storing only the first rows×cols of the
+	// tile (for the tails); otherwise tails go through a scratch tile.
+	edge func(k int, a, b, c []float32, ldc, rows, cols int)
 }
 
 // maxTile bounds mr·nr over every kernel (the edge-tile buffer).
@@ -34,6 +37,8 @@ var (
 	}}
 	kernelAVX512 = &gemmKernel{name: "avx512_14x32", mr: 14, nr: 32, mc: 140, run: func(k int, a, b, c []float32, ldc int) {
 		sgemmKernel14x32(k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc)
+	}, edge: func(k int, a, b, c []float32, ldc, rows, cols int) {
+		sgemmKernel14x32Edge(k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, rows, cols)
 	}}
 )
 
@@ -53,14 +58,41 @@ func gemmKernels() []*gemmKernel {
 var kern = gemmKernels()[0]
 
 // matView addresses a row-major matrix, possibly transposed: element (i,
-// j) is data[i*rs + j*cs].
+// j) is data[i*rs + j*cs]. With blk > 0 the unit-stride index u (j when
+// cs is 1, i when rs is 1) is cut into blocks of blk, block b starting
+// bstride further on: its offset is (u/blk)·bstride + u%blk. That reads a
+// batch of images side by side without copying them together.
 type matView struct {
-	data   []float32
-	rs, cs int
+	data         []float32
+	rs, cs       int
+	blk, bstride int
+	u0           int // added to the blocked index
 }
 
-func rowMajor(d []float32, cols int) matView   { return matView{d, cols, 1} }
-func transposed(d []float32, cols int) matView { return matView{d, 1, cols} }
+func rowMajor(d []float32, cols int) matView   { return matView{data: d, rs: cols, cs: 1} }
+func transposed(d []float32, cols int) matView { return matView{data: d, rs: 1, cs: cols} }
+
+// blocked returns v (unit stride along its columns, or along its rows when
+// transposed) with that index cut into blocks of blk, bstride apart.
+func (v matView) blocked(blk, bstride int) matView {
+	v.blk, v.bstride = blk, bstride
+	return v
+}
+
+// seg copies len(dst) elements along the unit-stride index from index u
+// on, base being the other index's offset.
+func (v matView) seg(dst []float32, base, u int) {
+	if v.blk == 0 {
+		copy(dst, v.data[base+u:])
+		return
+	}
+	u += v.u0
+	for len(dst) > 0 {
+		b, o := u/v.blk, u%v.blk
+		n := copy(dst, v.data[base+b*v.bstride+o:][:min(len(dst), v.blk-o)])
+		dst, u = dst[n:], u+n
+	}
+}
 
 // packA copies rows [i0, i0+mc) × cols [p0, p0+kc) of a into mr-row strips
 // (zero-padded): strip s holds, for each p, rows mr·s..mr·s+mr-1.
@@ -72,23 +104,38 @@ func packA(kr *gemmKernel, dst []float32, a matView, i0, mc, p0, kc int) {
 		if a.rs == 1 {
 			// Transposed storage: the strip's rows are contiguous per p.
 			for p := 0; p < kc; p++ {
-				src := a.data[(p0+p)*a.cs+i0+s:][:rows]
 				d := dst[n : n+mr]
-				copy(d, src)
+				a.seg(d[:rows], (p0+p)*a.cs, i0+s)
 				clear(d[rows:])
 				n += mr
 			}
 			continue
 		}
+		d := dst[n : n+kc*mr]
+		if a.cs == 1 {
+			// Row-major: read each row in order, scatter into the strip.
+			for r := 0; r < rows; r++ {
+				src := a.data[(i0+s+r)*a.rs+p0:][:kc]
+				for p, v := range src {
+					d[p*mr+r] = v
+				}
+			}
+			if rows < mr {
+				for p := 0; p < kc; p++ {
+					clear(d[p*mr+rows : (p+1)*mr])
+				}
+			}
+			n += kc * mr
+			continue
+		}
 		for p := 0; p < kc; p++ {
 			base := (p0 + p) * a.cs
-			d := dst[n : n+mr]
 			for r := 0; r < rows; r++ {
-				d[r] = a.data[(i0+s+r)*a.rs+base]
+				d[p*mr+r] = a.data[(i0+s+r)*a.rs+base]
 			}
-			clear(d[rows:])
-			n += mr
+			clear(d[p*mr+rows : (p+1)*mr])
 		}
+		n += kc * mr
 	}
 }
 
@@ -103,7 +150,7 @@ func packB(kr *gemmKernel, dst []float32, b matView, p0, kc, j0, nc int) {
 			row := (p0 + p) * b.rs
 			d := dst[n : n+nr]
 			if b.cs == 1 {
-				copy(d, b.data[row+j0+s:row+j0+s+cols])
+				b.seg(d[:cols], row, j0+s)
 			} else {
 				for c := 0; c < cols; c++ {
 					d[c] = b.data[row+(j0+s+c)*b.cs]
@@ -228,6 +275,10 @@ func gemmBlock(kr *gemmKernel, a, b matView, preA, preB *packed, c []float32, ld
 						kr.run(kc, ap, bp, c[ci:], ldc)
 						continue
 					}
+					if kr.edge != nil {
+						kr.edge(kc, ap, bp, c[ci:], ldc, rows, cols)
+						continue
+					}
 					e := edge[:mr*nr]
 					clear(e)
 					kr.run(kc, ap, bp, e, nr)
@@ -293,8 +344,27 @@ func sgemmKernel(kr *gemmKernel, m, n, k int, a, b matView, preA, preB *packed, 
 }
 
 // rows and cols return the view starting at row (column) r.
-func (v matView) rows(r int) matView { return matView{v.data[r*v.rs:], v.rs, v.cs} }
-func (v matView) cols(r int) matView { return matView{v.data[r*v.cs:], v.rs, v.cs} }
+func (v matView) rows(r int) matView {
+	if v.blk > 0 && v.rs == 1 {
+		return v.shift(r)
+	}
+	v.data = v.data[r*v.rs:]
+	return v
+}
+
+func (v matView) cols(r int) matView {
+	if v.blk > 0 && v.cs == 1 {
+		return v.shift(r)
+	}
+	v.data = v.data[r*v.cs:]
+	return v
+}
+
+// shift moves a blocked view's blocked index on by u.
+func (v matView) shift(u int) matView {
+	v.u0 += u
+	return v
+}
 
 // from returns the packed operand starting at row (A) or column (B) r, a
 // multiple of the strip width; nil stays nil.

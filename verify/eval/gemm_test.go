@@ -35,10 +35,12 @@ func testSgemm(t *testing.T, kr *gemmKernel) {
 			for i := range b {
 				b[i] = float32(rng.NormFloat64())
 			}
-			c := make([]float32, m*n)
-			for i := range c {
-				c[i] = float32(rng.NormFloat64())
+			// c is followed by guard values no kernel may write.
+			cg := make([]float32, m*n+64)
+			for i := range cg {
+				cg[i] = float32(rng.NormFloat64())
 			}
+			c, guard := cg[:m*n], append([]float32(nil), cg[m*n:]...)
 			a64, b64, c64 := make([]float64, m*k), make([]float64, k*n), make([]float64, m*n)
 			av, bv := rowMajor(a, k), rowMajor(b, n)
 			ta, tb := blas.NoTrans, blas.NoTrans
@@ -59,6 +61,11 @@ func testSgemm(t *testing.T, kr *gemmKernel) {
 				c64[i] = float64(v)
 			}
 			sgemmKernel(kr, m, n, k, av, bv, nil, nil, c, n)
+			for i, v := range cg[m*n:] {
+				if v != guard[i] {
+					t.Fatalf("%v trans %v: wrote past the end of c", sh, tr)
+				}
+			}
 			gonum.Implementation{}.Dgemm(ta, tb, m, n, k, 1, a64, lda, b64, ldb, 1, c64, n)
 			// float32 accumulation of k products of unit normals: error
 			// below ~k·2^-24·sqrt(k) relative to the sum of |terms|.
