@@ -44,8 +44,22 @@ func im2colChannel(plane, col []float32, ld, r0 int, g *conv2DGeom) {
 				}
 				src := plane[iy*g.w : (iy+1)*g.w]
 				x0 := kx*g.dw - g.pl
+				if g.sw == 1 && g.ow < 64 {
+					// Narrow maps: plain loops beat three calls per row.
+					lo, hi := min(max(0, -x0), g.ow), max(min(g.ow, g.w-x0), 0)
+					hi = max(hi, lo)
+					for ox := 0; ox < lo; ox++ {
+						row[ox] = 0
+					}
+					for ox := lo; ox < hi; ox++ {
+						row[ox] = src[ox+x0]
+					}
+					for ox := hi; ox < g.ow; ox++ {
+						row[ox] = 0
+					}
+					continue
+				}
 				if g.ow < 16 {
-					// Narrow maps: a plain loop beats three calls per row.
 					for ox := range row {
 						if ix := ox*g.sw + x0; uint(ix) < uint(g.w) {
 							row[ox] = src[ix]

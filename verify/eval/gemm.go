@@ -79,18 +79,37 @@ func (v matView) blocked(blk, bstride int) matView {
 	return v
 }
 
-// seg copies len(dst) elements along the unit-stride index from index u
-// on, base being the other index's offset.
-func (v matView) seg(dst []float32, base, u int) {
+// span is a run of n consecutive elements of a view's unit-stride index:
+// at data offset off (plus the other index's offset), going to position
+// d of a packed strip.
+type span struct{ off, d, n int }
+
+// spans appends the runs covering n elements of the unit-stride index
+// from u on: one unless the view is blocked and u..u+n crosses blocks.
+func (v matView) spans(sp []span, u, n int) []span {
 	if v.blk == 0 {
-		copy(dst, v.data[base+u:])
-		return
+		return append(sp, span{u, 0, n})
 	}
 	u += v.u0
-	for len(dst) > 0 {
-		b, o := u/v.blk, u%v.blk
-		n := copy(dst, v.data[base+b*v.bstride+o:][:min(len(dst), v.blk-o)])
-		dst, u = dst[n:], u+n
+	b, o, d := u/v.blk, u%v.blk, 0
+	for d < n {
+		m := min(n-d, v.blk-o)
+		sp = append(sp, span{b*v.bstride + o, d, m})
+		d, b, o = d+m, b+1, 0
+	}
+	return sp
+}
+
+// copyShort is copy(dst, src) for len(dst) == len(src), without the call
+// for short runs.
+func copyShort(dst, src []float32) {
+	if len(dst) >= 8 {
+		copy(dst, src)
+		return
+	}
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] = src[i]
 	}
 }
 
@@ -103,9 +122,14 @@ func packA(kr *gemmKernel, dst []float32, a matView, i0, mc, p0, kc int) {
 		rows := min(mr, mc-s)
 		if a.rs == 1 {
 			// Transposed storage: the strip's rows are contiguous per p.
+			var buf [32]span
+			sp := a.spans(buf[:0], i0+s, rows)
 			for p := 0; p < kc; p++ {
 				d := dst[n : n+mr]
-				a.seg(d[:rows], (p0+p)*a.cs, i0+s)
+				base := (p0 + p) * a.cs
+				for _, q := range sp {
+					copyShort(d[q.d:q.d+q.n], a.data[base+q.off:][:q.n])
+				}
 				clear(d[rows:])
 				n += mr
 			}
@@ -146,11 +170,18 @@ func packB(kr *gemmKernel, dst []float32, b matView, p0, kc, j0, nc int) {
 	n := 0
 	for s := 0; s < nc; s += nr {
 		cols := min(nr, nc-s)
+		var buf [32]span
+		var sp []span
+		if b.cs == 1 {
+			sp = b.spans(buf[:0], j0+s, cols)
+		}
 		for p := 0; p < kc; p++ {
 			row := (p0 + p) * b.rs
 			d := dst[n : n+nr]
 			if b.cs == 1 {
-				b.seg(d[:cols], row, j0+s)
+				for _, q := range sp {
+					copyShort(d[q.d:q.d+q.n], b.data[row+q.off:][:q.n])
+				}
 			} else {
 				for c := 0; c < cols; c++ {
 					d[c] = b.data[row+(j0+s+c)*b.cs]
@@ -199,23 +230,32 @@ func (p *packed) at(p0, kc, r, w int) []float32 {
 	return p.data[p0*p.pad+((p.off+r)/w)*w*kc:]
 }
 
+// packWholeA packs all of a (m×k) into buf (grown as needed), its strips
+// spread over the workers.
 func packWholeA(kr *gemmKernel, a matView, m, k int, buf []float32) *packed {
 	p := &packed{pad: (m + kr.mr - 1) / kr.mr * kr.mr}
 	p.data = grow(buf, p.pad*k)
-	for p0 := 0; p0 < k; p0 += gemmKC {
-		kc := min(gemmKC, k-p0)
-		packA(kr, p.data[p0*p.pad:], a, 0, m, p0, kc)
-	}
+	parallelFor(p.pad/kr.mr, kr.mr*k, func(lo, hi int) {
+		r0, r1 := lo*kr.mr, min(hi*kr.mr, m)
+		for p0 := 0; p0 < k; p0 += gemmKC {
+			kc := min(gemmKC, k-p0)
+			packA(kr, p.data[p0*p.pad+r0*kc:], a, r0, r1-r0, p0, kc)
+		}
+	})
 	return p
 }
 
+// packWholeB packs all of b (k×n) into buf, as packWholeA.
 func packWholeB(kr *gemmKernel, b matView, k, n int, buf []float32) *packed {
 	p := &packed{pad: (n + kr.nr - 1) / kr.nr * kr.nr}
 	p.data = grow(buf, p.pad*k)
-	for p0 := 0; p0 < k; p0 += gemmKC {
-		kc := min(gemmKC, k-p0)
-		packB(kr, p.data[p0*p.pad:], b, p0, kc, 0, n)
-	}
+	parallelFor(p.pad/kr.nr, kr.nr*k, func(lo, hi int) {
+		c0, c1 := lo*kr.nr, min(hi*kr.nr, n)
+		for p0 := 0; p0 < k; p0 += gemmKC {
+			kc := min(gemmKC, k-p0)
+			packB(kr, p.data[p0*p.pad+c0*kc:], b, p0, kc, c0, c1-c0)
+		}
+	})
 	return p
 }
 
