@@ -263,6 +263,8 @@ func BenchmarkMatMulShapes(b *testing.B) {
 		{"swin_av_9x3x49x49_by_49x32", []int64{9, 3, 49, 49}, []int64{9, 3, 49, 32}, false},
 		{"swin_qk_4x6x49x32_by_32x49", []int64{4, 6, 49, 32}, []int64{4, 6, 32, 49}, false},
 		{"swin_mlp_1x256x96_by_96x384", []int64{1, 256, 96}, []int64{96, 384}, true},
+		{"swin_proj_4x49x192_by_192x192", []int64{4, 49, 192}, []int64{192, 192}, true},
+		{"swin_mlp_1x4x4x1536_by_1536x384", []int64{1, 4, 4, 1536}, []int64{1536, 384}, true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			n := node("MatMul", []string{"a", "w"}, []string{"y"})
