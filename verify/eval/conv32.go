@@ -209,7 +209,8 @@ func convGEMM(c *opCtx, xd, wd []float32, w *Tensor, bias, od []float32, g *conv
 	direct := g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w
 	var col, tmp []float32
 	if !direct {
-		s := getScratch(kdim * nf * ohw)
+		// The im2col matrix, or its packed form (columns padded to strips).
+		s := getScratch(kdim * ((nf*ohw + kern.nr - 1) / kern.nr * kern.nr))
 		defer putScratch(s)
 		col = *s
 	}
@@ -230,19 +231,25 @@ func convGroup(c *opCtx, xd, wd []float32, w *Tensor, bias, od, col, tmp []float
 	cin := g.c * g.grps
 	kdim := g.c * g.kh * g.kw
 	cols := nf * ohw
+	trans := tileCost(cols, g.mg) < tileCost(g.mg, cols)*4/5
 	// bm (taps × cols): the images' unfolded columns side by side, read in
 	// place (image i's block of ohw columns at its own offset).
 	bm := rowMajor(xd[(n0*cin+gi*g.c)*hw:], ohw).blocked(ohw, cin*hw)
-	if !direct {
+	var preB *packed
+	switch {
+	case !direct && trans:
 		for i := 0; i < nf; i++ {
 			im2col2D(xd[((n0+i)*cin+gi*g.c)*hw:][:g.c*hw], col[i*kdim*ohw:], ohw, g)
 		}
 		bm = rowMajor(col, ohw).blocked(ohw, kdim*ohw)
+	case !direct:
+		// Unfold straight into the GEMM's packed layout.
+		preB = packIm2col(kern, xd, g, n0, nf, gi, col)
 	}
 	wm := wd[gi*g.mg*kdim:][:g.mg*kdim]
 	// out(ch, i) is output channel ch of image n0+i.
 	out := func(ch, i int) []float32 { return od[((n0+i)*g.m+gi*g.mg+ch)*ohw:][:ohw] }
-	if tileCost(cols, g.mg) < tileCost(g.mg, cols)*4/5 {
+	if trans {
 		// tmp (cols × mg) = col^T · W^T, starting from the bias.
 		for j := 0; j < cols; j++ {
 			row := tmp[j*g.mg:][:g.mg]
@@ -268,7 +275,7 @@ func convGroup(c *opCtx, xd, wd []float32, w *Tensor, bias, od, col, tmp []float
 	wv := rowMajor(wm, kdim)
 	preA := c.packedWeight(w, wv, g.mg, kdim, true)
 	if nf == 1 {
-		sgemmPacked(g.mg, ohw, kdim, wv, bm, preA, nil, od[(n0*g.m+gi*g.mg)*ohw:][:g.mg*ohw], ohw)
+		sgemmPacked(g.mg, ohw, kdim, wv, bm, preA, preB, od[(n0*g.m+gi*g.mg)*ohw:][:g.mg*ohw], ohw)
 		return
 	}
 	for ch := 0; ch < g.mg; ch++ {
@@ -276,12 +283,54 @@ func convGroup(c *opCtx, xd, wd []float32, w *Tensor, bias, od, col, tmp []float
 			copy(tmp[ch*cols+i*ohw:][:ohw], out(ch, i))
 		}
 	}
-	sgemmPacked(g.mg, cols, kdim, wv, bm, preA, nil, tmp, cols)
+	sgemmPacked(g.mg, cols, kdim, wv, bm, preA, preB, tmp, cols)
 	for ch := 0; ch < g.mg; ch++ {
 		for i := 0; i < nf; i++ {
 			copy(out(ch, i), tmp[ch*cols+i*ohw:][:ohw])
 		}
 	}
+}
+
+// packIm2col unfolds images n0..n0+nf-1 of group gi straight into the
+// packed B layout of the GEMM (what packing their im2col matrix would
+// give, zero-padded to whole strips), into buf, channels in parallel.
+func packIm2col(kr *gemmKernel, xd []float32, g *conv2DGeom, n0, nf, gi int, buf []float32) *packed {
+	ohw, hw := g.oh*g.ow, g.h*g.w
+	cin := g.c * g.grps
+	ksz := g.kh * g.kw
+	kdim := g.c * ksz
+	cols := nf * ohw
+	nr := kr.nr
+	p := &packed{pad: (cols + nr - 1) / nr * nr}
+	p.data = grow(buf, p.pad*kdim)
+	parallelFor(g.c, nf*ksz*ohw, func(lo, hi int) {
+		s := getScratch(ksz * ohw)
+		defer putScratch(s)
+		rows := *s
+		for ch := lo; ch < hi; ch++ {
+			for i := 0; i < nf; i++ {
+				im2colChannel(xd[((n0+i)*cin+gi*g.c+ch)*hw:][:hw], rows, ohw, 0, g)
+				for t := 0; t < ksz; t++ {
+					r := ch*ksz + t
+					p0 := r / gemmKC * gemmKC
+					kc := min(gemmKC, kdim-p0)
+					base := p0*p.pad + (r-p0)*nr
+					src := rows[t*ohw:][:ohw]
+					for j := i * ohw; len(src) > 0; {
+						st, o := j/nr, j%nr
+						n := min(len(src), nr-o)
+						copyShort(p.data[base+st*nr*kc+o:][:n], src[:n])
+						src, j = src[n:], j+n
+					}
+					if i == nf-1 && cols < p.pad {
+						last := base + (p.pad/nr-1)*nr*kc
+						clear(p.data[last+cols%nr : last+nr])
+					}
+				}
+			}
+		}
+	})
+	return p
 }
 
 // tileCost is the work the kernel does on an m×n product, padded to its
