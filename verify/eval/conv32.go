@@ -15,19 +15,9 @@ type conv2DGeom struct {
 	m, mg, grps int // output channels, per group, groups
 }
 
-// im2col2D unfolds one group of one image (c×h×w) into col, a
-// (c·kh·kw) × (oh·ow) matrix of row stride ld; taps outside the image are
-// zero. Channels are unfolded in parallel.
-func im2col2D(x []float32, col []float32, ld int, g *conv2DGeom) {
-	ohw := g.oh * g.ow
-	parallelFor(g.c, g.kh*g.kw*ohw, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			im2colChannel(x[c*g.h*g.w:(c+1)*g.h*g.w], col, ld, c*g.kh*g.kw, g)
-		}
-	})
-}
-
-// im2colChannel unfolds one channel's plane into rows r0.. of col.
+// im2colChannel unfolds one channel's plane (h×w) into rows r0.. (one per
+// kernel tap) of col, row stride ld: row (ky, kx) holds the tap's input
+// for every output pixel, zero outside the image.
 func im2colChannel(plane, col []float32, ld, r0 int, g *conv2DGeom) {
 	ohw := g.oh * g.ow
 	r := r0
@@ -210,7 +200,8 @@ func convGEMM(c *opCtx, xd, wd []float32, w *Tensor, bias, od []float32, g *conv
 	var col, tmp []float32
 	if !direct {
 		// The im2col matrix, or its packed form (columns padded to strips).
-		s := getScratch(kdim * ((nf*ohw + kern.nr - 1) / kern.nr * kern.nr))
+		strip := max(kern.mr, kern.nr)
+		s := getScratch(kdim * ((nf*ohw + strip - 1) / strip * strip))
 		defer putScratch(s)
 		col = *s
 	}
@@ -235,16 +226,13 @@ func convGroup(c *opCtx, xd, wd []float32, w *Tensor, bias, od, col, tmp []float
 	// bm (taps × cols): the images' unfolded columns side by side, read in
 	// place (image i's block of ohw columns at its own offset).
 	bm := rowMajor(xd[(n0*cin+gi*g.c)*hw:], ohw).blocked(ohw, cin*hw)
-	var preB *packed
-	switch {
-	case !direct && trans:
-		for i := 0; i < nf; i++ {
-			im2col2D(xd[((n0+i)*cin+gi*g.c)*hw:][:g.c*hw], col[i*kdim*ohw:], ohw, g)
-		}
-		bm = rowMajor(col, ohw).blocked(ohw, kdim*ohw)
-	case !direct:
-		// Unfold straight into the GEMM's packed layout.
-		preB = packIm2col(kern, xd, g, n0, nf, gi, col)
+	// Unfold straight into the GEMM's packed layout: B of the product, or
+	// A of the transposed one.
+	var preA, preB *packed
+	if !direct && trans {
+		preA = packIm2col(kern.mr, xd, g, n0, nf, gi, col)
+	} else if !direct {
+		preB = packIm2col(kern.nr, xd, g, n0, nf, gi, col)
 	}
 	wm := wd[gi*g.mg*kdim:][:g.mg*kdim]
 	// out(ch, i) is output channel ch of image n0+i.
@@ -261,7 +249,7 @@ func convGroup(c *opCtx, xd, wd []float32, w *Tensor, bias, od, col, tmp []float
 		}
 		wv := transposed(wm, kdim)
 		at := matView{data: bm.data, rs: 1, cs: bm.rs, blk: bm.blk, bstride: bm.bstride}
-		sgemmPacked(cols, g.mg, kdim, at, wv, nil, c.packedWeight(w, wv, kdim, g.mg, false), tmp, g.mg)
+		sgemmPacked(cols, g.mg, kdim, at, wv, preA, c.packedWeight(w, wv, kdim, g.mg, false), tmp, g.mg)
 		for ch := 0; ch < g.mg; ch++ {
 			for i := 0; i < nf; i++ {
 				o := out(ch, i)
@@ -273,7 +261,7 @@ func convGroup(c *opCtx, xd, wd []float32, w *Tensor, bias, od, col, tmp []float
 		return
 	}
 	wv := rowMajor(wm, kdim)
-	preA := c.packedWeight(w, wv, g.mg, kdim, true)
+	preA = c.packedWeight(w, wv, g.mg, kdim, true)
 	if nf == 1 {
 		sgemmPacked(g.mg, ohw, kdim, wv, bm, preA, preB, od[(n0*g.m+gi*g.mg)*ohw:][:g.mg*ohw], ohw)
 		return
@@ -292,15 +280,15 @@ func convGroup(c *opCtx, xd, wd []float32, w *Tensor, bias, od, col, tmp []float
 }
 
 // packIm2col unfolds images n0..n0+nf-1 of group gi straight into the
-// packed B layout of the GEMM (what packing their im2col matrix would
-// give, zero-padded to whole strips), into buf, channels in parallel.
-func packIm2col(kr *gemmKernel, xd []float32, g *conv2DGeom, n0, nf, gi int, buf []float32) *packed {
+// GEMM's packed layout with strips nr wide (what packing their im2col
+// matrix as B, or its transpose as A, would give, zero-padded to whole
+// strips), into buf, channels in parallel.
+func packIm2col(nr int, xd []float32, g *conv2DGeom, n0, nf, gi int, buf []float32) *packed {
 	ohw, hw := g.oh*g.ow, g.h*g.w
 	cin := g.c * g.grps
 	ksz := g.kh * g.kw
 	kdim := g.c * ksz
 	cols := nf * ohw
-	nr := kr.nr
 	p := &packed{pad: (cols + nr - 1) / nr * nr}
 	p.data = grow(buf, p.pad*kdim)
 	parallelFor(g.c, nf*ksz*ohw, func(lo, hi int) {
