@@ -298,22 +298,26 @@ func packIm2col(nr int, xd []float32, g *conv2DGeom, n0, nf, gi int, buf []float
 		for ch := lo; ch < hi; ch++ {
 			for i := 0; i < nf; i++ {
 				im2colChannel(xd[((n0+i)*cin+gi*g.c+ch)*hw:][:hw], rows, ohw, 0, g)
-				for t := 0; t < ksz; t++ {
-					r := ch*ksz + t
-					p0 := r / gemmKC * gemmKC
-					kc := min(gemmKC, kdim-p0)
-					base := p0*p.pad + (r-p0)*nr
-					src := rows[t*ohw:][:ohw]
-					for j := i * ohw; len(src) > 0; {
-						st, o := j/nr, j%nr
-						n := min(len(src), nr-o)
-						copyShort(p.data[base+st*nr*kc+o:][:n], src[:n])
-						src, j = src[n:], j+n
+				// Strip by strip, so that the writes of the channel's
+				// taps to one strip are consecutive.
+				for j0 := 0; j0 < ohw; {
+					j := i*ohw + j0
+					st, o := j/nr, j%nr
+					n := min(ohw-j0, nr-o)
+					for t := 0; t < ksz; t++ {
+						r := ch*ksz + t
+						p0 := r / gemmKC * gemmKC
+						kc := min(gemmKC, kdim-p0)
+						d := p.data[p0*p.pad+st*nr*kc+(r-p0)*nr+o:][:n]
+						src := rows[t*ohw+j0:][:n]
+						for q := range d {
+							d[q] = src[q]
+						}
+						if i == nf-1 && j0+n == ohw && cols < p.pad {
+							clear(p.data[p0*p.pad+st*nr*kc+(r-p0)*nr+o+n:][:nr-o-n])
+						}
 					}
-					if i == nf-1 && cols < p.pad {
-						last := base + (p.pad/nr-1)*nr*kc
-						clear(p.data[last+cols%nr : last+nr])
-					}
+					j0 += n
 				}
 			}
 		}
