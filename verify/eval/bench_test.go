@@ -199,9 +199,9 @@ func seeded(seed int64, shape ...int64) *Tensor {
 	return NewFloat32(shape, d)
 }
 
-// benchOp times one node through a session: inits are initializers (so
+// benchNode times one node through a session: inits are initializers (so
 // weights are packed once, as in a model), feeds are the inputs.
-func benchOp(b *testing.B, n *onnxpb.NodeProto, inits map[string]*Tensor, feeds map[string]*Tensor) {
+func benchNode(b *testing.B, n *onnxpb.NodeProto, inits map[string]*Tensor, feeds map[string]*Tensor) {
 	var ps []*onnxpb.TensorProto
 	for name, t := range inits {
 		ps = append(ps, t.Proto(name))
@@ -243,7 +243,7 @@ func BenchmarkConvShapes(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			n := node("Conv", []string{"x", "w", "b"}, []string{"y"},
 				attrInts("strides", int64(tc.s), int64(tc.s)), attrInts("pads", int64(tc.p), int64(tc.p), int64(tc.p), int64(tc.p)))
-			benchOp(b, n,
+			benchNode(b, n,
 				map[string]*Tensor{"w": seeded(1, int64(tc.m), int64(tc.c), int64(tc.k), int64(tc.k)), "b": seeded(2, int64(tc.m))},
 				map[string]*Tensor{"x": seeded(3, 2, int64(tc.c), int64(tc.hw), int64(tc.hw))})
 		})
@@ -274,7 +274,7 @@ func BenchmarkMatMulShapes(b *testing.B) {
 			} else {
 				feeds["w"] = seeded(2, tc.w...)
 			}
-			benchOp(b, n, inits, feeds)
+			benchNode(b, n, inits, feeds)
 		})
 	}
 }

@@ -12,12 +12,6 @@ func sgemmKernel6x16(k int, a, b, c *float32, ldc int)
 //go:noescape
 func sgemmKernel14x32(k int, a, b, c *float32, ldc int)
 
-func cpuHasAVX512F() bool
-
-// haveAVX512 reports whether the CPU and OS support AVX-512F (and, as
-// every AVX-512 CPU does, AVX2 and FMA).
-var haveAVX512 = haveAVX2 && cpuHasAVX512F()
-
 // sgemmKernel14x32Edge is implemented in gemm_amd64.s (AVX-512F): the
 // 14×32 kernel storing only rows×cols of the tile.
 //

@@ -255,33 +255,6 @@ kdone512:
 	VZEROUPPER
 	RET
 
-// func cpuHasAVX512F() bool
-//
-// AVX-512 Foundation, with the OS saving the opmask and zmm state
-// (XCR0 bits 1, 2, 5, 6, 7).
-TEXT ·cpuHasAVX512F(SB), NOSPLIT, $0-1
-	MOVL $1, AX
-	XORL CX, CX
-	CPUID
-	ANDL $0x08000000, CX // OSXSAVE
-	JZ   no512
-	XORL CX, CX
-	XGETBV
-	ANDL $0xE6, AX
-	CMPL AX, $0xE6
-	JNE  no512
-	MOVL $7, AX
-	XORL CX, CX
-	CPUID
-	ANDL $0x10000, BX // AVX512F
-	JZ   no512
-	MOVB $1, ret+0(FP)
-	RET
-
-no512:
-	MOVB $0, ret+0(FP)
-	RET
-
 // func sgemmKernel14x32Edge(k int, a, b, c *float32, ldc, rows, cols int)
 //
 // sgemmKernel14x32 writing only the first rows (1..14) rows and cols

@@ -6,9 +6,6 @@ func sgemmKernel6x16(k int, a, b, c *float32, ldc int) { panic("sgemmKernel6x16 
 
 func sgemmKernel14x32(k int, a, b, c *float32, ldc int) { panic("sgemmKernel14x32 needs amd64") }
 
-// haveAVX512 is false off amd64.
-const haveAVX512 = false
-
 func sgemmKernel14x32Edge(k int, a, b, c *float32, ldc, rows, cols int) {
 	panic("sgemmKernel14x32Edge needs amd64")
 }
