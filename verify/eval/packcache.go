@@ -20,6 +20,8 @@ type packKey struct {
 type packCache struct {
 	mu sync.Mutex
 	m  map[packKey]*packed
+	// derived holds other per-session forms of weights (derivedWeight).
+	derived map[any]any
 }
 
 // packedWeight returns v (an m×k A operand, or k×m... see isA) packed once
@@ -47,4 +49,24 @@ func (c *opCtx) packedWeight(t *Tensor, v matView, rows, cols int, isA bool) *pa
 	}
 	pc.m[key] = p
 	return p
+}
+
+// derivedWeight returns build()'s value for a weight t, computed once per
+// session under key when t is an initializer, and on every call otherwise.
+func (c *opCtx) derivedWeight(t *Tensor, key any, build func() any) any {
+	if c == nil || c.sess == nil || !c.sess.isInit[bufKey(t)] {
+		return build()
+	}
+	pc := &c.sess.packs
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if v, ok := pc.derived[key]; ok {
+		return v
+	}
+	v := build()
+	if pc.derived == nil {
+		pc.derived = map[any]any{}
+	}
+	pc.derived[key] = v
+	return v
 }
