@@ -191,6 +191,13 @@ func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od, col, tm
 	kdim := g.c * len(ct.taps)
 	cols := nf * ohw
 	trans := tileCost(cols, g.mg) < tileCost(g.mg, cols)*4/5
+	if !direct {
+		// Unfolding into 14-wide A strips (output rows cross them) costs
+		// more per element than into 32-wide B strips: transpose only when
+		// the tiles saved outweigh that (BenchmarkConvSmallM, densenet's
+		// 32-filter 3×3s).
+		trans = tileCost(g.mg, cols)-tileCost(cols, g.mg) > transUnfoldCost*cols
+	}
 	// bm (taps × cols): the images' unfolded columns side by side, read in
 	// place (image i's block of ohw columns at its own offset).
 	bm := rowMajor(xd[(n0*cin+gi*g.c)*hw:], ohw).blocked(ohw, cin*hw)
@@ -252,10 +259,13 @@ func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od, col, tm
 // packIm2col unfolds images n0..n0+nf-1 of group gi straight into the
 // GEMM's packed layout with strips nr wide (what packing their im2col
 // matrix as B, or its transpose as A, would give, zero-padded to whole
-// strips), into buf, channels in parallel. Only the kernel taps listed in
-// taps (indices ky·kw+kx) become rows: row ch·len(taps)+t is tap taps[t]
-// of channel ch. Each output row of a tap is written once, as a
-// contiguous copy (stride 1) between its zero-filled padding.
+// strips), into buf. Only the kernel taps listed in taps (indices
+// ky·kw+kx) become rows: row ch·len(taps)+t is tap taps[t] of channel ch.
+// Strips are filled one after another (in parallel), each row of a strip
+// in turn, so the writes run through memory in order; a strip row is a
+// few contiguous copies (one per output row it holds) from the channel
+// planes padded with zeros, or, when padding them would cost more than
+// the unfold (dilated kernels on small maps), copies between zero fills.
 func packIm2col(nr int, xd []float32, g *conv2DGeom, taps []int, n0, nf, gi int, buf []float32) *packed {
 	ohw, hw := g.oh*g.ow, g.h*g.w
 	cin := g.c * g.grps
@@ -264,22 +274,92 @@ func packIm2col(nr int, xd []float32, g *conv2DGeom, taps []int, n0, nf, gi int,
 	cols := nf * ohw
 	p := &packed{pad: (cols + nr - 1) / nr * nr}
 	p.data = grow(buf, p.pad*kdim)
-	last := p.pad/nr - 1 // the strip holding the padding columns, if any
-	parallelFor(g.c, nf*nt*ohw, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			for t, tap := range taps {
-				r := ch*nt + t
-				p0 := r / gemmKC * gemmKC
-				kc := min(gemmKC, kdim-p0)
-				// Row r of strip st starts at st·nr·kc in row.
-				row := p.data[p0*p.pad+(r-p0)*nr:]
-				ky, kx := tap/g.kw, tap%g.kw
-				for i := 0; i < nf; i++ {
-					plane := xd[((n0+i)*cin+gi*g.c+ch)*hw:][:hw]
-					unfoldTap(row, nr, nr*kc, i*ohw, plane, ky, kx, g)
-				}
-				if cols < p.pad {
-					clear(row[last*nr*kc+cols%nr:][:p.pad-cols])
+	// The padded planes span every position a tap reads; plane (ch, i)
+	// is at (ch·nf + i)·pps.
+	ph, pw := (g.oh-1)*g.sh+(g.kh-1)*g.dh+1, (g.ow-1)*g.sw+(g.kw-1)*g.dw+1
+	pps := ph * pw
+	padded := g.pt >= 0 && g.pl >= 0 && pps <= nt*ohw
+	var pp []float32
+	if padded {
+		s := getScratch(g.c * nf * pps)
+		defer putScratch(s)
+		pp = *s
+		parallelFor(g.c*nf, pps, func(lo, hi int) {
+			for q := lo; q < hi; q++ {
+				ch, i := q/nf, q%nf
+				padPlane(pp[q*pps:][:pps], ph, pw, xd[((n0+i)*cin+gi*g.c+ch)*hw:][:hw], g)
+			}
+		})
+	}
+	// tapOff[t] is where tap t's reads start in a padded plane.
+	tapOff := make([]int, nt)
+	for t, tap := range taps {
+		tapOff[t] = tap/g.kw*g.dh*pw + tap%g.kw*g.dw
+	}
+	parallelFor(p.pad/nr, kdim*nr, func(lo, hi int) {
+		// A strip's columns as runs within one output row of one image.
+		type piece struct{ d, n, i, oy, ox, off int }
+		var pcs [maxStrip]piece
+		for st := lo; st < hi; st++ {
+			np := 0
+			j1 := min(st*nr+nr, cols)
+			for j := st * nr; j < j1; {
+				i, pix := j/ohw, j%ohw
+				oy, ox := pix/g.ow, pix%g.ow
+				n := min(g.ow-ox, j1-j)
+				pcs[np] = piece{d: j - st*nr, n: n, i: i, oy: oy, ox: ox, off: i*pps + oy*g.sh*pw + ox*g.sw}
+				np++
+				j += n
+			}
+			width := j1 - st*nr
+			r, p0, kc, next, dbase := 0, 0, 0, 0, 0
+			for ch := 0; ch < g.c; ch++ {
+				for t := 0; t < nt; t, r = t+1, r+1 {
+					if r == next {
+						// A new K block: its strips are kc rows long.
+						p0, kc, next = r, min(gemmKC, kdim-r), r+gemmKC
+						dbase = p0*p.pad + st*nr*kc
+					}
+					d := p.data[dbase+(r-p0)*nr:][:nr]
+					if width < nr {
+						clear(d[width:])
+					}
+					if padded {
+						src := pp[ch*nf*pps+tapOff[t]:]
+						if g.sw == 1 {
+							for _, pc := range pcs[:np] {
+								copyRun(d[pc.d:pc.d+pc.n], src[pc.off:])
+							}
+							continue
+						}
+						for _, pc := range pcs[:np] {
+							s := src[pc.off:][:(pc.n-1)*g.sw+1]
+							dd := d[pc.d : pc.d+pc.n]
+							for k := range dd {
+								dd[k] = s[k*g.sw]
+							}
+						}
+						continue
+					}
+					ky, kx := taps[t]/g.kw, taps[t]%g.kw
+					for _, pc := range pcs[:np] {
+						dd := d[pc.d : pc.d+pc.n]
+						iy := pc.oy*g.sh - g.pt + ky*g.dh
+						if uint(iy) >= uint(g.h) {
+							clear(dd)
+							continue
+						}
+						plane := xd[((n0+pc.i)*cin+gi*g.c+ch)*hw:][:hw]
+						src := plane[iy*g.w:][:g.w]
+						x0 := pc.ox*g.sw + kx*g.dw - g.pl
+						for k := range dd {
+							if ix := k*g.sw + x0; uint(ix) < uint(g.w) {
+								dd[k] = src[ix]
+							} else {
+								dd[k] = 0
+							}
+						}
+					}
 				}
 			}
 		}
@@ -287,80 +367,52 @@ func packIm2col(nr int, xd []float32, g *conv2DGeom, taps []int, n0, nf, gi int,
 	return p
 }
 
-// unfoldTap writes tap (ky, kx) of one image's plane into packed row
-// strips (strip st at st·skc in row, nr wide) from column j0 on: the tap's
-// input for every output pixel, zero where it reads padding.
-func unfoldTap(row []float32, nr, skc, j0 int, plane []float32, ky, kx int, g *conv2DGeom) {
-	ow := g.ow
-	x0 := kx*g.dw - g.pl
-	// Output columns [lo, hi) read inside the image (stride 1).
-	lo, hi := 0, 0
-	if g.sw == 1 {
-		lo = min(max(0, -x0), ow)
-		hi = max(min(ow, g.w-x0), lo)
+// transUnfoldCost is the extra cost of unfolding one column into A strips
+// rather than B strips, in tile elements of the kernel's work: about 1.5 ns
+// per unfolded element against 2.5 ns per k step of a 14×32 tile.
+const transUnfoldCost = 270
+
+// maxStrip bounds the strip width of every kernel (mr and nr).
+const maxStrip = 32
+
+// padPlane copies plane (h×w) into pp (ph×pw) at (pt, pl), zeros around.
+func padPlane(pp []float32, ph, pw int, plane []float32, g *conv2DGeom) {
+	pp = pp[:ph*pw]
+	clear(pp)
+	n := min(g.w, pw-g.pl)
+	if n <= 0 {
+		return
 	}
-	st, o := j0/nr, j0%nr
-	for oy := 0; oy < g.oh; oy, o = oy+1, o+ow {
-		for o >= nr {
-			o -= nr
-			st++
-		}
-		iy := oy*g.sh - g.pt + ky*g.dh
-		if o+ow <= nr {
-			// The output row lies in one strip.
-			d := row[st*skc+o:][:ow]
-			if uint(iy) >= uint(g.h) {
-				clear(d)
-				continue
-			}
-			src := plane[iy*g.w:][:g.w]
-			if g.sw == 1 {
-				clear(d[:lo])
-				if hi > lo {
-					copyShort(d[lo:hi], src[lo+x0:hi+x0])
-				}
-				clear(d[hi:])
-				continue
-			}
-			for ox := range d {
-				if ix := ox*g.sw + x0; uint(ix) < uint(g.w) {
-					d[ox] = src[ix]
-				} else {
-					d[ox] = 0
-				}
-			}
-			continue
-		}
-		// The row crosses strips: piece by piece.
-		s, q := st, o
-		for ox := 0; ox < ow; {
-			n := min(ow-ox, nr-q)
-			d := row[s*skc+q:][:n]
-			switch {
-			case uint(iy) >= uint(g.h):
-				clear(d)
-			case g.sw == 1:
-				src := plane[iy*g.w:][:g.w]
-				a := min(max(lo, ox), ox+n)
-				b := min(max(hi, a), ox+n)
-				clear(d[:a-ox])
-				if b > a {
-					copyShort(d[a-ox:b-ox], src[a+x0:b+x0])
-				}
-				clear(d[b-ox:])
-			default:
-				src := plane[iy*g.w:][:g.w]
-				for k := range d {
-					if ix := (ox+k)*g.sw + x0; uint(ix) < uint(g.w) {
-						d[k] = src[ix]
-					} else {
-						d[k] = 0
-					}
-				}
-			}
-			ox += n
-			s, q = s+1, 0
-		}
+	for y := 0; y < g.h && y+g.pt < ph; y++ {
+		copy(pp[(y+g.pt)*pw+g.pl:][:n], plane[y*g.w:][:n])
+	}
+}
+
+// copyRun is copy(d, s[:len(d)]) for the short runs of an unfold, in
+// fixed-size moves rather than a call.
+func copyRun(d, s []float32) {
+	n := len(d)
+	s = s[:n]
+	switch {
+	case n == 16:
+		*(*[16]float32)(d) = *(*[16]float32)(s)
+		return
+	case n == 8:
+		*(*[8]float32)(d) = *(*[8]float32)(s)
+		return
+	case n == 4:
+		*(*[4]float32)(d) = *(*[4]float32)(s)
+		return
+	case n >= 48:
+		copy(d, s)
+		return
+	}
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		*(*[8]float32)(d[i:]) = *(*[8]float32)(s[i:])
+	}
+	for ; i < n; i++ {
+		d[i] = s[i]
 	}
 }
 

@@ -40,6 +40,8 @@ func TestConvGEMMEveryKernel(t *testing.T) {
 		{2, 17, 3, 3, 9, 5, 1, 4, 1, 1},    // 5×5 on 3×3 with pad 4: outer taps read padding only at some pixels
 		{2, 6, 37, 18, 7, 3, 1, 1, 1, 1},   // 37×18 maps: output rows cross 32- and 14-wide strips
 		{1, 5, 20, 40, 9, 3, 2, 1, 1, 1},   // stride 2 on 20-wide rows
+		{2, 40, 2, 2, 300, 3, 1, 1, 1, 1},  // unfolded and transposed (8 columns, 300 filters)
+		{2, 24, 2, 2, 300, 3, 1, 6, 1, 6},  // pruned to the centre tap, transposed
 	}
 	saved := kern
 	defer func() { kern = saved }()
