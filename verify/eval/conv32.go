@@ -312,6 +312,12 @@ func packIm2col(nr int, xd []float32, g *conv2DGeom, taps []int, n0, nf, gi int,
 				j += n
 			}
 			width := j1 - st*nr
+			uni := pcs[0].n // the pieces' common width, or 0
+			for _, pc := range pcs[1:np] {
+				if pc.n != uni {
+					uni = 0
+				}
+			}
 			r, p0, kc, next, dbase := 0, 0, 0, 0, 0
 			for ch := 0; ch < g.c; ch++ {
 				for t := 0; t < nt; t, r = t+1, r+1 {
@@ -327,8 +333,33 @@ func packIm2col(nr int, xd []float32, g *conv2DGeom, taps []int, n0, nf, gi int,
 					if padded {
 						src := pp[ch*nf*pps+tapOff[t]:]
 						if g.sw == 1 {
-							for _, pc := range pcs[:np] {
-								copyRun(d[pc.d:pc.d+pc.n], src[pc.off:])
+							// Fixed-size moves, inline, when every piece is one
+							// whole output row of a common width.
+							switch uni {
+							case 1:
+								for _, pc := range pcs[:np] {
+									d[pc.d] = src[pc.off]
+								}
+							case 2:
+								for _, pc := range pcs[:np] {
+									*(*[2]float32)(d[pc.d:]) = *(*[2]float32)(src[pc.off:])
+								}
+							case 4:
+								for _, pc := range pcs[:np] {
+									*(*[4]float32)(d[pc.d:]) = *(*[4]float32)(src[pc.off:])
+								}
+							case 8:
+								for _, pc := range pcs[:np] {
+									*(*[8]float32)(d[pc.d:]) = *(*[8]float32)(src[pc.off:])
+								}
+							case 16:
+								for _, pc := range pcs[:np] {
+									*(*[16]float32)(d[pc.d:]) = *(*[16]float32)(src[pc.off:])
+								}
+							default:
+								for _, pc := range pcs[:np] {
+									copyRun(d[pc.d:pc.d+pc.n], src[pc.off:])
+								}
 							}
 							continue
 						}
