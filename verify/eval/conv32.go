@@ -350,11 +350,17 @@ func packIm2col(nr int, xd []float32, g *conv2DGeom, taps []int, n0, nf, gi int,
 								}
 							case 8:
 								for _, pc := range pcs[:np] {
-									*(*[8]float32)(d[pc.d:]) = *(*[8]float32)(src[pc.off:])
+									d, s := d[pc.d:][:8], src[pc.off:][:8]
+									*(*[4]float32)(d) = *(*[4]float32)(s)
+									*(*[4]float32)(d[4:]) = *(*[4]float32)(s[4:])
 								}
 							case 16:
 								for _, pc := range pcs[:np] {
-									*(*[16]float32)(d[pc.d:]) = *(*[16]float32)(src[pc.off:])
+									d, s := d[pc.d:][:16], src[pc.off:][:16]
+									*(*[4]float32)(d) = *(*[4]float32)(s)
+									*(*[4]float32)(d[4:]) = *(*[4]float32)(s[4:])
+									*(*[4]float32)(d[8:]) = *(*[4]float32)(s[8:])
+									*(*[4]float32)(d[12:]) = *(*[4]float32)(s[12:])
 								}
 							default:
 								for _, pc := range pcs[:np] {
@@ -419,28 +425,19 @@ func padPlane(pp []float32, ph, pw int, plane []float32, g *conv2DGeom) {
 	}
 }
 
-// copyRun is copy(d, s[:len(d)]) for the short runs of an unfold, in
-// fixed-size moves rather than a call.
+// copyRun is copy(d, s[:len(d)]) for the short runs of an unfold: in
+// 16-byte moves, which the compiler inlines (larger array assignments
+// become memmove calls, as the operands could overlap).
 func copyRun(d, s []float32) {
 	n := len(d)
 	s = s[:n]
-	switch {
-	case n == 16:
-		*(*[16]float32)(d) = *(*[16]float32)(s)
-		return
-	case n == 8:
-		*(*[8]float32)(d) = *(*[8]float32)(s)
-		return
-	case n == 4:
-		*(*[4]float32)(d) = *(*[4]float32)(s)
-		return
-	case n >= 48:
+	if n >= 48 {
 		copy(d, s)
 		return
 	}
 	i := 0
-	for ; i+8 <= n; i += 8 {
-		*(*[8]float32)(d[i:]) = *(*[8]float32)(s[i:])
+	for ; i+4 <= n; i += 4 {
+		*(*[4]float32)(d[i:]) = *(*[4]float32)(s[i:])
 	}
 	for ; i < n; i++ {
 		d[i] = s[i]
