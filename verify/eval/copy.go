@@ -49,6 +49,14 @@ func stridedT[T any](d, s []T, shape, str []int64, off int64) {
 		return
 	}
 	nd := len(shape)
+	if str[nd-1] != 1 && shape[nd-1] > 1 {
+		for p := 0; p < nd-1; p++ {
+			if str[p] == 1 {
+				transposeTiled(d, s, shape, str, off, p)
+				return
+			}
+		}
+	}
 	inner := int(shape[nd-1])
 	istr := str[nd-1]
 	outer := shape[:nd-1]
@@ -82,6 +90,57 @@ func stridedT[T any](d, s []T, shape, str []int64, off int64) {
 				}
 				so -= ostr[k] * idx[k]
 				idx[k] = 0
+			}
+		}
+	})
+}
+
+// tileSide is the side of the square tiles transposeTiled copies: 16
+// four-byte elements are one 64-byte cache line.
+const tileSide = 16
+
+// transposeTiled is stridedT for a transpose: the innermost dim q of the
+// (contiguous) destination is strided in the source, while dim p is the
+// source's contiguous one. Copying element by element along q would read
+// one element per source cache line; copying tileSide×tileSide tiles of the
+// (p, q) plane reads and writes whole lines. The other dims are a batch.
+func transposeTiled[T any](d, s []T, shape, str []int64, off int64, p int) {
+	nd := len(shape)
+	q := nd - 1
+	dstr := stridesOf(shape)
+	var oshape, ostr, odstr []int64
+	for k := 0; k < q; k++ {
+		if k != p {
+			oshape = append(oshape, shape[k])
+			ostr = append(ostr, str[k])
+			odstr = append(odstr, dstr[k])
+		}
+	}
+	np, nq := int(shape[p]), int(shape[q])
+	dp, sq := int(dstr[p]), int(str[q])
+	pTiles := (np + tileSide - 1) / tileSide
+	tasks := int(NumElements(oshape)) * pTiles
+	parallelFor(tasks, tileSide*nq, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			o, pt := t/pTiles, t%pTiles
+			db, sb := 0, int(off)
+			for k := len(oshape) - 1; k >= 0; k-- {
+				i := o % int(oshape[k])
+				o /= int(oshape[k])
+				db += i * int(odstr[k])
+				sb += i * int(ostr[k])
+			}
+			a0, a1 := pt*tileSide, min(pt*tileSide+tileSide, np)
+			for b0 := 0; b0 < nq; b0 += tileSide {
+				b1 := min(b0+tileSide, nq)
+				for a := a0; a < a1; a++ {
+					dd := d[db+a*dp+b0 : db+a*dp+b1]
+					si := sb + a + b0*sq
+					for b := range dd {
+						dd[b] = s[si]
+						si += sq
+					}
+				}
 			}
 		}
 	})

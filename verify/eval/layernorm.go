@@ -104,6 +104,9 @@ func opLayerNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if res, ok := opLayerNorm32(c, in, axis, eps); ok {
+		return res, nil
+	}
 	sc, err := broadcastF64(in[1], x.shape, "Scale")
 	if err != nil {
 		return nil, err
@@ -123,7 +126,14 @@ func opLayerNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		o.setF64(i, v)
 	}
 	res := []*Tensor{o, nil, nil}
-	statShape := append([]int64{}, x.shape...)
+	res[1], res[2] = layerNormStats(c, x.shape, axis, means, inv)
+	return res, nil
+}
+
+// layerNormStats returns the optional Mean and InvStdDev outputs (nil when
+// not wanted): shape x's with the normalized dims set to 1, type stash_type.
+func layerNormStats(c *opCtx, shape []int64, axis int, means, inv []float64) (mean, invStd *Tensor) {
+	statShape := append([]int64{}, shape...)
 	for d := axis; d < len(statShape); d++ {
 		statShape[d] = 1
 	}
@@ -131,16 +141,17 @@ func opLayerNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	if !stash.isFloat() {
 		stash = Float32
 	}
+	var out [2]*Tensor
 	for k, vals := range [][]float64{means, inv} {
 		if c.nOut > k+1 && c.want[k+1] {
 			t := mustNew(stash, statShape)
 			for i, v := range vals {
 				t.setF64(i, v)
 			}
-			res[k+1] = t
+			out[k] = t
 		}
 	}
-	return res, nil
+	return out[0], out[1]
 }
 
 func opRMSNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
