@@ -95,15 +95,16 @@ func stridedT[T any](d, s []T, shape, str []int64, off int64) {
 	})
 }
 
-// tileSide is the side of the square tiles transposeTiled copies: 16
-// four-byte elements are one 64-byte cache line.
-const tileSide = 16
+// tileSide is the side of the square tiles transposeTiled copies: 32
+// four-byte elements are two 64-byte cache lines.
+const tileSide = 32
 
 // transposeTiled is stridedT for a transpose: the innermost dim q of the
 // (contiguous) destination is strided in the source, while dim p is the
 // source's contiguous one. Copying element by element along q would read
 // one element per source cache line; copying tileSide×tileSide tiles of the
-// (p, q) plane reads and writes whole lines. The other dims are a batch.
+// (p, q) plane reads and writes whole lines, and 4-byte elements go through
+// 8×8 register transposes (AVX2). The other dims are a batch.
 func transposeTiled[T any](d, s []T, shape, str []int64, off int64, p int) {
 	nd := len(shape)
 	q := nd - 1
@@ -118,6 +119,12 @@ func transposeTiled[T any](d, s []T, shape, str []int64, off int64, p int) {
 	}
 	np, nq := int(shape[p]), int(shape[q])
 	dp, sq := int(dstr[p]), int(str[q])
+	var z T
+	var d32, s32 []uint32
+	if unsafe.Sizeof(z) == 4 && haveAVX2 && sq > 0 && transposeKernels {
+		d32 = unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(d))), len(d))
+		s32 = unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+	}
 	pTiles := (np + tileSide - 1) / tileSide
 	tasks := int(NumElements(oshape)) * pTiles
 	parallelFor(tasks, tileSide*nq, func(lo, hi int) {
@@ -133,9 +140,26 @@ func transposeTiled[T any](d, s []T, shape, str []int64, off int64, p int) {
 			a0, a1 := pt*tileSide, min(pt*tileSide+tileSide, np)
 			for b0 := 0; b0 < nq; b0 += tileSide {
 				b1 := min(b0+tileSide, nq)
+				a8, b8 := a0, b0 // the 8×8-block part ends at a8, b8
+				if d32 != nil {
+					na8, nb8 := (a1-a0)/8, (b1-b0)/8
+					if na8 > 0 && nb8 > 0 {
+						a8, b8 = a0+8*na8, b0+8*nb8
+						// Bounds: the blocks' last elements exist (the kernel checks nothing).
+						_ = d32[db+(a8-1)*dp+b8-1]
+						_ = s32[sb+a8-1+(b8-1)*sq]
+						transpose32AVX2(&d32[db+a0*dp+b0], dp, &s32[sb+a0+b0*sq], sq, nb8, na8)
+					} else {
+						a8, b8 = a0, b0
+					}
+				}
 				for a := a0; a < a1; a++ {
-					dd := d[db+a*dp+b0 : db+a*dp+b1]
-					si := sb + a + b0*sq
+					from := b0
+					if a < a8 {
+						from = b8 // columns b0..b8 of this row were done in blocks
+					}
+					dd := d[db+a*dp+from : db+a*dp+b1]
+					si := sb + a + from*sq
 					for b := range dd {
 						dd[b] = s[si]
 						si += sq
@@ -145,6 +169,10 @@ func transposeTiled[T any](d, s []T, shape, str []int64, off int64, p int) {
 		}
 	})
 }
+
+// transposeKernels selects the AVX2 8×8 transposes (tests switch it off to
+// check the portable loop).
+var transposeKernels = true
 
 // fillBytes repeats the es-byte value v over b.
 func fillBytes(b, v []byte, es int) {

@@ -102,31 +102,49 @@ func TestTransposeReference(t *testing.T) {
 		{[]int64{2, 3, 4, 5}, []int64{3, 2, 1, 0}},
 		{[]int64{5, 1, 31}, []int64{2, 1, 0}},
 		{[]int64{300, 257}, []int64{1, 0}},
+		{[]int64{3, 45, 70}, []int64{0, 2, 1}},
+		{[]int64{2, 8, 3, 16}, []int64{1, 3, 0, 2}},
 	}
-	for _, dt := range copyDTypes {
-		for i, c := range cases {
-			t.Run(fmt.Sprint(dt, c.shape, c.perm), func(t *testing.T) {
-				x := randTensor(rand.New(rand.NewSource(int64(i))), dt, c.shape...)
-				oshape := make([]int64, len(c.shape))
-				for d, p := range c.perm {
-					oshape[d] = c.shape[p]
-				}
-				want := mustNew(dt, oshape)
-				es := dt.Size()
-				wb, xb := want.bytes(), x.bytes()
-				for o := 0; o < want.Len(); o++ {
-					oi := unravel(o, oshape)
-					ii := make([]int64, len(oi))
+	defer func(k bool) { transposeKernels = k }(transposeKernels)
+	for _, kernels := range []bool{false, true} {
+		for _, dt := range copyDTypes {
+			for i, c := range cases {
+				t.Run(fmt.Sprint("kernels=", kernels, dt, c.shape, c.perm), func(t *testing.T) {
+					transposeKernels = kernels
+					x := randTensor(rand.New(rand.NewSource(int64(i))), dt, c.shape...)
+					oshape := make([]int64, len(c.shape))
 					for d, p := range c.perm {
-						ii[p] = oi[d]
+						oshape[d] = c.shape[p]
 					}
-					copy(wb[o*es:(o+1)*es], xb[ravel(ii, c.shape)*es:])
-				}
-				got := runSingle(t, node("Transpose", []string{"x"}, []string{"y"}, attrInts("perm", c.perm...)), map[string]*Tensor{"x": x})
-				sameElements(t, got, want)
-			})
+					want := mustNew(dt, oshape)
+					es := dt.Size()
+					wb, xb := want.bytes(), x.bytes()
+					for o := 0; o < want.Len(); o++ {
+						oi := unravel(o, oshape)
+						ii := make([]int64, len(oi))
+						for d, p := range c.perm {
+							ii[p] = oi[d]
+						}
+						copy(wb[o*es:(o+1)*es], xb[ravel(ii, c.shape)*es:])
+					}
+					got := runSingle(t, node("Transpose", []string{"x"}, []string{"y"}, attrInts("perm", c.perm...)), map[string]*Tensor{"x": x})
+					sameElements(t, got, want)
+				})
+			}
 		}
 	}
+}
+
+func TestExpandReference(t *testing.T) {
+	// [N,1] -> [N,M]: the source's contiguous dim is not the innermost.
+	x := randTensor(rand.New(rand.NewSource(2)), Float32, 37, 1)
+	shape := NewInt64([]int64{3}, []int64{2, 37, 41})
+	want := mustNew(Float32, []int64{2, 37, 41})
+	for o := range want.Float32s() {
+		want.Float32s()[o] = x.Float32s()[(o/41)%37]
+	}
+	got := runSingle(t, node("Expand", []string{"x", "s"}, []string{"y"}), map[string]*Tensor{"x": x}, shape.Proto("s"))
+	sameElements(t, got, want)
 }
 
 func TestSliceReference(t *testing.T) {
