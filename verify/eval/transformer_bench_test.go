@@ -64,8 +64,8 @@ func BenchmarkTranspose(b *testing.B) {
 		{[]int64{1, 8, 7, 8, 7, 96}, []int64{0, 1, 3, 2, 4, 5}}, // swin window partition
 		{[]int64{64, 49, 3, 3, 32}, []int64{2, 0, 3, 1, 4}},     // swin qkv split
 		{[]int64{1, 197, 6, 64}, []int64{0, 2, 1, 3}},           // vit heads
-		{[]int64{1, 96, 16, 16}, []int64{0, 2, 3, 1}},          // swin patch embedding
-		{[]int64{4, 6, 49, 32}, []int64{0, 1, 3, 2}},           // swin keys
+		{[]int64{1, 96, 16, 16}, []int64{0, 2, 3, 1}},           // swin patch embedding
+		{[]int64{4, 6, 49, 32}, []int64{0, 1, 3, 2}},            // swin keys
 	}
 	for _, tc := range cases {
 		b.Run(fmt.Sprint(tc.shape, tc.perm), func(b *testing.B) {
