@@ -75,6 +75,8 @@ type prepNode struct {
 	// prepared (nil if decoding failed: the run then reports the error).
 	constVal *Tensor
 	constRes []*Tensor
+	// valueAttr is a ConstantOfShape node's value attribute, decoded once.
+	valueAttr *Tensor
 }
 
 // slotUse is one input value of a node and how many times the node reads it.
@@ -293,6 +295,11 @@ func (s *Session) prepareSlots() {
 		s.slotProducer[s.slot[name]] = p
 	}
 	for _, pn := range s.nodes {
+		if pn.def != nil && pn.proto.GetOpType() == "ConstantOfShape" && pn.attrs["value"] != nil {
+			if t, err := FromProto(pn.attrs["value"].GetT(), ""); err == nil {
+				pn.valueAttr = t // read only, shared by the runs
+			}
+		}
 		if pn.def == nil || pn.proto.GetOpType() != "Constant" || len(pn.out) != 1 {
 			continue
 		}

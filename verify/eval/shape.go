@@ -292,15 +292,18 @@ func opConcat(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	inner := int(NumElements(shape[axis+1:])) * es
 	ob := o.bytes()
 	rowOut := int(shape[axis]) * inner
-	pos := 0
-	for _, t := range in {
-		tb := t.bytes()
-		blk := int(t.shape[axis]) * inner
-		for j := 0; j < outer; j++ {
-			copy(ob[j*rowOut+pos:j*rowOut+pos+blk], tb[j*blk:(j+1)*blk])
-		}
-		pos += blk
+	pos := make([]int, len(in)+1) // where each input's block starts in an output row
+	for i, t := range in {
+		pos[i+1] = pos[i] + int(t.shape[axis])*inner
 	}
+	// One task per (output row, input) block; large outputs in parallel.
+	parallelFor(outer*len(in), rowOut/max(es*len(in), 1), func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			j, i := k/len(in), k%len(in)
+			blk := pos[i+1] - pos[i]
+			copy(ob[j*rowOut+pos[i]:j*rowOut+pos[i+1]], in[i].bytes()[j*blk:(j+1)*blk])
+		}
+	})
 	return []*Tensor{o}, nil
 }
 
@@ -550,7 +553,12 @@ func opConstantOfShape(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		return nil, err
 	}
 	val := NewFloat32([]int64{1}, []float32{0})
-	if a := c.attr("value"); a != nil {
+	if c.prep != nil && c.prep.valueAttr != nil {
+		val = c.prep.valueAttr
+		if val.Len() != 1 {
+			return nil, fmt.Errorf("value must have one element")
+		}
+	} else if a := c.attr("value"); a != nil {
 		if val, err = FromProto(a.GetT(), ""); err != nil {
 			return nil, err
 		}
