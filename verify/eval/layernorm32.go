@@ -145,3 +145,34 @@ func opLayerNorm32(c *opCtx, in []*Tensor, axis int, eps float64) (res []*Tensor
 	}
 	return res, true
 }
+
+// normSegments32 normalizes float32 rows of rowLen elements (a group of
+// GroupNormalization, a channel of InstanceNormalization) with float64 row
+// moments as layerNorm32 does; each row is made of segments of inner
+// elements (channels) that share one scale and bias, given by param(r, k)
+// for segment k of row r.
+func normSegments32(y, x []float32, rowLen, inner int, eps float64, param func(r, k int) (scale, bias float32)) {
+	rows := len(x) / rowLen
+	parallelFor(rows, 3*rowLen, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr, yr := x[r*rowLen:(r+1)*rowLen], y[r*rowLen:(r+1)*rowLen]
+			m, v := rowMoments(xr)
+			inv := float32(1 / math.Sqrt(v+eps))
+			m32 := float32(m)
+			resid := float32(m - float64(m32))
+			for k := 0; k < rowLen/inner; k++ {
+				s, b := param(r, k)
+				xs, ys := xr[k*inner:(k+1)*inner], yr[k*inner:(k+1)*inner]
+				for i, v := range xs {
+					ys[i] = ((v-m32)-resid)*inv*s + b
+				}
+			}
+		}
+	})
+}
+
+// params32 returns a float32 per-channel (or per-group) parameter, or false.
+func params32(t *Tensor, want int64) ([]float32, bool) {
+	d, ok := t.data.([]float32)
+	return d, ok && int64(len(d)) == want
+}

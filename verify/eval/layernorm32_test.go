@@ -171,3 +171,76 @@ func TestLayerNormFloat32(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupAndInstanceNormFloat32 checks the float32 GroupNormalization
+// (per-group parameters at opset 18, per-channel at 21) and
+// InstanceNormalization against float64 values from their definitions.
+func TestGroupAndInstanceNormFloat32(t *testing.T) {
+	cases := []struct {
+		op     string
+		opset  int64
+		shape  []int64
+		groups int64
+		offset float64
+	}{
+		{"GroupNormalization", 18, []int64{2, 6, 5, 7}, 3, 0},
+		{"GroupNormalization", 21, []int64{2, 6, 5, 7}, 2, 0},
+		{"GroupNormalization", 21, []int64{1, 64, 17}, 8, 300},
+		{"InstanceNormalization", 17, []int64{2, 3, 33}, 0, 0},
+		{"InstanceNormalization", 17, []int64{3, 5, 9, 11}, 0, 500},
+	}
+	for i, c := range cases {
+		t.Run(fmt.Sprint(c.op, c.opset, c.shape), func(t *testing.T) {
+			r := rand.New(rand.NewSource(int64(i) + 40))
+			x := randF32(r, c.shape...)
+			for k, v := range x.Float32s() {
+				x.Float32s()[k] = float32(c.offset + float64(v))
+			}
+			ch := c.shape[1]
+			plen := ch
+			if c.op == "GroupNormalization" && c.opset < 21 {
+				plen = c.groups
+			}
+			sc, bs := randF32(r, plen), randF32(r, plen)
+			var attrs []*onnxpb.AttributeProto
+			groups := ch // instance norm: one group per channel
+			if c.op == "GroupNormalization" {
+				attrs = append(attrs, attrInt("num_groups", c.groups))
+				groups = c.groups
+			}
+			m := model(c.opset, []string{"x"}, []string{"y"}, []*onnxpb.TensorProto{sc.Proto("s"), bs.Proto("b")},
+				node(c.op, []string{"x", "s", "b"}, []string{"y"}, attrs...))
+			y := runOne(t, m, map[string]*Tensor{"x": x})["y"].Float32s()
+			inner := int(NumElements(c.shape[2:]))
+			rowLen := int(ch/groups) * inner
+			xs := x.AsFloat64()
+			for row := 0; row < len(xs)/rowLen; row++ {
+				seg := xs[row*rowLen : (row+1)*rowLen]
+				var s, q float64
+				for _, v := range seg {
+					s += v
+				}
+				mean := s / float64(rowLen)
+				for _, v := range seg {
+					q += (v - mean) * (v - mean)
+				}
+				inv := 1 / math.Sqrt(q/float64(rowLen)+float64(float32(1e-5)))
+				for k := range seg {
+					i := row*rowLen + k
+					channel := (i / inner) % int(ch)
+					p := channel
+					if plen != ch {
+						p = channel / int(ch/groups)
+					}
+					norm := (seg[k] - mean) * inv
+					w := norm*float64(sc.Float32s()[p]) + float64(bs.Float32s()[p])
+					// As for LayerNormalization: a few float32 roundings of the terms.
+					tol := 2e-6 * (math.Abs(norm*float64(sc.Float32s()[p])) + math.Abs(float64(bs.Float32s()[p])))
+					if d := math.Abs(float64(y[i]) - w); !(d <= tol) {
+						t.Fatalf("y[%d] = %v, want %v (|diff| %.3g > %.3g)", i, y[i], w, d, tol)
+					}
+				}
+			}
+		})
+	}
+}
