@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -130,6 +131,46 @@ func TestRunFeedsAndErrors(t *testing.T) {
 	for _, c := range cases {
 		if _, err := s.Run(c.feeds, c.outputs); err == nil || err.Error() != c.want {
 			t.Errorf("Run(%v, %v) error = %v, want %q", c.feeds, c.outputs, err, c.want)
+		}
+	}
+}
+
+// TestConcurrentRuns runs one session from several goroutines (under -race
+// this checks that the prepared Constants and slots are only read).
+func TestConcurrentRuns(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	c := randF32(r, 20000)
+	x := randF32(r, 20000)
+	m := model(17, []string{"x"}, []string{"y"}, nil,
+		constantNode("c", c),
+		node("Mul", []string{"x", "c"}, []string{"p"}),
+		node("Neg", []string{"p"}, []string{"y"}))
+	s, err := NewSession(m, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for k := 0; k < 5; k++ {
+				out, err := s.Run(map[string]*Tensor{"x": x}, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for i, v := range out["y"].Float32s() {
+					if want := -(x.Float32s()[i] * c.Float32s()[i]); v != want {
+						errs <- fmt.Errorf("y[%d] = %v, want %v", i, v, want)
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
 		}
 	}
 }
