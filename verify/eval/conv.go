@@ -236,6 +236,11 @@ func poolOp(isMax bool) opFunc {
 			return nil, err
 		}
 		includePad := c.attrInt("count_include_pad", 0) != 0
+		if !isMax || c.nOut < 2 || !c.want[1] {
+			if o, ok := pool2DFloat32(c, x, g, isMax, includePad); ok { // pool32.go
+				return []*Tensor{o, nil}, nil
+			}
+		}
 		colMajor := c.attrInt("storage_order", 0) != 0
 		nc := int(x.shape[0] * x.shape[1])
 		sp := len(kernel)

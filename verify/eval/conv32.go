@@ -60,50 +60,6 @@ func im2col2D(x []float32, col []float32, g *conv2DGeom) {
 	}
 }
 
-// depthwise2D computes one channel of a depthwise convolution: o (oh×ow,
-// already holding the bias) += the kernel k slid over the plane x.
-func depthwise2D(x, k, o []float32, g *conv2DGeom) {
-	for oy := 0; oy < g.oh; oy++ {
-		orow := o[oy*g.ow : (oy+1)*g.ow]
-		for ky := 0; ky < g.kh; ky++ {
-			iy := oy*g.sh - g.pt + ky*g.dh
-			if iy < 0 || iy >= g.h {
-				continue
-			}
-			src := x[iy*g.w : (iy+1)*g.w]
-			for kx := 0; kx < g.kw; kx++ {
-				wv := k[ky*g.kw+kx]
-				x0 := kx*g.dw - g.pl
-				// Output columns whose input column x0 + ox·sw is inside.
-				lo := 0
-				if x0 < 0 {
-					lo = (-x0 + g.sw - 1) / g.sw
-				}
-				hi := g.ow
-				if lim := (g.w - 1 - x0); lim < 0 {
-					hi = 0
-				} else {
-					hi = min(hi, lim/g.sw+1)
-				}
-				if hi <= lo {
-					continue
-				}
-				if g.sw == 1 {
-					s := src[lo+x0 : hi+x0]
-					d := orow[lo:hi]
-					for i := range d {
-						d[i] += wv * s[i]
-					}
-					continue
-				}
-				for ox := lo; ox < hi; ox++ {
-					orow[ox] += wv * src[ox*g.sw+x0]
-				}
-			}
-		}
-	}
-}
-
 // conv2DFloat32 runs a 2-D float32 convolution whose geometry was
 // resolved; it returns false when the case is not covered.
 func conv2DFloat32(c *opCtx, x, w, b *Tensor, wg windowGeom, group int64) (*Tensor, bool) {
@@ -140,13 +96,8 @@ func conv2DFloat32(c *opCtx, x, w, b *Tensor, wg windowGeom, group int64) (*Tens
 	hw := g.h * g.w
 	cin := g.c * g.grps
 	ksz := g.kh * g.kw
-	if g.c == 1 && g.mg == 1 {
-		parallelFor(nb*g.m, ohw*ksz, func(lo, hi int) {
-			for q := lo; q < hi; q++ {
-				ch := q % g.m
-				depthwise2D(xd[(q/g.m*cin+ch)*hw:][:hw], wd[ch*ksz:][:ksz], od[q*ohw:][:ohw], g)
-			}
-		})
+	if g.c == 1 && g.mg == 1 && g.pt >= 0 && g.pl >= 0 {
+		depthwise2D(xd, wd, bias, od, nb, g) // depthwise32.go
 		return o, true
 	}
 	direct := g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w

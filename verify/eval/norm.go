@@ -41,17 +41,15 @@ func opBatchNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	if x32 := x.Float32s(); x32 != nil && !training {
 		// Inference on float32: y = x·a + b per channel, a and b folded in
 		// float64 then rounded, as runtimes fold BatchNorm.
-		o := c.alloc(Float32, x.shape)
+		// Each element depends on itself only: a dead input is overwritten.
+		o := c.output(0, Float32, x.shape, in)
 		od := o.Float32s()
 		parallelFor(n*int(ch), inner, func(lo, hi int) {
 			for q := lo; q < hi; q++ {
 				cc := q % int(ch)
 				a := sc[cc] / math.Sqrt(vr[cc]+eps)
 				av, bv := float32(a), float32(bs[cc]-mean[cc]*a)
-				src, dst := x32[q*inner:(q+1)*inner], od[q*inner:(q+1)*inner]
-				for i, v := range src {
-					dst[i] = v*av + bv
-				}
+				scaleShift(od[q*inner:(q+1)*inner], x32[q*inner:(q+1)*inner], av, bv) // depthwise32.go
 			}
 		})
 		return []*Tensor{o}, nil

@@ -1,0 +1,140 @@
+package eval
+
+import "math"
+
+// Fast float32 2-D MaxPool and AveragePool on the window kernels of
+// depthwise32.go. Other types, ranks and MaxPool's Indices output use
+// poolOp's generic loop.
+
+// pool2DFloat32 pools a float32 (N, C, H, W) tensor whose window geometry
+// was resolved; it returns false when the case is not covered.
+func pool2DFloat32(c *opCtx, x *Tensor, g windowGeom, isMax, includePad bool) (*Tensor, bool) {
+	xd := x.Float32s()
+	if xd == nil || x.Rank() != 4 || g.pb[0] < 0 || g.pb[1] < 0 {
+		return nil, false
+	}
+	nc := int(x.shape[0] * x.shape[1])
+	h, w := int(g.in[0]), int(g.in[1])
+	oh, ow := int(g.out[0]), int(g.out[1])
+	o := c.alloc(Float32, []int64{x.shape[0], x.shape[1], int64(oh), int64(ow)})
+	if oh == 0 || ow == 0 || nc == 0 {
+		return o, true
+	}
+	od := o.Float32s()
+	kh, kw, sh, sw := int(g.k[0]), int(g.k[1]), int(g.s[0]), int(g.s[1])
+	dh, dw, pt, pl := int(g.d[0]), int(g.d[1]), int(g.pb[0]), int(g.pb[1])
+	p := newWindowPlan(h, w, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow)
+	hw, ohw := h*w, oh*ow
+	if isMax {
+		// Outputs whose window lies inside the input come from the kernel;
+		// the frame of the others is redone with the generic loop's rule
+		// (the first tap inside the input, then each later v > it), so
+		// that padding never takes part, NaN and -Inf included.
+		y0, y1 := interior(oh, h, kh, sh, dh, pt)
+		x0, x1 := interior(ow, w, kw, sw, dw, pl)
+		parallelFor(nc, ohw*kh*kw, func(lo, hi int) {
+			buf := p.newPlane(float32(math.Inf(-1)))
+			for q := lo; q < hi; q++ {
+				src, dst := xd[q*hw:][:hw], od[q*ohw:][:ohw]
+				p.prepare(buf, src)
+				p.maxOf(dst, ow, buf)
+				for oy := 0; oy < oh; oy++ {
+					if oy >= y0 && oy < y1 {
+						for ox := 0; ox < min(x0, ow); ox++ {
+							dst[oy*ow+ox] = p.maxAt(src, oy, ox)
+						}
+						for ox := max(x1, x0); ox < ow; ox++ {
+							dst[oy*ow+ox] = p.maxAt(src, oy, ox)
+						}
+						continue
+					}
+					for ox := 0; ox < ow; ox++ {
+						dst[oy*ow+ox] = p.maxAt(src, oy, ox)
+					}
+				}
+			}
+		})
+		return o, true
+	}
+	// AveragePool: the sum of the taps (padding is zeros), divided by the
+	// tap count, which is a product of a row and a column count.
+	cy := poolCounts(oh, h, kh, sh, dh, pt, int(g.pe[0]), includePad)
+	cx := poolCounts(ow, w, kw, sw, dw, pl, int(g.pe[1]), includePad)
+	ones := make([]float32, kh*kw)
+	for i := range ones {
+		ones[i] = 1
+	}
+	parallelFor(nc, ohw*kh*kw, func(lo, hi int) {
+		buf := p.newPlane(0)
+		for q := lo; q < hi; q++ {
+			dst := od[q*ohw:][:ohw]
+			p.prepare(buf, xd[q*hw:][:hw])
+			p.weighted(dst, ow, buf, ones, 0)
+			for oy := 0; oy < oh; oy++ {
+				row := dst[oy*ow : (oy+1)*ow]
+				for ox := range row {
+					row[ox] /= float32(cy[oy] * cx[ox])
+				}
+			}
+		}
+	})
+	return o, true
+}
+
+// interior returns the range [lo, hi) of outputs (along one dim of n)
+// whose window of k taps lies inside an input of size in.
+func interior(n, in, k, s, d, pb int) (lo, hi int) {
+	lo = (pb + s - 1) / s
+	last := in - 1 - (k-1)*d + pb // o·s must not exceed it
+	if last < 0 {
+		return 0, 0
+	}
+	hi = min(n, last/s+1)
+	if hi < lo {
+		return 0, 0
+	}
+	return lo, hi
+}
+
+// poolCounts is AveragePool's divisor along one dim: the taps inside the
+// input, or with count_include_pad the taps inside input and pads (not
+// the ceil_mode overhang beyond the end pad).
+func poolCounts(n, in, k, s, d, pb, pe int, includePad bool) []int {
+	cnt := make([]int, n)
+	for o := range cnt {
+		st := o*s - pb
+		if includePad {
+			en := min(st+(k-1)*d+1, in+pe)
+			cnt[o] = (en - st + d - 1) / d
+			continue
+		}
+		for t := 0; t < k; t++ {
+			if i := st + t*d; i >= 0 && i < in {
+				cnt[o]++
+			}
+		}
+	}
+	return cnt
+}
+
+// maxAt is MaxPool's output (oy, ox) over the plane x, by the generic
+// loop's rule: -Inf when no tap is inside the input.
+func (p *windowPlan) maxAt(x []float32, oy, ox int) float32 {
+	best, first := float32(math.Inf(-1)), true
+	for ky := 0; ky < p.kh; ky++ {
+		iy := oy*p.sh - p.pt + ky*p.dh
+		if iy < 0 || iy >= p.h {
+			continue
+		}
+		for kx := 0; kx < p.kw; kx++ {
+			ix := ox*p.sw - p.pl + kx*p.dw
+			if ix < 0 || ix >= p.w {
+				continue
+			}
+			if v := x[iy*p.w+ix]; first || v > best {
+				best, first = v, false
+			}
+		}
+	}
+	return best
+}
