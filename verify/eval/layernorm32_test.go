@@ -83,7 +83,7 @@ func TestLayerNormFloat32(t *testing.T) {
 			t.Run(fmt.Sprintf("avx2=%v/%d_%s", useAVX, i, c.description), func(t *testing.T) {
 				layerNormKernels = useAVX
 				r := rand.New(rand.NewSource(int64(i) + 7))
-				x := randF32(r, c.shape...)
+				x := normalF32(r, c.shape...)
 				for k, v := range x.Float32s() {
 					x.Float32s()[k] = float32(c.offset + float64(v)*c.spread)
 				}
@@ -91,12 +91,12 @@ func TestLayerNormFloat32(t *testing.T) {
 					x.Float32s()[1] = float32(math.NaN())
 					x.Float32s()[2] = float32(math.Inf(1))
 				}
-				scale := randF32(r, c.scaleShape...)
+				scale := normalF32(r, c.scaleShape...)
 				inits := []*onnxpb.TensorProto{scale.Proto("s")}
 				ins := []string{"x", "s"}
 				var bias *Tensor
 				if c.biasShape != nil {
-					bias = randF32(r, c.biasShape...)
+					bias = normalF32(r, c.biasShape...)
 					inits = append(inits, bias.Proto("b"))
 					ins = append(ins, "b")
 				}
@@ -192,7 +192,7 @@ func TestGroupAndInstanceNormFloat32(t *testing.T) {
 	for i, c := range cases {
 		t.Run(fmt.Sprint(c.op, c.opset, c.shape), func(t *testing.T) {
 			r := rand.New(rand.NewSource(int64(i) + 40))
-			x := randF32(r, c.shape...)
+			x := normalF32(r, c.shape...)
 			for k, v := range x.Float32s() {
 				x.Float32s()[k] = float32(c.offset + float64(v))
 			}
@@ -201,7 +201,7 @@ func TestGroupAndInstanceNormFloat32(t *testing.T) {
 			if c.op == "GroupNormalization" && c.opset < 21 {
 				plen = c.groups
 			}
-			sc, bs := randF32(r, plen), randF32(r, plen)
+			sc, bs := normalF32(r, plen), normalF32(r, plen)
 			var attrs []*onnxpb.AttributeProto
 			groups := ch // instance norm: one group per channel
 			if c.op == "GroupNormalization" {

@@ -25,8 +25,8 @@ func constantNode(out string, t *Tensor) *onnxpb.NodeProto {
 // caller then scribbles on.
 func TestConstantsAreNeverOverwritten(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
-	c := randF32(r, 40000)
-	x := randF32(r, 40000)
+	c := normalF32(r, 40000)
+	x := normalF32(r, 40000)
 	m := model(17, []string{"x"}, []string{"c", "neg", "sum"}, nil,
 		constantNode("c", c), constantNode("d", c),
 		node("Neg", []string{"d"}, []string{"neg"}),
@@ -61,7 +61,7 @@ func TestConstantsAreNeverOverwritten(t *testing.T) {
 // intermediate output stays live while later nodes run.
 func TestRecycledBuffersKeepOutputs(t *testing.T) {
 	r := rand.New(rand.NewSource(5))
-	x := randF32(r, 3, 20000)
+	x := normalF32(r, 3, 20000)
 	m := model(17, []string{"x"}, []string{"a", "z"}, nil,
 		node("Neg", []string{"x"}, []string{"a"}),
 		node("Exp", []string{"a"}, []string{"b"}),
@@ -100,7 +100,7 @@ func TestRecycledBuffersKeepOutputs(t *testing.T) {
 			}
 		}
 	}
-	if x.Float32s()[0] != randF32(rand.New(rand.NewSource(5)), 3, 20000).Float32s()[0] {
+	if x.Float32s()[0] != normalF32(rand.New(rand.NewSource(5)), 3, 20000).Float32s()[0] {
 		t.Error("feed changed")
 	}
 }
@@ -139,8 +139,8 @@ func TestRunFeedsAndErrors(t *testing.T) {
 // this checks that the prepared Constants and slots are only read).
 func TestConcurrentRuns(t *testing.T) {
 	r := rand.New(rand.NewSource(9))
-	c := randF32(r, 20000)
-	x := randF32(r, 20000)
+	c := normalF32(r, 20000)
+	x := normalF32(r, 20000)
 	m := model(17, []string{"x"}, []string{"y"}, nil,
 		constantNode("c", c),
 		node("Mul", []string{"x", "c"}, []string{"p"}),

@@ -14,7 +14,8 @@ import (
 // swin_t and vit_small give them, and of the per-node overhead of Run on a
 // graph as long as swin_t's.
 
-func randF32(r *rand.Rand, shape ...int64) *Tensor {
+// normalF32 returns a float32 tensor of seeded standard normal values.
+func normalF32(r *rand.Rand, shape ...int64) *Tensor {
 	d := make([]float32, NumElements(shape))
 	for i := range d {
 		d[i] = float32(r.NormFloat64())
@@ -54,9 +55,9 @@ func BenchmarkLayerNormLastAxis(b *testing.B) {
 		b.Run(fmt.Sprint(sh), func(b *testing.B) {
 			r := rand.New(rand.NewSource(1))
 			c := sh[len(sh)-1]
-			x := randF32(r, sh...)
+			x := normalF32(r, sh...)
 			m := model(17, []string{"x"}, []string{"y"},
-				[]*onnxpb.TensorProto{randF32(r, c).Proto("s"), randF32(r, c).Proto("b")},
+				[]*onnxpb.TensorProto{normalF32(r, c).Proto("s"), normalF32(r, c).Proto("b")},
 				node("LayerNormalization", []string{"x", "s", "b"}, []string{"y"}, attrInt("axis", -1)))
 			b.SetBytes(int64(x.Len() * 4))
 			benchRun(b, sinkShape(m), map[string]*Tensor{"x": x})
@@ -80,7 +81,7 @@ func BenchmarkTranspose(b *testing.B) {
 	for _, tc := range cases {
 		b.Run(fmt.Sprint(tc.shape, tc.perm), func(b *testing.B) {
 			r := rand.New(rand.NewSource(1))
-			x := randF32(r, tc.shape...)
+			x := normalF32(r, tc.shape...)
 			m := model(17, []string{"x"}, []string{"y"}, nil,
 				node("Transpose", []string{"x"}, []string{"y"}, attrInts("perm", tc.perm...)))
 			b.SetBytes(int64(x.Len() * 4))
@@ -91,7 +92,7 @@ func BenchmarkTranspose(b *testing.B) {
 
 func BenchmarkPadConstant(b *testing.B) {
 	r := rand.New(rand.NewSource(1))
-	x := randF32(r, 1, 64, 56, 56)
+	x := normalF32(r, 1, 64, 56, 56)
 	pads := NewInt64([]int64{8}, []int64{0, 0, 1, 1, 0, 0, 1, 1})
 	m := model(17, []string{"x"}, []string{"y"}, []*onnxpb.TensorProto{pads.Proto("p")},
 		node("Pad", []string{"x", "p"}, []string{"y"}))
@@ -106,7 +107,7 @@ func BenchmarkConcatChannels(b *testing.B) {
 	for i := 0; i < 8; i++ {
 		n := fmt.Sprint("x", i)
 		names = append(names, n)
-		feeds[n] = randF32(r, 1, 32, 28, 28)
+		feeds[n] = normalF32(r, 1, 32, 28, 28)
 	}
 	m := model(17, names, []string{"y"}, nil, node("Concat", names, []string{"y"}, attrInt("axis", 1)))
 	b.SetBytes(8 * 32 * 28 * 28 * 4)
@@ -118,7 +119,7 @@ func BenchmarkConcatChannels(b *testing.B) {
 // bookkeeping.
 func BenchmarkNodeOverhead(b *testing.B) {
 	r := rand.New(rand.NewSource(1))
-	x := randF32(r, 4, 8)
+	x := normalF32(r, 4, 8)
 	valT := onnxpb.AttributeProto_TENSOR
 	var nodes []*onnxpb.NodeProto
 	inits := []*onnxpb.TensorProto{
@@ -129,7 +130,7 @@ func BenchmarkNodeOverhead(b *testing.B) {
 	cur := "x"
 	for i := 0; i < 1000; i++ {
 		c, a, s, o := fmt.Sprint("c", i), fmt.Sprint("a", i), fmt.Sprint("s", i), fmt.Sprint("r", i)
-		ct := randF32(r, 8).Proto("")
+		ct := normalF32(r, 8).Proto("")
 		nodes = append(nodes,
 			node("Constant", nil, []string{c}, &onnxpb.AttributeProto{Name: proto.String("value"), Type: &valT, T: ct}),
 			node("Add", []string{cur, c}, []string{a}),
