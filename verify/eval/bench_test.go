@@ -188,3 +188,93 @@ func BenchmarkSoftmaxCE(b *testing.B) {
 	)
 	benchModel(b, m, map[string]*Tensor{"x": logits(b), "y": labels(benchN, benchC)})
 }
+
+// seeded returns a float32 tensor of the shape with unit-normal values.
+func seeded(seed int64, shape ...int64) *Tensor {
+	r := rand.New(rand.NewSource(seed))
+	d := make([]float32, NumElements(shape))
+	for i := range d {
+		d[i] = float32(r.NormFloat64())
+	}
+	return NewFloat32(shape, d)
+}
+
+// benchNode times one node through a session: inits are initializers (so
+// weights are packed once, as in a model), feeds are the inputs.
+func benchNode(b *testing.B, n *onnxpb.NodeProto, inits map[string]*Tensor, feeds map[string]*Tensor) {
+	var ps []*onnxpb.TensorProto
+	for name, t := range inits {
+		ps = append(ps, t.Proto(name))
+	}
+	var ins []string
+	for name := range feeds {
+		ins = append(ins, name)
+	}
+	s, err := NewSession(model(17, ins, n.Output, ps, n), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.Run(feeds, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Run(feeds, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkConvShapes times resnet18's convolutions at its 2×3×64×64
+// benchmark input (scripts/bench-archs.sh): the 7×7 stem, a 3×3 of each
+// stage (16×16 down to 2×2 maps) and a strided 1×1 shortcut.
+func BenchmarkConvShapes(b *testing.B) {
+	for _, tc := range []struct {
+		name              string
+		c, hw, m, k, s, p int
+	}{
+		{"stem_3to64_7x7s2_64px", 3, 64, 64, 7, 2, 3},
+		{"l1_64to64_3x3_16px", 64, 16, 64, 3, 1, 1},
+		{"l2_128to128_3x3_8px", 128, 8, 128, 3, 1, 1},
+		{"l3_256to256_3x3_4px", 256, 4, 256, 3, 1, 1},
+		{"l4_512to512_3x3_2px", 512, 2, 512, 3, 1, 1},
+		{"l4_down_256to512_1x1s2_4px", 256, 4, 512, 1, 2, 0},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			n := node("Conv", []string{"x", "w", "b"}, []string{"y"},
+				attrInts("strides", int64(tc.s), int64(tc.s)), attrInts("pads", int64(tc.p), int64(tc.p), int64(tc.p), int64(tc.p)))
+			benchNode(b, n,
+				map[string]*Tensor{"w": seeded(1, int64(tc.m), int64(tc.c), int64(tc.k), int64(tc.k)), "b": seeded(2, int64(tc.m))},
+				map[string]*Tensor{"x": seeded(3, 2, int64(tc.c), int64(tc.hw), int64(tc.hw))})
+		})
+	}
+}
+
+// BenchmarkMatMulShapes times swin_t's products at its 1×3×64×64 input:
+// the batched attention products of one stage (windows × heads of 49×32
+// by 32×49, then 49×49 by 49×32) and a weight-shared linear layer.
+func BenchmarkMatMulShapes(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		a, w []int64
+		init bool // w is an initializer
+	}{
+		{"swin_qk_9x3x49x32_by_32x49", []int64{9, 3, 49, 32}, []int64{9, 3, 32, 49}, false},
+		{"swin_av_9x3x49x49_by_49x32", []int64{9, 3, 49, 49}, []int64{9, 3, 49, 32}, false},
+		{"swin_qk_4x6x49x32_by_32x49", []int64{4, 6, 49, 32}, []int64{4, 6, 32, 49}, false},
+		{"swin_mlp_1x256x96_by_96x384", []int64{1, 256, 96}, []int64{96, 384}, true},
+		{"swin_proj_4x49x192_by_192x192", []int64{4, 49, 192}, []int64{192, 192}, true},
+		{"swin_mlp_1x4x4x1536_by_1536x384", []int64{1, 4, 4, 1536}, []int64{1536, 384}, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			n := node("MatMul", []string{"a", "w"}, []string{"y"})
+			inits, feeds := map[string]*Tensor{}, map[string]*Tensor{"a": seeded(1, tc.a...)}
+			if tc.init {
+				inits["w"] = seeded(2, tc.w...)
+			} else {
+				feeds["w"] = seeded(2, tc.w...)
+			}
+			benchNode(b, n, inits, feeds)
+		})
+	}
+}

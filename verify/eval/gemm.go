@@ -1,89 +1,214 @@
 package eval
 
 import (
+	"sync"
 	"unsafe"
 )
 
 // Cache-blocked float32 matrix multiply (the GotoBLAS scheme): B is packed
-// in KC×16 column strips, A in MC×KC blocks of 6-row strips, and a 6×16
-// register-tile micro-kernel (AVX2/FMA assembly; a Go loop elsewhere)
-// accumulates each tile. Work is split over column (or row) blocks across
-// the cores. Accumulation is float32 with FMA, as ONNX Runtime's MLAS.
-const (
-	gemmMR = 6
-	gemmNR = 16
-	gemmKC = 256
-	gemmMC = 72
-)
+// in KC×NR column strips, A in MC×KC blocks of MR-row strips, and an
+// MR×NR register-tile micro-kernel accumulates each tile. The kernel is
+// chosen once for the CPU: 14×32 with AVX-512 (28 zmm accumulators), 6×16
+// with AVX2/FMA, or a Go loop elsewhere. Work is split over column (or
+// row) blocks across the cores. Accumulation is float32 with FMA, as ONNX
+// Runtime's MLAS.
+const gemmKC = 256
 
-// matView addresses a row-major matrix, possibly transposed: element (i,
-// j) is data[i*rs + j*cs].
-type matView struct {
-	data   []float32
-	rs, cs int
+// gemmKernel is one micro-kernel: c (mr×nr, row stride ldc) += the packed
+// A strip (k groups of mr row values) · the packed B strip (k groups of nr
+// column values).
+type gemmKernel struct {
+	name   string
+	mr, nr int
+	mc     int // rows of A packed per block (a multiple of mr, sized for L2)
+	run    func(k int, a, b, c []float32, ldc int)
+	// edge, when set, is run storing only the first rows×cols of the
+	// tile (for the tails); otherwise tails go through a scratch tile.
+	edge func(k int, a, b, c []float32, ldc, rows, cols int)
 }
 
-func rowMajor(d []float32, cols int) matView   { return matView{d, cols, 1} }
-func transposed(d []float32, cols int) matView { return matView{d, 1, cols} }
+// maxTile bounds mr·nr over every kernel (the edge-tile buffer).
+const maxTile = 14 * 32
 
-// packA copies rows [i0, i0+mc) × cols [p0, p0+kc) of a into 6-row strips
-// (zero-padded): strip s holds, for each p, rows 6s..6s+5.
-func packA(dst []float32, a matView, i0, mc, p0, kc int) {
-	n := 0
-	for s := 0; s < mc; s += gemmMR {
-		rows := min(gemmMR, mc-s)
-		for p := 0; p < kc; p++ {
-			base := (p0 + p) * a.cs
-			for r := 0; r < rows; r++ {
-				dst[n+r] = a.data[(i0+s+r)*a.rs+base]
-			}
-			for r := rows; r < gemmMR; r++ {
-				dst[n+r] = 0
-			}
-			n += gemmMR
-		}
+var (
+	kernelGo6x16 = &gemmKernel{name: "go6x16", mr: 6, nr: 16, mc: 72, run: kernelGo}
+	kernelAVX2   = &gemmKernel{name: "avx2_6x16", mr: 6, nr: 16, mc: 72, run: func(k int, a, b, c []float32, ldc int) {
+		sgemmKernel6x16(k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc)
+	}}
+	kernelAVX512 = &gemmKernel{name: "avx512_14x32", mr: 14, nr: 32, mc: 140, run: func(k int, a, b, c []float32, ldc int) {
+		sgemmKernel14x32(k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc)
+	}, edge: func(k int, a, b, c []float32, ldc, rows, cols int) {
+		sgemmKernel14x32Edge(k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, rows, cols)
+	}}
+)
+
+// gemmKernels lists the kernels this CPU can run, fastest first.
+func gemmKernels() []*gemmKernel {
+	var ks []*gemmKernel
+	if haveAVX512 {
+		ks = append(ks, kernelAVX512)
+	}
+	if haveAVX2 {
+		ks = append(ks, kernelAVX2)
+	}
+	return append(ks, kernelGo6x16)
+}
+
+// kern is the kernel every product uses.
+var kern = gemmKernels()[0]
+
+// matView addresses a row-major matrix, possibly transposed: element (i,
+// j) is data[i*rs + j*cs]. With blk > 0 the unit-stride index u (j when
+// cs is 1, i when rs is 1) is cut into blocks of blk, block b starting
+// bstride further on: its offset is (u/blk)·bstride + u%blk. That reads a
+// batch of images side by side without copying them together.
+type matView struct {
+	data         []float32
+	rs, cs       int
+	blk, bstride int
+	u0           int // added to the blocked index
+}
+
+func rowMajor(d []float32, cols int) matView   { return matView{data: d, rs: cols, cs: 1} }
+func transposed(d []float32, cols int) matView { return matView{data: d, rs: 1, cs: cols} }
+
+// blocked returns v (unit stride along its columns, or along its rows when
+// transposed) with that index cut into blocks of blk, bstride apart.
+func (v matView) blocked(blk, bstride int) matView {
+	v.blk, v.bstride = blk, bstride
+	return v
+}
+
+// span is a run of n consecutive elements of a view's unit-stride index:
+// at data offset off (plus the other index's offset), going to position
+// d of a packed strip.
+type span struct{ off, d, n int }
+
+// spans appends the runs covering n elements of the unit-stride index
+// from u on: one unless the view is blocked and u..u+n crosses blocks.
+func (v matView) spans(sp []span, u, n int) []span {
+	if v.blk == 0 {
+		return append(sp, span{u, 0, n})
+	}
+	u += v.u0
+	b, o, d := u/v.blk, u%v.blk, 0
+	for d < n {
+		m := min(n-d, v.blk-o)
+		sp = append(sp, span{b*v.bstride + o, d, m})
+		d, b, o = d+m, b+1, 0
+	}
+	return sp
+}
+
+// copyShort is copy(dst, src) for len(dst) == len(src), without the call
+// for short runs.
+func copyShort(dst, src []float32) {
+	if len(dst) >= 8 {
+		copy(dst, src)
+		return
+	}
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] = src[i]
 	}
 }
 
-// packB copies rows [p0, p0+kc) × cols [j0, j0+nc) of b into 16-column
-// strips (zero-padded).
-func packB(dst []float32, b matView, p0, kc, j0, nc int) {
+// packA copies rows [i0, i0+mc) × cols [p0, p0+kc) of a into mr-row strips
+// (zero-padded): strip s holds, for each p, rows mr·s..mr·s+mr-1.
+func packA(kr *gemmKernel, dst []float32, a matView, i0, mc, p0, kc int) {
+	mr := kr.mr
 	n := 0
-	for s := 0; s < nc; s += gemmNR {
-		cols := min(gemmNR, nc-s)
+	for s := 0; s < mc; s += mr {
+		rows := min(mr, mc-s)
+		if a.rs == 1 {
+			// Transposed storage: the strip's rows are contiguous per p.
+			var buf [32]span
+			sp := a.spans(buf[:0], i0+s, rows)
+			for p := 0; p < kc; p++ {
+				d := dst[n : n+mr]
+				base := (p0 + p) * a.cs
+				for _, q := range sp {
+					copyShort(d[q.d:q.d+q.n], a.data[base+q.off:][:q.n])
+				}
+				clear(d[rows:])
+				n += mr
+			}
+			continue
+		}
+		d := dst[n : n+kc*mr]
+		if a.cs == 1 {
+			// Row-major: read each row in order, scatter into the strip.
+			for r := 0; r < rows; r++ {
+				src := a.data[(i0+s+r)*a.rs+p0:][:kc]
+				for p, v := range src {
+					d[p*mr+r] = v
+				}
+			}
+			if rows < mr {
+				for p := 0; p < kc; p++ {
+					clear(d[p*mr+rows : (p+1)*mr])
+				}
+			}
+			n += kc * mr
+			continue
+		}
+		for p := 0; p < kc; p++ {
+			base := (p0 + p) * a.cs
+			for r := 0; r < rows; r++ {
+				d[p*mr+r] = a.data[(i0+s+r)*a.rs+base]
+			}
+			clear(d[p*mr+rows : (p+1)*mr])
+		}
+		n += kc * mr
+	}
+}
+
+// packB copies rows [p0, p0+kc) × cols [j0, j0+nc) of b into nr-column
+// strips (zero-padded).
+func packB(kr *gemmKernel, dst []float32, b matView, p0, kc, j0, nc int) {
+	nr := kr.nr
+	n := 0
+	for s := 0; s < nc; s += nr {
+		cols := min(nr, nc-s)
+		var buf [32]span
+		var sp []span
+		if b.cs == 1 {
+			sp = b.spans(buf[:0], j0+s, cols)
+		}
 		for p := 0; p < kc; p++ {
 			row := (p0 + p) * b.rs
-			d := dst[n : n+gemmNR]
+			d := dst[n : n+nr]
 			if b.cs == 1 {
-				copy(d, b.data[row+j0+s:row+j0+s+cols])
+				for _, q := range sp {
+					copyShort(d[q.d:q.d+q.n], b.data[row+q.off:][:q.n])
+				}
 			} else {
 				for c := 0; c < cols; c++ {
 					d[c] = b.data[row+(j0+s+c)*b.cs]
 				}
 			}
-			for c := cols; c < gemmNR; c++ {
-				d[c] = 0
-			}
-			n += gemmNR
+			clear(d[cols:])
+			n += nr
 		}
 	}
 }
 
-// kernelGo is the micro-kernel in Go (for CPUs without AVX2/FMA).
+// kernelGo is the 6×16 micro-kernel in Go (for CPUs without AVX2/FMA).
 func kernelGo(k int, a, b []float32, c []float32, ldc int) {
-	var acc [gemmMR][gemmNR]float32
+	const mr, nr = 6, 16
+	var acc [mr][nr]float32
 	for p := 0; p < k; p++ {
-		bp := b[p*gemmNR : (p+1)*gemmNR]
-		for r := 0; r < gemmMR; r++ {
-			av := a[p*gemmMR+r]
+		bp := b[p*nr : (p+1)*nr]
+		for r := 0; r < mr; r++ {
+			av := a[p*mr+r]
 			row := &acc[r]
 			for j, bv := range bp {
 				row[j] += av * bv
 			}
 		}
 	}
-	for r := 0; r < gemmMR; r++ {
-		row := c[r*ldc : r*ldc+gemmNR]
+	for r := 0; r < mr; r++ {
+		row := c[r*ldc : r*ldc+nr]
 		for j := range row {
 			row[j] += acc[r][j]
 		}
@@ -91,76 +216,116 @@ func kernelGo(k int, a, b []float32, c []float32, ldc int) {
 }
 
 // packed is a whole operand packed once (weights, reused across runs):
-// for each KC block of K, every 6-row strip of A (or 16-column strip of B)
-// in turn, so that a block's strips are contiguous.
+// for each KC block of K, every mr-row strip of A (or nr-column strip of
+// B) in turn, so that a block's strips are contiguous.
 type packed struct {
 	data []float32
 	pad  int // rows (A) or columns (B) rounded up to the strip width
+	off  int // first row (column) addressed, a multiple of the strip width
 }
 
 // at returns the packed strips of K block p0 (length kc) starting at row
 // (A) or column (B) r, a multiple of the strip width w.
 func (p *packed) at(p0, kc, r, w int) []float32 {
-	return p.data[p0*p.pad+(r/w)*w*kc:]
+	return p.data[p0*p.pad+((p.off+r)/w)*w*kc:]
 }
 
-func packWholeA(a matView, m, k int) *packed {
-	p := &packed{pad: (m + gemmMR - 1) / gemmMR * gemmMR}
-	p.data = make([]float32, p.pad*k)
-	for p0 := 0; p0 < k; p0 += gemmKC {
-		kc := min(gemmKC, k-p0)
-		packA(p.data[p0*p.pad:], a, 0, m, p0, kc)
-	}
+// packWholeA packs all of a (m×k) into buf (grown as needed), its strips
+// spread over the workers.
+func packWholeA(kr *gemmKernel, a matView, m, k int, buf []float32) *packed {
+	p := &packed{pad: (m + kr.mr - 1) / kr.mr * kr.mr}
+	p.data = grow(buf, p.pad*k)
+	parallelFor(p.pad/kr.mr, kr.mr*k, func(lo, hi int) {
+		r0, r1 := lo*kr.mr, min(hi*kr.mr, m)
+		for p0 := 0; p0 < k; p0 += gemmKC {
+			kc := min(gemmKC, k-p0)
+			packA(kr, p.data[p0*p.pad+r0*kc:], a, r0, r1-r0, p0, kc)
+		}
+	})
 	return p
 }
 
-func packWholeB(b matView, k, n int) *packed {
-	p := &packed{pad: (n + gemmNR - 1) / gemmNR * gemmNR}
-	p.data = make([]float32, p.pad*k)
-	for p0 := 0; p0 < k; p0 += gemmKC {
-		kc := min(gemmKC, k-p0)
-		packB(p.data[p0*p.pad:], b, p0, kc, 0, n)
-	}
+// packWholeB packs all of b (k×n) into buf, as packWholeA.
+func packWholeB(kr *gemmKernel, b matView, k, n int, buf []float32) *packed {
+	p := &packed{pad: (n + kr.nr - 1) / kr.nr * kr.nr}
+	p.data = grow(buf, p.pad*k)
+	parallelFor(p.pad/kr.nr, kr.nr*k, func(lo, hi int) {
+		c0, c1 := lo*kr.nr, min(hi*kr.nr, n)
+		for p0 := 0; p0 < k; p0 += gemmKC {
+			kc := min(gemmKC, k-p0)
+			packB(kr, p.data[p0*p.pad+c0*kc:], b, p0, kc, c0, c1-c0)
+		}
+	})
 	return p
 }
+
+// grow returns buf resized to n elements (contents unspecified),
+// allocating only when its capacity is short.
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// scratchPool recycles packing buffers across products: a network's
+// convolutions ask for the same few sizes over and over.
+var scratchPool sync.Pool
+
+func getScratch(n int) *[]float32 {
+	if p, ok := scratchPool.Get().(*[]float32); ok {
+		*p = grow(*p, n)
+		return p
+	}
+	s := make([]float32, n)
+	return &s
+}
+
+func putScratch(p *[]float32) { scratchPool.Put(p) }
 
 // gemmBlock computes c[i0:i0+m, j0:j0+n] += a·b over the whole K, packing
 // into pa and pb unless the operand comes pre-packed (preA, preB).
-func gemmBlock(a, b matView, preA, preB *packed, c []float32, ldc, i0, m, j0, n, k int, pa, pb []float32) {
-	var edge [gemmMR * gemmNR]float32
+func gemmBlock(kr *gemmKernel, a, b matView, preA, preB *packed, c []float32, ldc, i0, m, j0, n, k int, pa, pb []float32) {
+	var edge [maxTile]float32
+	mr, nr := kr.mr, kr.nr
 	for p0 := 0; p0 < k; p0 += gemmKC {
 		kc := min(gemmKC, k-p0)
 		bpanel := pb
 		if preB != nil {
-			bpanel = preB.at(p0, kc, j0, gemmNR)
+			bpanel = preB.at(p0, kc, j0, nr)
 		} else {
-			packB(pb, b, p0, kc, j0, n)
+			packB(kr, pb, b, p0, kc, j0, n)
 		}
-		for ic := 0; ic < m; ic += gemmMC {
-			mc := min(gemmMC, m-ic)
+		for ic := 0; ic < m; ic += kr.mc {
+			mc := min(kr.mc, m-ic)
 			apanel := pa
 			if preA != nil {
-				apanel = preA.at(p0, kc, i0+ic, gemmMR)
+				apanel = preA.at(p0, kc, i0+ic, mr)
 			} else {
-				packA(pa, a, i0+ic, mc, p0, kc)
+				packA(kr, pa, a, i0+ic, mc, p0, kc)
 			}
-			for js := 0; js < n; js += gemmNR {
-				cols := min(gemmNR, n-js)
-				bp := bpanel[(js/gemmNR)*kc*gemmNR:]
-				for is := 0; is < mc; is += gemmMR {
-					rows := min(gemmMR, mc-is)
-					ap := apanel[(is/gemmMR)*kc*gemmMR:]
+			for js := 0; js < n; js += nr {
+				cols := min(nr, n-js)
+				bp := bpanel[(js/nr)*kc*nr:]
+				for is := 0; is < mc; is += mr {
+					rows := min(mr, mc-is)
+					ap := apanel[(is/mr)*kc*mr:]
 					ci := (i0+ic+is)*ldc + j0 + js
-					if rows == gemmMR && cols == gemmNR {
-						runKernel(kc, ap, bp, c[ci:], ldc)
+					if rows == mr && cols == nr {
+						kr.run(kc, ap, bp, c[ci:], ldc)
 						continue
 					}
-					clear(edge[:])
-					runKernel(kc, ap, bp, edge[:], gemmNR)
+					if kr.edge != nil {
+						kr.edge(kc, ap, bp, c[ci:], ldc, rows, cols)
+						continue
+					}
+					e := edge[:mr*nr]
+					clear(e)
+					kr.run(kc, ap, bp, e, nr)
 					for r := 0; r < rows; r++ {
 						row := c[ci+r*ldc : ci+r*ldc+cols]
 						for j := range row {
-							row[j] += edge[r*gemmNR+j]
+							row[j] += e[r*nr+j]
 						}
 					}
 				}
@@ -169,57 +334,104 @@ func gemmBlock(a, b matView, preA, preB *packed, c []float32, ldc, i0, m, j0, n,
 	}
 }
 
-func runKernel(k int, a, b, c []float32, ldc int) {
-	if haveAVX2 {
-		sgemmKernel6x16(k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc)
-		return
-	}
-	kernelGo(k, a, b, c, ldc)
-}
-
 // sgemm computes c (m×n, row stride ldc) += a (m×k) · b (k×n).
 func sgemm(m, n, k int, a, b matView, c []float32, ldc int) {
-	sgemmPacked(m, n, k, a, b, nil, nil, c, ldc)
+	sgemmKernel(kern, m, n, k, a, b, nil, nil, c, ldc)
 }
 
-// sgemmPacked is sgemm with optionally pre-packed operands.
+// sgemmPacked is sgemm with optionally pre-packed operands (packed for
+// kern).
 func sgemmPacked(m, n, k int, a, b matView, preA, preB *packed, c []float32, ldc int) {
+	sgemmKernel(kern, m, n, k, a, b, preA, preB, c, ldc)
+}
+
+// sgemmKernel is sgemmPacked with the micro-kernel named.
+func sgemmKernel(kr *gemmKernel, m, n, k int, a, b matView, preA, preB *packed, c []float32, ldc int) {
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
 	// Split the larger side into blocks for the workers.
 	alongN := n >= m
-	side, unit := m, gemmMR
+	side, unit := m, kr.mr
 	if alongN {
-		side, unit = n, gemmNR
+		side, unit = n, kr.nr
 	}
 	blocks := (side + unit - 1) / unit
-	// The operand every worker reads whole is packed once, up front.
-	if blocks > 1 {
-		if alongN && preA == nil {
-			preA = packWholeA(a, m, k)
-		}
-		if !alongN && preB == nil {
-			preB = packWholeB(b, k, n)
-		}
+	work := m * n * k
+	if blocks <= 1 || work < 2*minChunk {
+		sgemmSerial(kr, m, n, k, a, b, preA, preB, c, ldc)
+		return
 	}
-	parallelFor(blocks, max(m*n*k/max(blocks, 1), 1), func(lo, hi int) {
+	// The operand every worker reads whole is packed once, up front.
+	if alongN && preA == nil {
+		s := getScratch((m + kr.mr - 1) / kr.mr * kr.mr * k)
+		defer putScratch(s)
+		preA = packWholeA(kr, a, m, k, *s)
+	}
+	if !alongN && preB == nil {
+		s := getScratch((n + kr.nr - 1) / kr.nr * kr.nr * k)
+		defer putScratch(s)
+		preB = packWholeB(kr, b, k, n, *s)
+	}
+	parallelFor(blocks, max(work/blocks, 1), func(lo, hi int) {
 		s0, s1 := lo*unit, min(hi*unit, side)
-		kc := min(gemmKC, k)
-		var pa, pb []float32
-		if preA == nil {
-			pa = make([]float32, gemmMC*kc)
-		}
 		if alongN {
-			if preB == nil {
-				pb = make([]float32, ((s1-s0+gemmNR-1)/gemmNR)*gemmNR*kc)
-			}
-			gemmBlock(a, b, preA, preB, c, ldc, 0, m, s0, s1-s0, k, pa, pb)
+			sgemmSerial(kr, m, s1-s0, k, a, b.cols(s0), preA, preB.from(s0), c[s0:], ldc)
 		} else {
-			if preB == nil {
-				pb = make([]float32, ((n+gemmNR-1)/gemmNR)*gemmNR*kc)
-			}
-			gemmBlock(a, b, preA, preB, c, ldc, s0, s1-s0, 0, n, k, pa, pb)
+			sgemmSerial(kr, s1-s0, n, k, a.rows(s0), b, preA.from(s0), preB, c[s0*ldc:], ldc)
 		}
 	})
+}
+
+// rows and cols return the view starting at row (column) r.
+func (v matView) rows(r int) matView {
+	if v.blk > 0 && v.rs == 1 {
+		return v.shift(r)
+	}
+	v.data = v.data[r*v.rs:]
+	return v
+}
+
+func (v matView) cols(r int) matView {
+	if v.blk > 0 && v.cs == 1 {
+		return v.shift(r)
+	}
+	v.data = v.data[r*v.cs:]
+	return v
+}
+
+// shift moves a blocked view's blocked index on by u.
+func (v matView) shift(u int) matView {
+	v.u0 += u
+	return v
+}
+
+// from returns the packed operand starting at row (A) or column (B) r, a
+// multiple of the strip width; nil stays nil.
+func (p *packed) from(r int) *packed {
+	if p == nil {
+		return nil
+	}
+	return &packed{data: p.data, pad: p.pad, off: p.off + r}
+}
+
+// sgemmSerial is the product on the calling goroutine alone, with pooled
+// packing buffers.
+func sgemmSerial(kr *gemmKernel, m, n, k int, a, b matView, preA, preB *packed, c []float32, ldc int) {
+	if m == 0 || n == 0 || k == 0 {
+		return
+	}
+	kc := min(gemmKC, k)
+	var pa, pb []float32
+	if preA == nil {
+		s := getScratch(min(kr.mc, (m+kr.mr-1)/kr.mr*kr.mr) * kc)
+		defer putScratch(s)
+		pa = *s
+	}
+	if preB == nil {
+		s := getScratch((n + kr.nr - 1) / kr.nr * kr.nr * kc)
+		defer putScratch(s)
+		pb = *s
+	}
+	gemmBlock(kr, a, b, preA, preB, c, ldc, 0, m, 0, n, k, pa, pb)
 }

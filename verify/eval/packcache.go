@@ -38,9 +38,9 @@ func (c *opCtx) packedWeight(t *Tensor, v matView, rows, cols int, isA bool) *pa
 	}
 	var p *packed
 	if isA {
-		p = packWholeA(v, rows, cols)
+		p = packWholeA(kern, v, rows, cols, nil)
 	} else {
-		p = packWholeB(v, rows, cols)
+		p = packWholeB(kern, v, rows, cols, nil)
 	}
 	if pc.m == nil {
 		pc.m = map[packKey]*packed{}

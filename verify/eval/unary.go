@@ -8,10 +8,17 @@ import (
 // unaryDef describes a float unary op: f computes one element in float64
 // (attributes read from the node), f32 optionally processes float32 slices
 // fast, and intF (if set) handles integer inputs.
+//
+// f32c, when set, builds the float32 kernel from the node's attributes
+// (instead of f32). cost is the work of one float32 element in parallelFor
+// units: the vector kernels are cheap enough that only tensors of tens of
+// thousands of elements are worth splitting over the cores.
 type unaryDef struct {
 	f    func(c *opCtx) func(float64) float64
 	f32  func(o, x []float32)
+	f32c func(c *opCtx) func(o, x []float32)
 	intF func(int64) int64
+	cost int
 }
 
 func plain(f func(float64) float64) func(c *opCtx) func(float64) float64 {
@@ -60,44 +67,32 @@ func init() {
 			}
 			e := math.Exp(x)
 			return e / (1 + e)
-		}), f32: func(o, x []float32) {
-			for i := range o {
-				o[i] = sigmoid32(x[i])
-			}
-		}},
-		"Sqrt": {f: plain(math.Sqrt), f32: func(o, x []float32) {
-			for i := range o {
-				o[i] = float32(math.Sqrt(float64(x[i])))
-			}
-		}},
-		"Reciprocal": {f: plain(func(x float64) float64 { return 1 / x }), f32: func(o, x []float32) {
-			for i := range o {
-				o[i] = 1 / x[i]
-			}
-		}},
-		"Floor":    {f: plain(math.Floor)},
-		"Ceil":     {f: plain(math.Ceil)},
-		"Round":    {f: plain(math.RoundToEven)},
-		"Tanh":     {f: plain(math.Tanh)},
-		"Erf":      {f: plain(math.Erf)},
-		"Sin":      {f: plain(math.Sin)},
-		"Cos":      {f: plain(math.Cos)},
-		"Tan":      {f: plain(math.Tan)},
-		"Asin":     {f: plain(math.Asin)},
-		"Acos":     {f: plain(math.Acos)},
-		"Atan":     {f: plain(math.Atan)},
-		"Sinh":     {f: plain(math.Sinh)},
-		"Cosh":     {f: plain(math.Cosh)},
-		"Asinh":    {f: plain(math.Asinh)},
-		"Acosh":    {f: plain(math.Acosh)},
-		"Atanh":    {f: plain(math.Atanh)},
-		"Softsign": {f: plain(func(x float64) float64 { return x / (1 + math.Abs(x)) })},
+		}), f32: sigmoidSlice32, cost: 4},
+		"Sqrt":       {f: plain(math.Sqrt), f32: sqrtSlice32, cost: 1},
+		"Reciprocal": {f: plain(func(x float64) float64 { return 1 / x }), f32: reciprocalSlice32, cost: 1},
+		"Floor":      {f: plain(math.Floor)},
+		"Ceil":       {f: plain(math.Ceil)},
+		"Round":      {f: plain(math.RoundToEven)},
+		"Tanh":       {f: plain(math.Tanh), f32: tanhSlice32, cost: 4},
+		"Erf":        {f: plain(math.Erf), f32: erfSlice32, cost: 4},
+		"Sin":        {f: plain(math.Sin)},
+		"Cos":        {f: plain(math.Cos)},
+		"Tan":        {f: plain(math.Tan)},
+		"Asin":       {f: plain(math.Asin)},
+		"Acos":       {f: plain(math.Acos)},
+		"Atan":       {f: plain(math.Atan)},
+		"Sinh":       {f: plain(math.Sinh)},
+		"Cosh":       {f: plain(math.Cosh)},
+		"Asinh":      {f: plain(math.Asinh)},
+		"Acosh":      {f: plain(math.Acosh)},
+		"Atanh":      {f: plain(math.Atanh)},
+		"Softsign":   {f: plain(func(x float64) float64 { return x / (1 + math.Abs(x)) })},
 		"Softplus": {f: plain(softplus), f32: func(o, x []float32) {
 			for i := range o {
 				o[i] = softplus32(x[i])
 			}
 		}},
-		"Mish": {f: plain(func(x float64) float64 { return x * math.Tanh(softplus(x)) })},
+		"Mish": {f: plain(mish), f32: mishSlice32, cost: 4},
 		"LeakyRelu": {f: func(c *opCtx) func(float64) float64 {
 			a := float64(c.attrFloat("alpha", 0.01))
 			return func(x float64) float64 {
@@ -106,30 +101,33 @@ func init() {
 				}
 				return x
 			}
-		}},
+		}, f32c: func(c *opCtx) func(o, x []float32) { return leakyReluSlice32(c.attrFloat("alpha", 0.01)) }, cost: 1},
 		"Elu": {f: func(c *opCtx) func(float64) float64 {
 			a := float64(c.attrFloat("alpha", 1))
 			return func(x float64) float64 {
 				if x < 0 {
-					return a * (math.Exp(x) - 1)
+					return a * math.Expm1(x)
 				}
 				return x
 			}
-		}},
+		}, f32c: func(c *opCtx) func(o, x []float32) { return eluSlice32(float64(c.attrFloat("alpha", 1))) }, cost: 2},
 		"Celu": {f: func(c *opCtx) func(float64) float64 {
 			a := float64(c.attrFloat("alpha", 1))
-			return func(x float64) float64 { return math.Max(0, x) + math.Min(0, a*(math.Exp(x/a)-1)) }
-		}},
+			return func(x float64) float64 { return celu(x, a) }
+		}, f32c: func(c *opCtx) func(o, x []float32) { return celuSlice32(float64(c.attrFloat("alpha", 1))) }, cost: 2},
 		"Selu": {f: func(c *opCtx) func(float64) float64 {
 			a := float64(c.attrFloat("alpha", 1.67326319217681884765625))
 			g := float64(c.attrFloat("gamma", 1.05070102214813232421875))
 			return func(x float64) float64 {
 				if x <= 0 {
-					return g * (a*math.Exp(x) - a)
+					return g * a * math.Expm1(x)
 				}
 				return g * x
 			}
-		}},
+		}, f32c: func(c *opCtx) func(o, x []float32) {
+			return seluSlice32(float64(c.attrFloat("alpha", 1.67326319217681884765625)),
+				float64(c.attrFloat("gamma", 1.05070102214813232421875)))
+		}, cost: 2},
 		"ThresholdedRelu": {f: func(c *opCtx) func(float64) float64 {
 			a := float64(c.attrFloat("alpha", 1))
 			return func(x float64) float64 {
@@ -138,20 +136,26 @@ func init() {
 				}
 				return 0
 			}
-		}},
+		}, f32c: func(c *opCtx) func(o, x []float32) { return thresholdedReluSlice32(c.attrFloat("alpha", 1)) }, cost: 1},
 		"HardSigmoid": {f: func(c *opCtx) func(float64) float64 {
 			a, b := float64(c.attrFloat("alpha", 0.2)), float64(c.attrFloat("beta", 0.5))
 			return func(x float64) float64 { return math.Max(0, math.Min(1, a*x+b)) }
-		}},
-		"HardSwish": {f: plain(func(x float64) float64 { return x * math.Max(0, math.Min(1, x/6+0.5)) })},
+		}, f32c: func(c *opCtx) func(o, x []float32) {
+			return hardSigmoidSlice32(float64(c.attrFloat("alpha", 0.2)), float64(c.attrFloat("beta", 0.5)))
+		}, cost: 1},
+		"HardSwish": {f: plain(func(x float64) float64 { return x * math.Max(0, math.Min(1, x/6+0.5)) }),
+			f32: hardSwishSlice32, cost: 1},
 		"Gelu": {f: func(c *opCtx) func(float64) float64 {
 			if c.attrString("approximate", "none") == "tanh" {
-				return func(x float64) float64 {
-					return 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
-				}
+				return geluTanh
 			}
-			return func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }
-		}},
+			return geluErf
+		}, f32c: func(c *opCtx) func(o, x []float32) {
+			if c.attrString("approximate", "none") == "tanh" {
+				return geluTanhSlice32
+			}
+			return geluErfSlice32
+		}, cost: 4},
 		"Shrink": {f: func(c *opCtx) func(float64) float64 {
 			bias, lambd := float64(c.attrFloat("bias", 0)), float64(c.attrFloat("lambd", 0.5))
 			return func(x float64) float64 {
@@ -203,8 +207,16 @@ func unaryOp(name string, d unaryDef) opFunc {
 		switch xd := x.data.(type) {
 		case []float32:
 			od := o.data.([]float32)
-			if d.f32 != nil {
-				parallelFor(n, 8, func(lo, hi int) { d.f32(od[lo:hi], xd[lo:hi]) })
+			f32 := d.f32
+			if d.f32c != nil {
+				f32 = d.f32c(c)
+			}
+			if f32 != nil {
+				cost := d.cost
+				if cost == 0 || !haveAVX2 {
+					cost = 8
+				}
+				parallelFor(n, cost, func(lo, hi int) { f32(od[lo:hi], xd[lo:hi]) })
 			} else {
 				f := d.f(c)
 				parallelFor(n, 16, func(lo, hi int) {
