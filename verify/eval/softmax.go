@@ -162,7 +162,7 @@ func softmaxRow512(logOut, stream bool, x, o []float32, scratch *[]float32) {
 		softmaxRowDegenerate(logOut, x, o)
 		return
 	}
-	mulVS512(o, e, float32(1/s))
+	mulVS512(o, e, float32(1/s), false)
 }
 
 func softmaxRow32(logOut bool, x, o, scratch []float32) {

@@ -20,10 +20,4 @@ func sumExpShift512(x []float32, m float32) float64
 //go:noescape
 func expShiftStore512(o, x []float32, m float32) float64
 
-//go:noescape
-func subVS512(o, x []float32, s float32, stream bool)
-
-//go:noescape
-func mulVS512(o, x []float32, s float32)
-
 func sfence512()

@@ -218,85 +218,8 @@ store_done:
 	VZEROUPPER
 	RET
 
-// func subVS512(o, x []float32, s float32, stream bool)
-// o[i] = x[i] − s for len(o) elements. With stream, whole vectors go to
-// memory by non-temporal stores (o must then be 64-byte aligned), the
-// masked last one by an ordinary store; the caller issues sfence512.
-TEXT ·subVS512(SB), NOSPLIT, $0-53
-	MOVQ         o_base+0(FP), DI
-	MOVQ         o_len+8(FP), CX
-	MOVQ         x_base+24(FP), SI
-	VBROADCASTSS s+48(FP), Z0
-	MOVBLZX      stream+52(FP), DX
-	TESTQ        DX, DX
-	JNZ          subnt_loop
-
-sub_loop:
-	CMPQ    CX, $16
-	JLT     sub_tail
-	VMOVUPS (SI), Z1
-	VSUBPS  Z0, Z1, Z1
-	VMOVUPS Z1, (DI)
-	ADDQ    $64, SI
-	ADDQ    $64, DI
-	SUBQ    $16, CX
-	JMP     sub_loop
-
-subnt_loop:
-	CMPQ     CX, $16
-	JLT      sub_tail
-	VMOVUPS  (SI), Z1
-	VSUBPS   Z0, Z1, Z1
-	VMOVNTPS Z1, (DI)
-	ADDQ     $64, SI
-	ADDQ     $64, DI
-	SUBQ     $16, CX
-	JMP      subnt_loop
-
-sub_tail:
-	TESTQ     CX, CX
-	JZ        sub_done
-	TAIL_MASK
-	VMOVUPS.Z (SI), K1, Z1
-	VSUBPS    Z0, Z1, Z1
-	VMOVUPS   Z1, K1, (DI)
-
-sub_done:
-	VZEROUPPER
-	RET
-
-// func mulVS512(o, x []float32, s float32)
-// o[i] = x[i] · s for len(o) elements.
-TEXT ·mulVS512(SB), NOSPLIT, $0-52
-	MOVQ         o_base+0(FP), DI
-	MOVQ         o_len+8(FP), CX
-	MOVQ         x_base+24(FP), SI
-	VBROADCASTSS s+48(FP), Z0
-
-mul_loop:
-	CMPQ    CX, $16
-	JLT     mul_tail
-	VMULPS  (SI), Z0, Z1
-	VMOVUPS Z1, (DI)
-	ADDQ    $64, SI
-	ADDQ    $64, DI
-	SUBQ    $16, CX
-	JMP     mul_loop
-
-mul_tail:
-	TESTQ     CX, CX
-	JZ        mul_done
-	TAIL_MASK
-	VMOVUPS.Z (SI), K1, Z1
-	VMULPS    Z1, Z0, Z1
-	VMOVUPS   Z1, K1, (DI)
-
-mul_done:
-	VZEROUPPER
-	RET
-
 // func sfence512()
-// Orders the non-temporal stores of subVS512 before later stores.
+// Orders the non-temporal stores of the *512 loops before later stores.
 TEXT ·sfence512(SB), NOSPLIT, $0-0
 	SFENCE
 	RET
