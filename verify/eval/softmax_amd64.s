@@ -14,6 +14,8 @@ DATA smC2<>+0(SB)/4, $0xb95e8083 // -2.12194440e-4
 GLOBL smC2<>(SB), RODATA|NOPTR, $4
 DATA smLo<>+0(SB)/4, $0xc2d00000 // -104: exp below it rounds to 0
 GLOBL smLo<>(SB), RODATA|NOPTR, $4
+DATA smLoSum<>+0(SB)/4, $0xc2ae0000 // -87: exp stays a normal float32
+GLOBL smLoSum<>(SB), RODATA|NOPTR, $4
 DATA smOne<>+0(SB)/4, $0x3f800000
 GLOBL smOne<>(SB), RODATA|NOPTR, $4
 DATA smP0<>+0(SB)/4, $0x39506967 // 1.9875691500e-4
@@ -147,12 +149,17 @@ max_reduce:
 	RET
 
 // func sumExpShift512(x []float32, m float32) float64
-// Σ exp(x[i] − m), each term rounded to float32, summed in float64.
+// Σ exp(x[i] − m), each term rounded to float32, summed in float64. Terms
+// below exp(−87) ≈ 1.6e-38 are raised to it, so that no denormal reaches
+// the arithmetic (each costs a microcode assist, and rows of widely spread
+// logits have many): a sum that holds the maximum's term 1 moves by at
+// most len(x)·1.6e-38 relative.
 TEXT ·sumExpShift512(SB), NOSPLIT, $0-40
 	MOVQ  x_base+0(FP), SI
 	MOVQ  x_len+8(FP), CX
 	MOVSS m+24(FP), X0
 	EXP_CONSTS
+	VBROADCASTSS smLoSum<>(SB), Z4
 	VXORPD Z12, Z12, Z12
 	VXORPD Z13, Z13, Z13
 
