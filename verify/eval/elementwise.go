@@ -571,6 +571,10 @@ func cmpOp(name string) opFunc {
 		case []float64:
 			runCmp[float64](p, a.data, b.data, od, name)
 		case []int64:
+			if name == "Equal" {
+				runBinary(p, a.data.([]int64), b.data.([]int64), od, equalKern64())
+				break
+			}
 			runCmp[int64](p, a.data, b.data, od, name)
 		case []int32:
 			runCmp[int32](p, a.data, b.data, od, name)

@@ -150,3 +150,36 @@ func boolF32(o []float32, b []bool) {
 		}
 	}
 }
+
+// equalKern64 is cmpKern[int64]("Equal") with the AVX-512 loops
+// (fastops512_amd64.s) for whole 16-element blocks when the CPU has them
+// (a label compared with every class id: the one-hot of a loss).
+func equalKern64() binKern[int64, int64, bool] {
+	base := cmpKern[int64]("Equal")
+	if !haveAVX512 {
+		return base
+	}
+	return binKern[int64, int64, bool]{
+		vv: func(o []bool, a, b []int64) {
+			n := len(o) &^ 15
+			if n > 0 {
+				eqVV64x512(o[:n], a[:n], b[:n])
+			}
+			base.vv(o[n:], a[n:len(o)], b[n:len(o)])
+		},
+		vs: func(o []bool, a []int64, b int64) {
+			n := len(o) &^ 15
+			if n > 0 {
+				eqVS64x512(o[:n], a[:n], b)
+			}
+			base.vs(o[n:], a[n:len(o)], b)
+		},
+		sv: func(o []bool, a int64, b []int64) {
+			n := len(o) &^ 15
+			if n > 0 {
+				eqVS64x512(o[:n], b[:n], a) // a == b[i] is b[i] == a
+			}
+			base.sv(o[n:], a, b[n:len(o)])
+		},
+	}
+}

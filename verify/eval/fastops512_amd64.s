@@ -628,3 +628,58 @@ divSV512_done:
 	VZEROUPPER
 	RET
 
+// func eqVS64x512(o []bool, a []int64, s int64)
+// o[i] = a[i] == s for the first len(o)&^15 elements (AVX-512 F and DQ:
+// the compare mask becomes dwords of 1, truncated to bytes).
+TEXT ·eqVS64x512(SB), NOSPLIT, $0-56
+	MOVQ         o_base+0(FP), DI
+	MOVQ         o_len+8(FP), CX
+	MOVQ         a_base+24(FP), SI
+	VPBROADCASTQ s+48(FP), Z0
+	SHRQ         $4, CX
+	JZ           eqVS64_done
+
+eqVS64_loop:
+	VPCMPEQQ  (SI), Z0, K1
+	VPCMPEQQ  64(SI), Z0, K2
+	KUNPCKBW  K1, K2, K3
+	VPMOVM2D  K3, Z1
+	VPSRLD    $31, Z1, Z1
+	VPMOVDB   Z1, (DI)
+	ADDQ      $128, SI
+	ADDQ      $16, DI
+	DECQ      CX
+	JNZ       eqVS64_loop
+
+eqVS64_done:
+	VZEROUPPER
+	RET
+
+// func eqVV64x512(o []bool, a, b []int64)
+// o[i] = a[i] == b[i] for the first len(o)&^15 elements.
+TEXT ·eqVV64x512(SB), NOSPLIT, $0-72
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ a_base+24(FP), SI
+	MOVQ b_base+48(FP), DX
+	SHRQ $4, CX
+	JZ   eqVV64_done
+
+eqVV64_loop:
+	VMOVDQU64 (DX), Z2
+	VMOVDQU64 64(DX), Z3
+	VPCMPEQQ  (SI), Z2, K1
+	VPCMPEQQ  64(SI), Z3, K2
+	KUNPCKBW  K1, K2, K3
+	VPMOVM2D  K3, Z1
+	VPSRLD    $31, Z1, Z1
+	VPMOVDB   Z1, (DI)
+	ADDQ      $128, SI
+	ADDQ      $128, DX
+	ADDQ      $16, DI
+	DECQ      CX
+	JNZ       eqVV64_loop
+
+eqVV64_done:
+	VZEROUPPER
+	RET

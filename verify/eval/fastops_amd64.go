@@ -82,3 +82,9 @@ func subSV512(o, a []float32, s float32, stream bool)
 
 //go:noescape
 func divSV512(o, a []float32, s float32, stream bool)
+
+//go:noescape
+func eqVS64x512(o []bool, a []int64, s int64)
+
+//go:noescape
+func eqVV64x512(o []bool, a, b []int64)

@@ -28,3 +28,6 @@ func mulVS512(o, a []float32, s float32, stream bool) { panic("needs amd64") }
 func divVS512(o, a []float32, s float32, stream bool) { panic("needs amd64") }
 func subSV512(o, a []float32, s float32, stream bool) { panic("needs amd64") }
 func divSV512(o, a []float32, s float32, stream bool) { panic("needs amd64") }
+
+func eqVS64x512(o []bool, a []int64, s int64) { panic("needs amd64") }
+func eqVV64x512(o []bool, a, b []int64)       { panic("needs amd64") }

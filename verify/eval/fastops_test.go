@@ -182,3 +182,38 @@ func TestFastOps512Streamed(t *testing.T) {
 		}
 	}
 }
+
+// TestEqualKern64 checks the int64 Equal loops against ==, element by
+// element, on lengths 0–70 (blocks of 16 and every tail) with values that
+// differ only in high bits, in the sign, or not at all.
+func TestEqualKern64(t *testing.T) {
+	r := rand.New(rand.NewSource(19))
+	k := equalKern64()
+	pool := []int64{0, 1, -1, 1 << 40, 1<<40 + 1, -1 << 63, 1<<63 - 1, 7, 1<<32 + 7}
+	for n := 0; n <= 70; n++ {
+		a, b := make([]int64, n), make([]int64, n)
+		for i := range a {
+			a[i], b[i] = pool[r.Intn(len(pool))], pool[r.Intn(len(pool))]
+		}
+		s := pool[r.Intn(len(pool))]
+		o := make([]bool, n)
+		k.vv(o, a, b)
+		for i := range o {
+			if o[i] != (a[i] == b[i]) {
+				t.Fatalf("vv len %d at %d: %d == %d gave %v", n, i, a[i], b[i], o[i])
+			}
+		}
+		k.vs(o, a, s)
+		for i := range o {
+			if o[i] != (a[i] == s) {
+				t.Fatalf("vs len %d at %d: %d == %d gave %v", n, i, a[i], s, o[i])
+			}
+		}
+		k.sv(o, s, b)
+		for i := range o {
+			if o[i] != (s == b[i]) {
+				t.Fatalf("sv len %d at %d: %d == %d gave %v", n, i, s, b[i], o[i])
+			}
+		}
+	}
+}
