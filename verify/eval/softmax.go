@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 func init() {
@@ -64,6 +65,22 @@ func softmaxOp(name string) opFunc {
 func softmaxInto(name string, x, o *Tensor, outer, cls, inner int) {
 	if xf, ok := x.data.([]float32); ok && inner == 1 && name != "Hardmax" {
 		of := o.data.([]float32)
+		if haveAVX512 && cls > 0 {
+			logOut := name == "LogSoftmax"
+			// A LogSoftmax output larger than the caches goes to memory by
+			// non-temporal stores: nothing reads it back soon enough to hit.
+			stream := logOut && len(of)*4 >= streamMinBytes
+			parallelFor(outer, cls*4, func(lo, hi int) {
+				var scratch []float32
+				for i := lo; i < hi; i++ {
+					softmaxRow512(logOut, stream, xf[i*cls:(i+1)*cls], of[i*cls:(i+1)*cls], &scratch)
+				}
+				if stream {
+					sfence512()
+				}
+			})
+			return
+		}
 		parallelFor(outer, cls*4, func(lo, hi int) {
 			scratch := make([]float32, 2*cls)
 			for i := lo; i < hi; i++ {
@@ -92,6 +109,60 @@ func softmaxInto(name string, x, o *Tensor, outer, cls, inner int) {
 			}
 		}
 	})
+}
+
+// streamMinBytes is the output size from which LogSoftmax writes with
+// non-temporal stores (above the 48 MB last-level cache of the machines the
+// benchmarks run on, where the stores would only evict the input).
+const streamMinBytes = 64 << 20
+
+// softmaxRow512 is softmaxRow32 with the AVX-512 kernels: the maximum, then
+// Σ exp(x − m) (float32 terms within 2 ulp, summed in float64), then one
+// pass writing x − (m + log Σ) or exp(x − m)·(1/Σ). Rows holding ±Inf or
+// NaN go to the float64 fallback, like softmaxRow32's. scratch holds the
+// exponentials of a Softmax computed in place.
+func softmaxRow512(logOut, stream bool, x, o []float32, scratch *[]float32) {
+	m := maxF32x512(x)
+	if math.IsInf(float64(m), 0) || m != m {
+		softmaxRowDegenerate(logOut, x, o)
+		return
+	}
+	if logOut {
+		s := sumExpShift512(x, m)
+		if s != s { // a NaN the maximum skipped
+			softmaxRowDegenerate(logOut, x, o)
+			return
+		}
+		c := m + float32(math.Log(s))
+		if !stream {
+			subVS512(o, x, c, false)
+			return
+		}
+		// Whole aligned vectors by non-temporal stores.
+		head := int((64 - uintptr(unsafe.Pointer(&o[0]))%64) % 64 / 4)
+		if head >= len(o) {
+			subVS512(o, x, c, false)
+			return
+		}
+		if head > 0 {
+			subVS512(o[:head], x[:head], c, false)
+		}
+		subVS512(o[head:], x[head:], c, true)
+		return
+	}
+	e := o
+	if &o[0] == &x[0] {
+		if cap(*scratch) < len(x) {
+			*scratch = make([]float32, len(x))
+		}
+		e = (*scratch)[:len(x)]
+	}
+	s := expShiftStore512(e, x, m)
+	if s != s {
+		softmaxRowDegenerate(logOut, x, o)
+		return
+	}
+	mulVS512(o, e, float32(1/s), false)
 }
 
 func softmaxRow32(logOut bool, x, o, scratch []float32) {
