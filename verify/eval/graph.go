@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -47,6 +48,17 @@ type Session struct {
 	slotProducer []int
 	// packs caches initializers packed for the GEMM.
 	packs packCache
+	// fusedAway holds the values fused node pairs no longer compute (see
+	// fuse.go); a run asking for one runs unfused, a session prepared
+	// from graph and baseDir without fusion on first need.
+	fusedAway map[string]bool
+	graph     *onnxpb.GraphProto
+	baseDir   string
+	unfused   struct {
+		once sync.Once
+		s    *Session
+		err  error
+	}
 }
 
 // UseInferenceMode makes Dropout the identity even where the graph asks for
@@ -77,6 +89,8 @@ type prepNode struct {
 	constRes []*Tensor
 	// valueAttr is a ConstantOfShape node's value attribute, decoded once.
 	valueAttr *Tensor
+	// fusedSoftmax is the LogSoftmax node a fused GatherElements absorbed.
+	fusedSoftmax *onnxpb.NodeProto
 }
 
 // slotUse is one input value of a node and how many times the node reads it.
@@ -128,8 +142,13 @@ func NewSession(model *onnxpb.ModelProto, baseDir string) (*Session, error) {
 // newGraphSession prepares one graph: a model's main graph or a subgraph
 // (whose free values are fed from the enclosing scope at run time).
 func newGraphSession(g *onnxpb.GraphProto, opset int64, baseDir string) (*Session, error) {
+	return prepareGraph(g, opset, baseDir, true)
+}
+
+// prepareGraph is newGraphSession, with node fusion (fuse.go) or without.
+func prepareGraph(g *onnxpb.GraphProto, opset int64, baseDir string, fuse bool) (*Session, error) {
 	s := &Session{opset: opset, inits: map[string]*Tensor{}, producer: map[string]int{}, isInit: map[unsafe.Pointer]bool{},
-		constBuf: map[unsafe.Pointer]bool{}, slot: map[string]int{}}
+		constBuf: map[unsafe.Pointer]bool{}, slot: map[string]int{}, graph: g, baseDir: baseDir}
 	for _, tp := range g.GetInitializer() {
 		t, err := FromProto(tp, baseDir)
 		if err != nil {
@@ -206,8 +225,20 @@ func newGraphSession(g *onnxpb.GraphProto, opset int64, baseDir string) (*Sessio
 	if len(order) != len(nodes) {
 		return nil, errors.New("graph has a cycle")
 	}
+	var replace map[int]*fusion
+	var drop map[int]bool
+	if fuse {
+		replace, drop = planFusions(nodes, implicit, s.outputs, opset)
+	}
 	for _, i := range order {
+		if drop[i] {
+			continue
+		}
 		n := nodes[i]
+		var fz *fusion
+		if fz = replace[i]; fz != nil {
+			n = fz.fused
+		}
 		pn := &prepNode{proto: n, attrs: map[string]*onnxpb.AttributeProto{}, implicit: implicit[i]}
 		pn.label = fmt.Sprintf("node %q (%s)", n.GetName(), n.GetOpType())
 		for _, a := range n.GetAttribute() {
@@ -228,6 +259,13 @@ func newGraphSession(g *onnxpb.GraphProto, opset int64, baseDir string) (*Sessio
 		}
 		if d := n.GetDomain(); d == "" || d == "ai.onnx" {
 			pn.def = registry[n.GetOpType()]
+		}
+		if fz != nil {
+			pn.def, pn.fusedSoftmax = fusedLogSoftmaxGather, fz.softmax
+			if s.fusedAway == nil {
+				s.fusedAway = map[string]bool{}
+			}
+			s.fusedAway[fz.internal] = true
 		}
 		for _, o := range n.GetOutput() {
 			if o != "" {
@@ -407,6 +445,15 @@ func (rs *runState) drop(k int) {
 func (s *Session) Run(feeds map[string]*Tensor, outputs []string) (map[string]*Tensor, error) {
 	if len(outputs) == 0 {
 		outputs = s.outputs
+	}
+	for _, o := range outputs {
+		if s.fusedAway[o] {
+			u, err := s.unfusedSession()
+			if err != nil {
+				return nil, err
+			}
+			return u.Run(feeds, outputs)
+		}
 	}
 	// Slots: the session's, plus any requested output the graph does not
 	// mention (a feed passed through, or an error below).
@@ -873,4 +920,16 @@ func (s *Session) unsupportedNeeded(need []bool) error {
 		e.Ops = append(e.Ops, *found[k])
 	}
 	return e
+}
+
+// unfusedSession returns the session's graph prepared without node fusion,
+// with the same settings, for runs that ask for a fused-away value.
+func (s *Session) unfusedSession() (*Session, error) {
+	s.unfused.once.Do(func() {
+		s.unfused.s, s.unfused.err = prepareGraph(s.graph, s.opset, s.baseDir, false)
+		if u := s.unfused.s; u != nil {
+			u.inference, u.progressTo = s.inference, s.progressTo
+		}
+	})
+	return s.unfused.s, s.unfused.err
 }
