@@ -78,6 +78,35 @@ GLOBL smP5<>(SB), RODATA|NOPTR, $4
 	VADDPD        Z21, Z12, Z12; \
 	VADDPD        Z22, Z13, Z13
 
+// EXP_SHIFTED_R is EXP_SHIFTED on other registers: in (the input, changed),
+// n, r, out (the result) and r2, so that two vectors' chains interleave.
+#define EXP_SHIFTED_R(in, n, r, out, r2) \
+	VSUBPS       Z0, in, in; \
+	VMAXPS       in, Z4, in; \
+	VMULPS       Z1, in, n; \
+	VRNDSCALEPS  $0, n, n; \
+	VMOVAPS      in, r; \
+	VFNMADD231PS Z2, n, r; \
+	VFNMADD231PS Z3, n, r; \
+	VMOVAPS      Z6, out; \
+	VFMADD213PS  Z7, r, out; \
+	VFMADD213PS  Z8, r, out; \
+	VFMADD213PS  Z9, r, out; \
+	VFMADD213PS  Z10, r, out; \
+	VFMADD213PS  Z11, r, out; \
+	VMULPS       r, r, r2; \
+	VFMADD213PS  r, r2, out; \
+	VADDPS       Z5, out, out; \
+	VSCALEFPS    n, out, out
+
+// SUM_F64_R adds the 16 floats of v to the float64 accumulators a, b (t1, t2 scratch).
+#define SUM_F64_R(v, yv, t1, t2, yt2, a, b) \
+	VCVTPS2PD     yv, t1; \
+	VEXTRACTF32X8 $1, v, yt2; \
+	VCVTPS2PD     yt2, t2; \
+	VADDPD        t1, a, a; \
+	VADDPD        t2, b, b
+
 // SUM_RESULT stores Z12 + Z13, summed over lanes, at ret.
 #define SUM_RESULT(ret) \
 	VADDPD        Z13, Z12, Z12; \
@@ -162,6 +191,26 @@ TEXT ·sumExpShift512(SB), NOSPLIT, $0-40
 	VBROADCASTSS smLoSum<>(SB), Z4
 	VXORPD Z12, Z12, Z12
 	VXORPD Z13, Z13, Z13
+	VXORPD Z14, Z14, Z14
+	VXORPD Z15, Z15, Z15
+
+sum_loop2:
+	// Two vectors per step: their exp chains are independent.
+	CMPQ CX, $32
+	JLT  sum_join
+	VMOVUPS (SI), Z16
+	VMOVUPS 64(SI), Z24
+	EXP_SHIFTED_R(Z16, Z17, Z18, Z19, Z20)
+	EXP_SHIFTED_R(Z24, Z25, Z26, Z27, Z28)
+	SUM_F64_R(Z19, Y19, Z21, Z22, Y22, Z12, Z13)
+	SUM_F64_R(Z27, Y27, Z29, Z30, Y30, Z14, Z15)
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  sum_loop2
+
+sum_join:
+	VADDPD Z14, Z12, Z12
+	VADDPD Z15, Z13, Z13
 
 sum_loop:
 	CMPQ CX, $16
