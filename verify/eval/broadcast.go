@@ -1,6 +1,9 @@
 package eval
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // broadcastShapes returns the multidirectional (numpy) broadcast of shapes.
 func broadcastShapes(shapes ...[]int64) ([]int64, error) {
@@ -118,6 +121,10 @@ type binKern[A, B, O any] struct {
 	vv func(o []O, a []A, b []B)
 	vs func(o []O, a []A, b B)
 	sv func(o []O, a A, b []B)
+	// streamed, if set, returns the kernels writing with non-temporal
+	// stores, which runBinary uses for outputs of streamMinBytes or more
+	// (calling sfence512 after each chunk).
+	streamed func() binKern[A, B, O]
 }
 
 // kernOf builds slice kernels from a per-element function.
@@ -151,6 +158,10 @@ func runBinary[A, B, O any](p bcPlan, a []A, b []B, o []O, k binKern[A, B, O]) {
 		return
 	}
 	inner := p.inner
+	stream := k.streamed != nil && len(o)*int(unsafe.Sizeof(o[0])) >= streamMinBytes
+	if stream {
+		k = k.streamed()
+	}
 	do := func(o []O, a []A, b []B) {
 		switch {
 		case p.aVar && p.bVar:
@@ -178,9 +189,15 @@ func runBinary[A, B, O any](p bcPlan, a []A, b []B, o []O, k binKern[A, B, O]) {
 					v[i] = a[0]
 				}
 				k.vs(o[lo:hi], v, b[0])
+				if stream {
+					sfence512()
+				}
 				return
 			}
 			do(o[lo:hi], aa, bb)
+			if stream {
+				sfence512()
+			}
 		})
 		return
 	}
@@ -227,6 +244,9 @@ func runBinary[A, B, O any](p bcPlan, a []A, b []B, o []O, k binKern[A, B, O]) {
 				bo -= p.bStr[d] * idx[d]
 				idx[d] = 0
 			}
+		}
+		if stream {
+			sfence512()
 		}
 	})
 }

@@ -381,9 +381,17 @@ func opPow(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		if bf, ok := b.data.([]float32); ok && b.Len() == 1 {
 			e := bf[0]
 			od := o.data.([]float32)
+			stream := len(od)*4 >= streamMinBytes
 			parallelFor(len(od), 4, func(lo, hi int) {
 				switch e {
 				case 2:
+					if haveAVX512 { // the same x·x, 16 at a time
+						mulVV512(od[lo:hi], af[lo:hi], af[lo:hi], stream)
+						if stream {
+							sfence512()
+						}
+						return
+					}
 					for i := lo; i < hi; i++ {
 						od[i] = af[i] * af[i]
 					}
@@ -571,6 +579,10 @@ func cmpOp(name string) opFunc {
 		case []float64:
 			runCmp[float64](p, a.data, b.data, od, name)
 		case []int64:
+			if name == "Equal" {
+				runBinary(p, a.data.([]int64), b.data.([]int64), od, equalKern64())
+				break
+			}
 			runCmp[int64](p, a.data, b.data, od, name)
 		case []int32:
 			runCmp[int32](p, a.data, b.data, od, name)

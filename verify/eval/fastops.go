@@ -7,6 +7,11 @@ import "math"
 // (the same IEEE operation per element).
 func arithKern32(name string) binKern[float32, float32, float32] {
 	base := arithKern[float32](name)
+	if haveAVX512 {
+		if k, ok := arithKern512(name); ok {
+			return k
+		}
+	}
 	if !haveAVX2 {
 		return base
 	}
@@ -47,6 +52,36 @@ func arithKern32(name string) binKern[float32, float32, float32] {
 			base.sv(o[n:], a, b[n:len(o)])
 		},
 	}
+}
+
+// arithKern512 is arithKern32 with the AVX-512 loops (fastops512_amd64.s),
+// which handle any length, plus their non-temporal-store variants for
+// runBinary's large outputs.
+func arithKern512(name string) (binKern[float32, float32, float32], bool) {
+	var vv func(o, a, b []float32, stream bool)
+	var vs, sv func(o, a []float32, s float32, stream bool)
+	switch name {
+	case "Add":
+		vv, vs, sv = addVV512, addVS512, addVS512 // s + a[i] == a[i] + s
+	case "Sub":
+		vv, vs, sv = subVV512, subVS512, subSV512
+	case "Mul":
+		vv, vs, sv = mulVV512, mulVS512, mulVS512
+	case "Div":
+		vv, vs, sv = divVV512, divVS512, divSV512
+	default:
+		return binKern[float32, float32, float32]{}, false
+	}
+	kern := func(stream bool) binKern[float32, float32, float32] {
+		return binKern[float32, float32, float32]{
+			vv: func(o, a, b []float32) { vv(o, a[:len(o)], b[:len(o)], stream) },
+			vs: func(o, a []float32, b float32) { vs(o, a[:len(o)], b, stream) },
+			sv: func(o []float32, a float32, b []float32) { sv(o, b[:len(o)], a, stream) },
+		}
+	}
+	k := kern(false)
+	k.streamed = func() binKern[float32, float32, float32] { return kern(true) }
+	return k, true
 }
 
 // negF32 sets o[i] = −x[i].
@@ -113,5 +148,38 @@ func boolF32(o []float32, b []bool) {
 		if b[i] {
 			o[i] = 1
 		}
+	}
+}
+
+// equalKern64 is cmpKern[int64]("Equal") with the AVX-512 loops
+// (fastops512_amd64.s) for whole 16-element blocks when the CPU has them
+// (a label compared with every class id: the one-hot of a loss).
+func equalKern64() binKern[int64, int64, bool] {
+	base := cmpKern[int64]("Equal")
+	if !haveAVX512 {
+		return base
+	}
+	return binKern[int64, int64, bool]{
+		vv: func(o []bool, a, b []int64) {
+			n := len(o) &^ 15
+			if n > 0 {
+				eqVV64x512(o[:n], a[:n], b[:n])
+			}
+			base.vv(o[n:], a[n:len(o)], b[n:len(o)])
+		},
+		vs: func(o []bool, a []int64, b int64) {
+			n := len(o) &^ 15
+			if n > 0 {
+				eqVS64x512(o[:n], a[:n], b)
+			}
+			base.vs(o[n:], a[n:len(o)], b)
+		},
+		sv: func(o []bool, a int64, b []int64) {
+			n := len(o) &^ 15
+			if n > 0 {
+				eqVS64x512(o[:n], b[:n], a) // a == b[i] is b[i] == a
+			}
+			base.sv(o[n:], a, b[n:len(o)])
+		},
 	}
 }

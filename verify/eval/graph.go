@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -31,10 +32,33 @@ type Session struct {
 	pool sessionPool
 	// progressTo receives progress lines (see ReportProgress).
 	progressTo io.Writer
-	// isInit marks the buffers of the initializers (constant across runs).
+	// isInit marks the buffers of the initializers and of the prepared
+	// Constant values (constant across runs): never overwritten, never recycled.
 	isInit map[unsafe.Pointer]bool
+	// constBuf marks the prepared Constant values' buffers: Run returns copies
+	// of them, so a caller changing an output cannot change the session.
+	constBuf map[unsafe.Pointer]bool
+	// slot numbers every value name the graph mentions: a run keeps its
+	// values and use counts in slices indexed by slot, not in maps by name.
+	slot     map[string]int
+	slotName []string
+	// slotInit is the initializer of each slot (nil if none), slotProducer
+	// the index of the node producing it (-1 if none).
+	slotInit     []*Tensor
+	slotProducer []int
 	// packs caches initializers packed for the GEMM.
 	packs packCache
+	// fusedAway holds the values fused node pairs no longer compute (see
+	// fuse.go); a run asking for one runs unfused, a session prepared
+	// from graph and baseDir without fusion on first need.
+	fusedAway map[string]bool
+	graph     *onnxpb.GraphProto
+	baseDir   string
+	unfused   struct {
+		once sync.Once
+		s    *Session
+		err  error
+	}
 }
 
 // UseInferenceMode makes Dropout the identity even where the graph asks for
@@ -54,6 +78,33 @@ type prepNode struct {
 	implicit []string
 	// subs holds the prepared subgraphs by attribute name (If, Loop, Scan).
 	subs map[string]*Session
+	// in and out are the slots of the explicit inputs and of the outputs
+	// (-1 for an empty name); uses lists each distinct input slot, explicit
+	// or implicit, with how many times the node reads it.
+	in, out []int
+	uses    []slotUse
+	// constVal is a Constant node's value, decoded once when the session is
+	// prepared (nil if decoding failed: the run then reports the error).
+	constVal *Tensor
+	constRes []*Tensor
+	// valueAttr is a ConstantOfShape node's value attribute, decoded once.
+	valueAttr *Tensor
+	// fusedSoftmax is the LogSoftmax node a fused GatherElements absorbed.
+	fusedSoftmax *onnxpb.NodeProto
+}
+
+// slotUse is one input value of a node and how many times the node reads it.
+type slotUse struct{ slot, n int }
+
+// slotOf returns the slot of value name, numbering it if it is new.
+func (s *Session) slotOf(name string) int {
+	if k, ok := s.slot[name]; ok {
+		return k
+	}
+	k := len(s.slotName)
+	s.slot[name] = k
+	s.slotName = append(s.slotName, name)
+	return k
 }
 
 // inputs returns the node's explicit inputs followed by its implicit ones.
@@ -91,7 +142,13 @@ func NewSession(model *onnxpb.ModelProto, baseDir string) (*Session, error) {
 // newGraphSession prepares one graph: a model's main graph or a subgraph
 // (whose free values are fed from the enclosing scope at run time).
 func newGraphSession(g *onnxpb.GraphProto, opset int64, baseDir string) (*Session, error) {
-	s := &Session{opset: opset, inits: map[string]*Tensor{}, producer: map[string]int{}, isInit: map[unsafe.Pointer]bool{}}
+	return prepareGraph(g, opset, baseDir, true)
+}
+
+// prepareGraph is newGraphSession, with node fusion (fuse.go) or without.
+func prepareGraph(g *onnxpb.GraphProto, opset int64, baseDir string, fuse bool) (*Session, error) {
+	s := &Session{opset: opset, inits: map[string]*Tensor{}, producer: map[string]int{}, isInit: map[unsafe.Pointer]bool{},
+		constBuf: map[unsafe.Pointer]bool{}, slot: map[string]int{}, graph: g, baseDir: baseDir}
 	for _, tp := range g.GetInitializer() {
 		t, err := FromProto(tp, baseDir)
 		if err != nil {
@@ -168,8 +225,20 @@ func newGraphSession(g *onnxpb.GraphProto, opset int64, baseDir string) (*Sessio
 	if len(order) != len(nodes) {
 		return nil, errors.New("graph has a cycle")
 	}
+	var replace map[int]*fusion
+	var drop map[int]bool
+	if fuse {
+		replace, drop = planFusions(nodes, implicit, s.outputs, opset)
+	}
 	for _, i := range order {
+		if drop[i] {
+			continue
+		}
 		n := nodes[i]
+		var fz *fusion
+		if fz = replace[i]; fz != nil {
+			n = fz.fused
+		}
 		pn := &prepNode{proto: n, attrs: map[string]*onnxpb.AttributeProto{}, implicit: implicit[i]}
 		pn.label = fmt.Sprintf("node %q (%s)", n.GetName(), n.GetOpType())
 		for _, a := range n.GetAttribute() {
@@ -191,6 +260,13 @@ func newGraphSession(g *onnxpb.GraphProto, opset int64, baseDir string) (*Sessio
 		if d := n.GetDomain(); d == "" || d == "ai.onnx" {
 			pn.def = registry[n.GetOpType()]
 		}
+		if fz != nil {
+			pn.def, pn.fusedSoftmax = fusedLogSoftmaxGather, fz.softmax
+			if s.fusedAway == nil {
+				s.fusedAway = map[string]bool{}
+			}
+			s.fusedAway[fz.internal] = true
+		}
 		for _, o := range n.GetOutput() {
 			if o != "" {
 				s.producer[o] = len(s.nodes)
@@ -198,7 +274,83 @@ func newGraphSession(g *onnxpb.GraphProto, opset int64, baseDir string) (*Sessio
 		}
 		s.nodes = append(s.nodes, pn)
 	}
+	s.prepareSlots()
 	return s, nil
+}
+
+// prepareSlots numbers the values and records, per node, the slots it reads
+// and writes, and decodes the Constant nodes' values once.
+func (s *Session) prepareSlots() {
+	for name := range s.inits {
+		s.slotOf(name)
+	}
+	for _, n := range s.inputs {
+		s.slotOf(n)
+	}
+	for _, pn := range s.nodes {
+		pn.in = make([]int, len(pn.proto.GetInput()))
+		for i, name := range pn.proto.GetInput() {
+			pn.in[i] = -1
+			if name != "" {
+				pn.in[i] = s.slotOf(name)
+			}
+		}
+		for _, name := range pn.inputs() {
+			if name == "" {
+				continue
+			}
+			k, found := s.slotOf(name), false
+			for j := range pn.uses {
+				if pn.uses[j].slot == k {
+					pn.uses[j].n++
+					found = true
+				}
+			}
+			if !found {
+				pn.uses = append(pn.uses, slotUse{k, 1})
+			}
+		}
+		pn.out = make([]int, len(pn.proto.GetOutput()))
+		for i, name := range pn.proto.GetOutput() {
+			pn.out[i] = -1
+			if name != "" {
+				pn.out[i] = s.slotOf(name)
+			}
+		}
+	}
+	for _, n := range s.outputs {
+		s.slotOf(n)
+	}
+	s.slotInit = make([]*Tensor, len(s.slotName))
+	for name, t := range s.inits {
+		s.slotInit[s.slot[name]] = t
+	}
+	s.slotProducer = make([]int, len(s.slotName))
+	for i := range s.slotProducer {
+		s.slotProducer[i] = -1
+	}
+	for name, p := range s.producer {
+		s.slotProducer[s.slot[name]] = p
+	}
+	for _, pn := range s.nodes {
+		if pn.def != nil && pn.proto.GetOpType() == "ConstantOfShape" && pn.attrs["value"] != nil {
+			if t, err := FromProto(pn.attrs["value"].GetT(), ""); err == nil {
+				pn.valueAttr = t // read only, shared by the runs
+			}
+		}
+		if pn.def == nil || pn.proto.GetOpType() != "Constant" || len(pn.out) != 1 {
+			continue
+		}
+		res, err := callOp(pn.def, &opCtx{node: pn.proto, opset: s.opset, attrs: pn.attrs, nOut: 1, want: []bool{true}, prep: pn, sess: s}, nil)
+		if err != nil || len(res) != 1 || res[0] == nil {
+			continue
+		}
+		pn.constVal, pn.constRes = res[0], res
+		if key := bufKey(res[0]); key != nil {
+			s.isInit[key] = true
+			s.constBuf[key] = true
+		}
+	}
 }
 
 // Inputs returns the names of the graph inputs that are not initializers.
@@ -220,15 +372,36 @@ func Run(model *onnxpb.ModelProto, baseDir string, feeds map[string]*Tensor, out
 }
 
 type runState struct {
+	sess *Session
 	// free holds recycled buffers (see pool.go), owned the buffers this run
 	// allocated and may recycle, fresh those it recycled.
-	free    bufPool
-	owned   map[unsafe.Pointer]*Tensor
-	fresh   map[unsafe.Pointer]bool
-	vals    map[string]*Tensor
-	uses    map[string]int
+	free  bufPool
+	owned map[unsafe.Pointer]*Tensor
+	fresh map[unsafe.Pointer]bool
+	// vals and uses are indexed by slot: the live value (nil if none) and
+	// how many reads of it are still to come (outputs are pinned).
+	vals []*Tensor
+	uses []int
+	// live lists the slots holding a node output or a feed (not the
+	// initializers), in no order; livePos is each slot's index in it (-1 if
+	// absent). recycle checks these values for overlap.
+	live    []int
+	livePos []int
 	bufLive map[unsafe.Pointer]int
+	// protect marks the feeds' buffers (the session's isInit the initializers').
 	protect map[unsafe.Pointer]bool
+	// scratch slices reused from node to node.
+	in   []*Tensor
+	dead []bool
+	want []bool
+	keys []bufCount
+	ctx  opCtx
+}
+
+// bufCount counts the dying values holding one buffer.
+type bufCount struct {
+	key unsafe.Pointer
+	n   int
 }
 
 func bufKey(t *Tensor) unsafe.Pointer {
@@ -239,6 +412,33 @@ func bufKey(t *Tensor) unsafe.Pointer {
 	return unsafe.Pointer(&b[0])
 }
 
+// protected reports whether the buffer at key must never be overwritten or
+// recycled: a feed's, an initializer's or a prepared Constant's.
+func (rs *runState) protected(key unsafe.Pointer) bool {
+	return rs.protect[key] || rs.sess.isInit[key]
+}
+
+// setLive stores t as the value of slot k and tracks it as live.
+func (rs *runState) setLive(k int, t *Tensor) {
+	rs.vals[k] = t
+	if rs.livePos[k] < 0 {
+		rs.livePos[k] = len(rs.live)
+		rs.live = append(rs.live, k)
+	}
+}
+
+// drop forgets the value of slot k.
+func (rs *runState) drop(k int) {
+	rs.vals[k] = nil
+	if p := rs.livePos[k]; p >= 0 {
+		last := rs.live[len(rs.live)-1]
+		rs.live[p] = last
+		rs.livePos[last] = p
+		rs.live = rs.live[:len(rs.live)-1]
+		rs.livePos[k] = -1
+	}
+}
+
 // Run computes the requested outputs (all graph outputs if outputs is empty)
 // from feeds. Only the nodes needed for those outputs run; intermediate values
 // are released after their last consumer. Feeds are never modified.
@@ -246,39 +446,89 @@ func (s *Session) Run(feeds map[string]*Tensor, outputs []string) (map[string]*T
 	if len(outputs) == 0 {
 		outputs = s.outputs
 	}
+	for _, o := range outputs {
+		if s.fusedAway[o] {
+			u, err := s.unfusedSession()
+			if err != nil {
+				return nil, err
+			}
+			return u.Run(feeds, outputs)
+		}
+	}
+	// Slots: the session's, plus any requested output the graph does not
+	// mention (a feed passed through, or an error below).
+	nv := len(s.slotName)
+	var extra map[string]int
+	outSlot := make([]int, len(outputs))
+	for i, o := range outputs {
+		k, ok := s.slot[o]
+		if !ok {
+			if extra == nil {
+				extra = map[string]int{}
+			}
+			if k, ok = extra[o]; !ok {
+				k = nv + len(extra)
+				extra[o] = k
+			}
+		}
+		outSlot[i] = k
+	}
+	nv += len(extra)
+	slotName := func(k int) string {
+		if k < len(s.slotName) {
+			return s.slotName[k]
+		}
+		for n, e := range extra {
+			if e == k {
+				return n
+			}
+		}
+		return ""
+	}
+	fed := make([]bool, nv)
+	for name := range feeds {
+		if k, ok := s.slot[name]; ok {
+			fed[k] = true
+		} else if k, ok := extra[name]; ok {
+			fed[k] = true
+		}
+	}
 	// Which nodes are needed?
 	need := make([]bool, len(s.nodes))
+	seen := make([]bool, nv)
 	var missing []string
-	var stack []string
-	seen := map[string]bool{}
-	for _, o := range outputs {
-		if !seen[o] {
-			seen[o] = true
-			stack = append(stack, o)
+	var stack []int
+	for _, k := range outSlot {
+		if !seen[k] {
+			seen[k] = true
+			stack = append(stack, k)
 		}
 	}
 	for len(stack) > 0 {
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if _, ok := feeds[v]; ok {
+		if fed[v] {
 			continue
 		}
-		if _, ok := s.inits[v]; ok {
-			continue
+		p := -1
+		if v < len(s.slotName) {
+			if s.slotInit[v] != nil {
+				continue
+			}
+			p = s.slotProducer[v]
 		}
-		p, ok := s.producer[v]
-		if !ok {
-			missing = append(missing, v)
+		if p < 0 {
+			missing = append(missing, slotName(v))
 			continue
 		}
 		if need[p] {
 			continue
 		}
 		need[p] = true
-		for _, in := range s.nodes[p].inputs() {
-			if in != "" && !seen[in] {
-				seen[in] = true
-				stack = append(stack, in)
+		for _, u := range s.nodes[p].uses {
+			if !seen[u.slot] {
+				seen[u.slot] = true
+				stack = append(stack, u.slot)
 			}
 		}
 	}
@@ -301,21 +551,30 @@ func (s *Session) Run(feeds map[string]*Tensor, outputs []string) (map[string]*T
 		}
 		return nil, fmt.Errorf("value %s is not a graph input, initializer or node output", quoteList(other))
 	}
-	rs := &runState{vals: map[string]*Tensor{}, uses: map[string]int{}, bufLive: map[unsafe.Pointer]int{}, protect: map[unsafe.Pointer]bool{},
+	rs := &runState{sess: s, vals: make([]*Tensor, nv), uses: make([]int, nv), livePos: make([]int, nv),
+		bufLive: map[unsafe.Pointer]int{}, protect: make(map[unsafe.Pointer]bool, len(feeds)),
 		free: s.pool.get(), owned: map[unsafe.Pointer]*Tensor{}, fresh: map[unsafe.Pointer]bool{}}
 	defer func() { s.pool.keep(rs.free, rs.fresh) }()
+	for i := range rs.livePos {
+		rs.livePos[i] = -1
+	}
+	for k, t := range s.slotInit {
+		if t != nil && !fed[k] {
+			rs.vals[k] = t
+		}
+	}
 	for name, t := range feeds {
 		if t == nil {
 			return nil, fmt.Errorf("feed %q is nil", name)
 		}
-		rs.vals[name] = t
 		rs.protect[bufKey(t)] = true
-	}
-	for name, t := range s.inits {
-		if _, fed := feeds[name]; !fed {
-			rs.vals[name] = t
+		k, ok := s.slot[name]
+		if !ok {
+			if k, ok = extra[name]; !ok {
+				continue
+			}
 		}
-		rs.protect[bufKey(t)] = true
+		rs.setLive(k, t)
 	}
 	const pinned = 1 << 30
 	if bad := s.unsupportedNeeded(need); bad != nil {
@@ -325,14 +584,12 @@ func (s *Session) Run(feeds map[string]*Tensor, outputs []string) (map[string]*T
 		if !need[i] {
 			continue
 		}
-		for _, in := range pn.inputs() {
-			if in != "" {
-				rs.uses[in]++
-			}
+		for _, u := range pn.uses {
+			rs.uses[u.slot] += u.n
 		}
 	}
-	for _, o := range outputs {
-		rs.uses[o] += pinned
+	for _, k := range outSlot {
+		rs.uses[k] += pinned
 	}
 	var prog *progress
 	if s.progressTo != nil {
@@ -359,10 +616,13 @@ func (s *Session) Run(feeds map[string]*Tensor, outputs []string) (map[string]*T
 	}
 	prog.finish()
 	res := make(map[string]*Tensor, len(outputs))
-	for _, o := range outputs {
-		t, ok := rs.vals[o]
-		if !ok || t == nil {
+	for i, o := range outputs {
+		t := rs.vals[outSlot[i]]
+		if t == nil {
 			return nil, fmt.Errorf("output %q was not computed (optional output left empty?)", o)
+		}
+		if s.constBuf[bufKey(t)] {
+			t = t.Clone() // the session keeps the original for later runs
 		}
 		res[o] = t
 	}
@@ -379,89 +639,131 @@ func quoteList(l []string) string {
 
 func (s *Session) runNode(pn *prepNode, rs *runState) (err error) {
 	n := pn.proto
-	names := n.GetInput()
-	in := make([]*Tensor, len(names))
-	for i, name := range names {
-		if name == "" {
+	in := growTensors(&rs.in, len(pn.in))
+	for i, k := range pn.in {
+		if k < 0 {
 			continue
 		}
-		t, ok := rs.vals[name]
-		if !ok {
-			return fmt.Errorf("%s: input %q has no value", pn.label, name)
+		t := rs.vals[k]
+		if t == nil {
+			return fmt.Errorf("%s: input %q has no value", pn.label, n.GetInput()[i])
 		}
 		in[i] = t
 	}
-	// In-place reuse: an input's buffer is dead if every live value holding it dies here.
-	dying := map[string]int{}
-	for _, name := range pn.inputs() {
-		if name != "" {
-			dying[name]++
+	// In-place reuse: an input's buffer is dead if every live value holding
+	// it dies here (keys counts the dying values per buffer).
+	keys := rs.keys[:0]
+	for _, u := range pn.uses {
+		if rs.uses[u.slot] != u.n || rs.vals[u.slot] == nil {
+			continue
 		}
-	}
-	dyingBuf := map[unsafe.Pointer]int{}
-	for name, k := range dying {
-		if rs.uses[name] == k {
-			if key := bufKey(rs.vals[name]); key != nil {
-				dyingBuf[key]++
+		key := bufKey(rs.vals[u.slot])
+		if key == nil {
+			continue
+		}
+		found := false
+		for j := range keys {
+			if keys[j].key == key {
+				keys[j].n++
+				found = true
+				break
 			}
 		}
+		if !found {
+			keys = append(keys, bufCount{key, 1})
+		}
 	}
-	dead := make([]bool, len(in))
+	rs.keys = keys
+	dead := growBools(&rs.dead, len(in))
 	for i, t := range in {
-		if t == nil {
+		if t == nil || len(keys) == 0 {
 			continue
 		}
 		key := bufKey(t)
-		if key != nil && !rs.protect[key] && dyingBuf[key] > 0 && dyingBuf[key] == rs.bufLive[key] {
-			dead[i] = true
+		if key == nil || rs.protected(key) {
+			continue
+		}
+		for _, kc := range keys {
+			if kc.key == key {
+				dead[i] = kc.n == rs.bufLive[key]
+				break
+			}
 		}
 	}
-	outs := n.GetOutput()
-	want := make([]bool, len(outs))
-	for i, o := range outs {
-		want[i] = o != "" && rs.uses[o] > 0
+	want := growBools(&rs.want, len(pn.out))
+	for i, k := range pn.out {
+		want[i] = k >= 0 && rs.uses[k] > 0
 	}
-	c := &opCtx{node: n, opset: s.opset, attrs: pn.attrs, nOut: len(outs), want: want, dead: dead, run: rs, inference: s.inference, prep: pn, sess: s}
-	res, err := callOp(pn.def, c, in)
-	if err != nil {
-		return fmt.Errorf("%s: %w", pn.label, err)
+	var res []*Tensor
+	if pn.constVal != nil {
+		res = pn.constRes
+	} else {
+		// One opCtx per run, reset per node: ops do not keep it past their return.
+		c := &rs.ctx
+		*c = opCtx{node: n, opset: s.opset, attrs: pn.attrs, nOut: len(pn.out), want: want, dead: dead, run: rs, inference: s.inference, prep: pn, sess: s}
+		if res, err = callOp(pn.def, c, in); err != nil {
+			return fmt.Errorf("%s: %w", pn.label, err)
+		}
 	}
 	// Release inputs after their last use.
-	var released []unsafe.Pointer
-	for name, k := range dying {
-		rs.uses[name] -= k
-		if rs.uses[name] <= 0 {
-			if t := rs.vals[name]; t != nil {
+	released := keys[:0] // reuses the scratch: keys is not needed any more
+	for _, u := range pn.uses {
+		rs.uses[u.slot] -= u.n
+		if rs.uses[u.slot] <= 0 {
+			if t := rs.vals[u.slot]; t != nil {
 				if key := bufKey(t); key != nil {
-					rs.bufLive[key]--
-					released = append(released, key)
+					if rs.bufLive[key]--; rs.bufLive[key] <= 0 {
+						delete(rs.bufLive, key)
+					}
+					released = append(released, bufCount{key: key})
 				}
 			}
-			delete(rs.vals, name)
-			delete(rs.uses, name)
+			rs.drop(u.slot)
+			rs.uses[u.slot] = 0
 		}
 	}
-	for i, o := range outs {
-		if o == "" || rs.uses[o] <= 0 {
+	for i, k := range pn.out {
+		if k < 0 || rs.uses[k] <= 0 {
 			if i < len(res) && res[i] != nil {
 				if key := bufKey(res[i]); key != nil {
-					released = append(released, key) // computed but not needed
+					released = append(released, bufCount{key: key}) // computed but not needed
 				}
 			}
 			continue
 		}
 		if i >= len(res) || res[i] == nil {
-			return fmt.Errorf("%s: output %d (%q) was not produced", pn.label, i, o)
+			return fmt.Errorf("%s: output %d (%q) was not produced", pn.label, i, n.GetOutput()[i])
 		}
-		rs.vals[o] = res[i]
+		rs.setLive(k, res[i])
 		if key := bufKey(res[i]); key != nil {
 			rs.bufLive[key]++
 		}
 	}
-	for _, key := range released {
-		rs.recycle(key)
+	for _, r := range released {
+		rs.recycle(r.key)
 	}
+	rs.keys = released[:0]
 	return nil
+}
+
+// growTensors returns (*buf)[:n] cleared, growing *buf if needed.
+func growTensors(buf *[]*Tensor, n int) []*Tensor {
+	if cap(*buf) < n {
+		*buf = make([]*Tensor, n)
+	}
+	b := (*buf)[:n]
+	clear(b)
+	return b
+}
+
+// growBools returns (*buf)[:n] cleared, growing *buf if needed.
+func growBools(buf *[]bool, n int) []bool {
+	if cap(*buf) < n {
+		*buf = make([]bool, n)
+	}
+	b := (*buf)[:n]
+	clear(b)
+	return b
 }
 
 func callOp(def *opDef, c *opCtx, in []*Tensor) (res []*Tensor, err error) {
@@ -575,7 +877,7 @@ func (c *opCtx) subgraph(name string) (*Session, error) {
 func (c *opCtx) runSubgraph(sub *Session, extra map[string]*Tensor) ([]*Tensor, error) {
 	feeds := map[string]*Tensor{}
 	for _, v := range c.prep.implicit {
-		if t, ok := c.run.vals[v]; ok {
+		if t := c.run.vals[c.sess.slot[v]]; t != nil {
 			feeds[v] = t
 		}
 	}
@@ -618,4 +920,16 @@ func (s *Session) unsupportedNeeded(need []bool) error {
 		e.Ops = append(e.Ops, *found[k])
 	}
 	return e
+}
+
+// unfusedSession returns the session's graph prepared without node fusion,
+// with the same settings, for runs that ask for a fused-away value.
+func (s *Session) unfusedSession() (*Session, error) {
+	s.unfused.once.Do(func() {
+		s.unfused.s, s.unfused.err = prepareGraph(s.graph, s.opset, s.baseDir, false)
+		if u := s.unfused.s; u != nil {
+			u.inference, u.progressTo = s.inference, s.progressTo
+		}
+	})
+	return s.unfused.s, s.unfused.err
 }

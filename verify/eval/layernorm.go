@@ -104,6 +104,9 @@ func opLayerNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if res, ok := opLayerNorm32(c, in, axis, eps); ok {
+		return res, nil
+	}
 	sc, err := broadcastF64(in[1], x.shape, "Scale")
 	if err != nil {
 		return nil, err
@@ -123,7 +126,14 @@ func opLayerNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		o.setF64(i, v)
 	}
 	res := []*Tensor{o, nil, nil}
-	statShape := append([]int64{}, x.shape...)
+	res[1], res[2] = layerNormStats(c, x.shape, axis, means, inv)
+	return res, nil
+}
+
+// layerNormStats returns the optional Mean and InvStdDev outputs (nil when
+// not wanted): shape x's with the normalized dims set to 1, type stash_type.
+func layerNormStats(c *opCtx, shape []int64, axis int, means, inv []float64) (mean, invStd *Tensor) {
+	statShape := append([]int64{}, shape...)
 	for d := axis; d < len(statShape); d++ {
 		statShape[d] = 1
 	}
@@ -131,16 +141,17 @@ func opLayerNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	if !stash.isFloat() {
 		stash = Float32
 	}
+	var out [2]*Tensor
 	for k, vals := range [][]float64{means, inv} {
 		if c.nOut > k+1 && c.want[k+1] {
 			t := mustNew(stash, statShape)
 			for i, v := range vals {
 				t.setF64(i, v)
 			}
-			res[k+1] = t
+			out[k] = t
 		}
 	}
-	return res, nil
+	return out[0], out[1]
 }
 
 func opRMSNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
@@ -202,6 +213,23 @@ func opGroupNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if xd, ok := x.data.([]float32); ok && len(xd) > 0 && inner > 0 {
+		sc32, ok1 := params32(in[1], plen)
+		bs32, ok2 := params32(in[2], plen)
+		if ok1 && ok2 {
+			o := c.output(0, Float32, x.shape, in)
+			perCh := int(ch / groups)
+			normSegments32(o.Float32s(), xd, perGroup, inner, eps, func(r, k int) (float32, float32) {
+				g := r % int(groups)
+				p := g*perCh + k
+				if plen == groups {
+					p = g
+				}
+				return sc32[p], bs32[p]
+			})
+			return []*Tensor{o}, nil
+		}
+	}
 	param := func(i int) int {
 		cc := (i / inner) % int(ch)
 		if plen == groups {
@@ -236,6 +264,17 @@ func opInstanceNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		return nil, err
 	}
 	inner := int(NumElements(x.shape[2:]))
+	if xd, ok := x.data.([]float32); ok && len(xd) > 0 && inner > 0 {
+		sc32, ok1 := params32(in[1], ch)
+		bs32, ok2 := params32(in[2], ch)
+		if ok1 && ok2 {
+			o := c.output(0, Float32, x.shape, in)
+			normSegments32(o.Float32s(), xd, inner, inner, float64(c.attrFloat("epsilon", 1e-5)), func(r, k int) (float32, float32) {
+				return sc32[r%int(ch)], bs32[r%int(ch)]
+			})
+			return []*Tensor{o}, nil
+		}
+	}
 	cc := func(i int) int { return (i / inner) % int(ch) }
 	y, _, _ := normalizeRows(floatView(x), inner, float64(c.attrFloat("epsilon", 1e-5)), false,
 		func(i int) float64 { return sc[cc(i)] }, func(i int) float64 { return bs[cc(i)] })

@@ -114,6 +114,13 @@ func opPad(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 			return nil, fmt.Errorf("mode %s cannot pad the empty axis %d", mode, d)
 		}
 	}
+	zero := true
+	for d := 0; d < r; d++ {
+		zero = zero && before[d] == 0 && after[d] == 0
+	}
+	if zero {
+		return []*Tensor{x}, nil // nothing to pad: the value itself, as Identity
+	}
 	// Per-axis source maps, then one pass over the output.
 	src := make([][]int64, r)
 	for d := 0; d < r; d++ {
@@ -122,7 +129,7 @@ func opPad(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 			src[d][o] = padSource(int64(o), before[d], x.shape[d], mode)
 		}
 	}
-	o := mustNew(x.dtype, out)
+	o := c.alloc(x.dtype, out)
 	if o.Len() == 0 {
 		return []*Tensor{o}, nil
 	}
@@ -135,31 +142,67 @@ func opPad(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	}
 	last := r - 1
 	rowLen := int(out[last])
-	ri := 0
-	odometer(out[:last], func(idx []int64) {
-		off, inside := int64(0), true
-		for d := 0; d < last; d++ {
-			s := src[d][idx[d]]
-			if s < 0 {
-				inside = false
-				break
+	runs := padRuns(src[last])
+	outer := out[:last]
+	rows := int(NumElements(outer))
+	parallelFor(rows, rowLen, func(lo, hi int) {
+		idx := make([]int64, last)
+		rem := int64(lo)
+		for d := last - 1; d >= 0; d-- {
+			idx[d] = rem % outer[d]
+			rem /= outer[d]
+		}
+		for ri := lo; ri < hi; ri++ {
+			off, inside := int64(0), true
+			for d := 0; d < last; d++ {
+				s := src[d][idx[d]]
+				if s < 0 {
+					inside = false
+					break
+				}
+				off += s * xs[d]
 			}
-			off += s * xs[d]
-		}
-		row := db[ri*rowLen*es : (ri+1)*rowLen*es]
-		ri++
-		if !inside {
-			fillBytes(row, vb, es)
-			return
-		}
-		for k, s := range src[last] {
-			e := row[k*es : (k+1)*es]
-			if s < 0 {
-				copy(e, vb)
+			row := db[ri*rowLen*es : (ri+1)*rowLen*es]
+			if !inside {
+				fillBytes(row, vb, es)
 			} else {
-				copy(e, sb[(off+s)*int64(es):])
+				for _, run := range runs {
+					seg := row[run.dst*es : (run.dst+run.n)*es]
+					if run.src < 0 {
+						fillBytes(seg, vb, es)
+					} else {
+						s0 := (off + int64(run.src)) * int64(es)
+						copy(seg, sb[s0:s0+int64(len(seg))])
+					}
+				}
+			}
+			for d := last - 1; d >= 0; d-- {
+				if idx[d]++; idx[d] < outer[d] {
+					break
+				}
+				idx[d] = 0
 			}
 		}
 	})
 	return []*Tensor{o}, nil
+}
+
+// padRun is a stretch of an output row along the last axis: n elements
+// from dst on copy source elements src, src+1, ... (src -1: the constant).
+type padRun struct{ dst, n, src int }
+
+// padRuns cuts one axis' source map into runs of consecutive sources.
+func padRuns(src []int64) []padRun {
+	var runs []padRun
+	for k, s := range src {
+		if l := len(runs) - 1; l >= 0 {
+			r := &runs[l]
+			if (s < 0 && r.src < 0) || (s >= 0 && r.src >= 0 && int(s) == r.src+r.n) {
+				r.n++
+				continue
+			}
+		}
+		runs = append(runs, padRun{dst: k, n: 1, src: int(s)})
+	}
+	return runs
 }

@@ -112,13 +112,16 @@ func (rs *runState) alloc(dt DType, shape []int64) *Tensor {
 // nothing live holds or overlaps it.
 func (rs *runState) recycle(key unsafe.Pointer) {
 	t, ok := rs.owned[key]
-	if !ok || rs.bufLive[key] > 0 || rs.protect[key] {
+	if !ok || rs.bufLive[key] > 0 || rs.protected(key) {
 		return
 	}
 	lo := uintptr(key)
 	hi := lo + uintptr(len(t.bytes()))
-	for _, v := range rs.vals {
-		b := v.bytes()
+	// Initializers and Constant values are allocated when the session is
+	// prepared, never inside a run's buffer: only the live node outputs and
+	// feeds can overlap it.
+	for _, k := range rs.live {
+		b := rs.vals[k].bytes()
 		if len(b) == 0 {
 			continue
 		}

@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"math"
+	"runtime"
 )
 
 func init() {
@@ -192,21 +193,32 @@ func reduceSum32(x, o []float32, p reducePlan, mean bool) {
 		scale = 1 / float64(p.r)
 	}
 	if p.inner == 1 {
+		if p.outer < 4*runtime.GOMAXPROCS(0) && p.r >= 4*sumBlock {
+			// Few long rows (a loss summed over every element): the rows
+			// are cut into blocks summed on every core, then the blocks'
+			// sums are added in order, so the result does not depend on
+			// the number of cores.
+			nb := (p.r + sumBlock - 1) / sumBlock
+			parts := make([]float64, p.outer*nb)
+			parallelFor(len(parts), sumBlock, func(lo, hi int) {
+				for q := lo; q < hi; q++ {
+					i, b := q/nb, q%nb
+					row := x[i*p.r : (i+1)*p.r]
+					parts[q] = sumF32(row[b*sumBlock : min((b+1)*sumBlock, p.r)])
+				}
+			})
+			for i := 0; i < p.outer; i++ {
+				s := 0.0
+				for _, v := range parts[i*nb : (i+1)*nb] {
+					s += v
+				}
+				o[i] = float32(s * scale)
+			}
+			return
+		}
 		parallelFor(p.outer, p.r, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				row := x[i*p.r : (i+1)*p.r]
-				var s0, s1, s2, s3 float64
-				j := 0
-				for ; j+4 <= len(row); j += 4 {
-					s0 += float64(row[j])
-					s1 += float64(row[j+1])
-					s2 += float64(row[j+2])
-					s3 += float64(row[j+3])
-				}
-				for ; j < len(row); j++ {
-					s0 += float64(row[j])
-				}
-				o[i] = float32((s0 + s1 + s2 + s3) * scale)
+				o[i] = float32(sumF32(x[i*p.r:(i+1)*p.r]) * scale)
 			}
 		})
 		return
@@ -229,6 +241,29 @@ func reduceSum32(x, o []float32, p reducePlan, mean bool) {
 			}
 		}
 	})
+}
+
+// sumBlock is the length of the blocks a long row is summed in.
+const sumBlock = 1 << 16
+
+// sumF32 returns Σ row in float64: the AVX-512 loop when the CPU has it,
+// else four float64 accumulators.
+func sumF32(row []float32) float64 {
+	if haveAVX512 {
+		return sumF32x512(row)
+	}
+	var s0, s1, s2, s3 float64
+	j := 0
+	for ; j+4 <= len(row); j += 4 {
+		s0 += float64(row[j])
+		s1 += float64(row[j+1])
+		s2 += float64(row[j+2])
+		s3 += float64(row[j+3])
+	}
+	for ; j < len(row); j++ {
+		s0 += float64(row[j])
+	}
+	return s0 + s1 + s2 + s3
 }
 
 func reduceF64(name string, x, o *Tensor, p reducePlan) {

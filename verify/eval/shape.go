@@ -181,6 +181,12 @@ func opFlatten(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 }
 
 func transposeTensor(x *Tensor, perm []int) *Tensor {
+	return transposeWith(nil, x, perm)
+}
+
+// transposeWith is transposeTensor with the output from c's buffer pool
+// (c may be nil).
+func transposeWith(c *opCtx, x *Tensor, perm []int) *Tensor {
 	r := x.Rank()
 	shape := make([]int64, r)
 	str := make([]int64, r)
@@ -189,7 +195,7 @@ func transposeTensor(x *Tensor, perm []int) *Tensor {
 		shape[i] = x.shape[p]
 		str[i] = xs[p]
 	}
-	o := mustNew(x.dtype, shape)
+	o := c.alloc(x.dtype, shape)
 	stridedCopy(o, x, shape, str, 0)
 	return o
 }
@@ -219,11 +225,16 @@ func opTranspose(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 			perm[i] = r - 1 - i
 		}
 	}
-	return []*Tensor{transposeTensor(x, perm)}, nil
+	return []*Tensor{transposeWith(c, x, perm)}, nil
 }
 
 // broadcastTo copies x broadcast to shape (which must be a broadcast of x's shape).
 func broadcastTo(x *Tensor, shape []int64) *Tensor {
+	return broadcastWith(nil, x, shape)
+}
+
+// broadcastWith is broadcastTo with the output from c's buffer pool (c may be nil).
+func broadcastWith(c *opCtx, x *Tensor, shape []int64) *Tensor {
 	r := len(shape)
 	str := make([]int64, r)
 	xs := stridesOf(x.shape)
@@ -233,7 +244,7 @@ func broadcastTo(x *Tensor, shape []int64) *Tensor {
 			str[off+i] = xs[i]
 		}
 	}
-	o := mustNew(x.dtype, shape)
+	o := c.alloc(x.dtype, shape)
 	stridedCopy(o, x, shape, str, 0)
 	return o
 }
@@ -250,7 +261,7 @@ func opExpand(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []*Tensor{broadcastTo(in[0], shape)}, nil
+	return []*Tensor{broadcastWith(c, in[0], shape)}, nil
 }
 
 func opConcat(c *opCtx, in []*Tensor) ([]*Tensor, error) {
@@ -275,21 +286,24 @@ func opConcat(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		}
 		shape[axis] += t.shape[axis]
 	}
-	o := mustNew(in[0].dtype, shape)
+	o := c.alloc(in[0].dtype, shape)
 	es := o.dtype.Size()
 	outer := int(NumElements(shape[:axis]))
 	inner := int(NumElements(shape[axis+1:])) * es
 	ob := o.bytes()
 	rowOut := int(shape[axis]) * inner
-	pos := 0
-	for _, t := range in {
-		tb := t.bytes()
-		blk := int(t.shape[axis]) * inner
-		for j := 0; j < outer; j++ {
-			copy(ob[j*rowOut+pos:j*rowOut+pos+blk], tb[j*blk:(j+1)*blk])
-		}
-		pos += blk
+	pos := make([]int, len(in)+1) // where each input's block starts in an output row
+	for i, t := range in {
+		pos[i+1] = pos[i] + int(t.shape[axis])*inner
 	}
+	// One task per (output row, input) block; large outputs in parallel.
+	parallelFor(outer*len(in), rowOut/max(es*len(in), 1), func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			j, i := k/len(in), k%len(in)
+			blk := pos[i+1] - pos[i]
+			copy(ob[j*rowOut+pos[i]:j*rowOut+pos[i+1]], in[i].bytes()[j*blk:(j+1)*blk])
+		}
+	})
 	return []*Tensor{o}, nil
 }
 
@@ -396,7 +410,7 @@ func opSlice(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		}
 		str[a] = xs[a] * step
 	}
-	o := mustNew(x.dtype, shape)
+	o := c.alloc(x.dtype, shape)
 	if o.Len() > 0 {
 		stridedCopy(o, x, shape, str, off)
 	}
@@ -463,7 +477,7 @@ func opSplit(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	for _, s := range split {
 		shape := append([]int64{}, x.shape...)
 		shape[axis] = s
-		o := mustNew(x.dtype, shape)
+		o := c.alloc(x.dtype, shape)
 		if o.Len() > 0 {
 			stridedCopy(o, x, shape, xs, pos*xs[axis])
 		}
@@ -496,7 +510,7 @@ func opTile(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		vstr = append(vstr, 0, xs[i])
 		out[i] = r * x.shape[i]
 	}
-	o := mustNew(x.dtype, out)
+	o := c.alloc(x.dtype, out)
 	if o.Len() > 0 {
 		stridedCopy(o, x, vshape, vstr, 0)
 	}
@@ -539,7 +553,12 @@ func opConstantOfShape(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		return nil, err
 	}
 	val := NewFloat32([]int64{1}, []float32{0})
-	if a := c.attr("value"); a != nil {
+	if c.prep != nil && c.prep.valueAttr != nil {
+		val = c.prep.valueAttr
+		if val.Len() != 1 {
+			return nil, fmt.Errorf("value must have one element")
+		}
+	} else if a := c.attr("value"); a != nil {
 		if val, err = FromProto(a.GetT(), ""); err != nil {
 			return nil, err
 		}

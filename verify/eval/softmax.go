@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 func init() {
@@ -64,6 +65,22 @@ func softmaxOp(name string) opFunc {
 func softmaxInto(name string, x, o *Tensor, outer, cls, inner int) {
 	if xf, ok := x.data.([]float32); ok && inner == 1 && name != "Hardmax" {
 		of := o.data.([]float32)
+		if haveAVX512 && cls > 0 {
+			logOut := name == "LogSoftmax"
+			// A LogSoftmax output larger than the caches goes to memory by
+			// non-temporal stores: nothing reads it back soon enough to hit.
+			stream := logOut && len(of)*4 >= streamMinBytes
+			parallelFor(outer, cls*4, func(lo, hi int) {
+				var scratch []float32
+				for i := lo; i < hi; i++ {
+					softmaxRow512(logOut, stream, xf[i*cls:(i+1)*cls], of[i*cls:(i+1)*cls], &scratch)
+				}
+				if stream {
+					sfence512()
+				}
+			})
+			return
+		}
 		parallelFor(outer, cls*4, func(lo, hi int) {
 			scratch := make([]float32, 2*cls)
 			for i := lo; i < hi; i++ {
@@ -94,10 +111,119 @@ func softmaxInto(name string, x, o *Tensor, outer, cls, inner int) {
 	})
 }
 
+// streamMinBytes is the output size from which LogSoftmax writes with
+// non-temporal stores (above the 48 MB last-level cache of the machines the
+// benchmarks run on, where the stores would only evict the input).
+const streamMinBytes = 64 << 20
+
+// softmaxRow512 is softmaxRow32 with the AVX-512 kernels: the maximum, then
+// Σ exp(x − m) (float32 terms within 2 ulp, summed in float64), then one
+// pass writing x − (m + log Σ) or exp(x − m)·(1/Σ). Rows holding ±Inf or
+// NaN go to the float64 fallback, like softmaxRow32's. scratch holds the
+// exponentials of a Softmax computed in place.
+func softmaxRow512(logOut, stream bool, x, o []float32, scratch *[]float32) {
+	m := maxF32x512(x)
+	if math.IsInf(float64(m), 0) || m != m {
+		softmaxRowDegenerate(logOut, x, o)
+		return
+	}
+	if logOut {
+		c, ok := logShift512(x, m)
+		if !ok {
+			softmaxRowDegenerate(logOut, x, o)
+			return
+		}
+		if !stream {
+			subVS512(o, x, c, false)
+			return
+		}
+		// Whole aligned vectors by non-temporal stores.
+		head := int((64 - uintptr(unsafe.Pointer(&o[0]))%64) % 64 / 4)
+		if head >= len(o) {
+			subVS512(o, x, c, false)
+			return
+		}
+		if head > 0 {
+			subVS512(o[:head], x[:head], c, false)
+		}
+		subVS512(o[head:], x[head:], c, true)
+		return
+	}
+	e := o
+	if &o[0] == &x[0] {
+		if cap(*scratch) < len(x) {
+			*scratch = make([]float32, len(x))
+		}
+		e = (*scratch)[:len(x)]
+	}
+	s := expShiftStore512(e, x, m)
+	if s != s {
+		softmaxRowDegenerate(logOut, x, o)
+		return
+	}
+	mulVS512(o, e, float32(1/s), false)
+}
+
+// logShift512 returns c = m + log Σ exp(x − m) for the row maximum m (the
+// AVX-512 kernels), so that LogSoftmax(x) = x − c; false for a row holding a
+// NaN the maximum skipped (the float64 fallback's case).
+func logShift512(x []float32, m float32) (float32, bool) {
+	s := sumExpShift512(x, m)
+	if s != s {
+		return 0, false
+	}
+	return m + float32(math.Log(s)), true
+}
+
+// logSoftmaxShift returns the c of a row with LogSoftmax(x) = x − c, computed
+// exactly as LogSoftmax computes it on this CPU (so a consumer that needs a
+// few elements of the output gets them bit for bit without the whole row), or
+// false for a row holding ±Inf or NaN, which softmaxRowDegenerate handles.
+// scratch holds 2·len(x) floats on the non-AVX-512 path.
+func logSoftmaxShift(x []float32, scratch *[]float32) (float32, bool) {
+	if len(x) == 0 {
+		return 0, false
+	}
+	if haveAVX512 {
+		m := maxF32x512(x)
+		if math.IsInf(float64(m), 0) || m != m {
+			return 0, false
+		}
+		return logShift512(x, m)
+	}
+	if cap(*scratch) < 2*len(x) {
+		*scratch = make([]float32, 2*len(x))
+	}
+	m, _, s, ok := maxExpSum32(x, (*scratch)[:2*len(x)])
+	if !ok {
+		return 0, false
+	}
+	return m + float32(math.Log(s)), true
+}
+
 func softmaxRow32(logOut bool, x, o, scratch []float32) {
 	if len(x) == 0 {
 		return
 	}
+	m, e, s, ok := maxExpSum32(x, scratch)
+	if !ok {
+		softmaxRowDegenerate(logOut, x, o)
+		return
+	}
+	if logOut {
+		subVS32Kern(o, x, m+float32(math.Log(s)))
+		return
+	}
+	inv := 1 / s
+	for j, v := range e {
+		o[j] = float32(float64(v) * inv)
+	}
+}
+
+// maxExpSum32 returns a row's maximum m, its terms e = exp(x − m) (in the
+// second half of scratch, 2·len(x) floats) and their float64 sum s; false
+// for a row holding ±Inf or NaN.
+func maxExpSum32(x, scratch []float32) (m float32, e []float32, s float64, ok bool) {
 	// The row maximum, branch-free. With AVX2 a NaN may be skipped here;
 	// it then makes the sum below NaN, and the row goes to the fallback.
 	m0, m1, m2, m3 := x[0], x[0], x[0], x[0]
@@ -116,10 +242,9 @@ func softmaxRow32(logOut bool, x, o, scratch []float32) {
 	for ; j < len(x); j++ {
 		m0 = max(m0, x[j])
 	}
-	m := max(m0, m1, m2, m3)
+	m = max(m0, m1, m2, m3)
 	if math.IsInf(float64(m), 0) || m != m {
-		softmaxRowDegenerate(logOut, x, o)
-		return
+		return 0, nil, 0, false
 	}
 	// exp(x − m) with the slice kernel into the scratch space (o may alias
 	// x, which the fallback and LogSoftmax still need).
@@ -137,19 +262,11 @@ func softmaxRow32(logOut bool, x, o, scratch []float32) {
 	for ; j < len(e); j++ {
 		s0 += float64(e[j])
 	}
-	s := s0 + s1 + s2 + s3
+	s = s0 + s1 + s2 + s3
 	if s != s { // a NaN the maximum skipped
-		softmaxRowDegenerate(logOut, x, o)
-		return
+		return 0, nil, 0, false
 	}
-	if logOut {
-		subVS32Kern(o, x, m+float32(math.Log(s)))
-		return
-	}
-	inv := 1 / s
-	for j, v := range e {
-		o[j] = float32(float64(v) * inv)
-	}
+	return m, e, s, true
 }
 
 // subVS32Kern sets o[i] = a[i] − s.

@@ -1,0 +1,212 @@
+package eval
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/onnxloss/onnxloss/onnxpb"
+)
+
+// Node fusion. A LogSoftmax whose output only a GatherElements on the same
+// axis reads — the label pick of every cross-entropy-style loss — runs as
+// one node that computes each row's shift c (LogSoftmax(x) = x − c) and
+// picks x[label] − c, never writing the N×C log-probabilities: on a
+// 65536×1000 batch that skips a 262 MB write, the buffer behind it and a
+// gather of cache misses. The values are the ones the two nodes give, bit
+// for bit: the shift is computed by the same kernels (logSoftmaxShift), and
+// rows holding ±Inf or NaN go through the same float64 fallback. A run that
+// asks for the fused-away value itself runs the graph unfused.
+
+// fusedLogSoftmaxGather is the op of a fused LogSoftmax → GatherElements pair.
+var fusedLogSoftmaxGather = &opDef{
+	info: OpInfo{OpType: "LogSoftmax+GatherElements", Family: "fuse"},
+	fn:   opLogSoftmaxGather,
+}
+
+// fusion is one planned fusion: the LogSoftmax node's index in the graph,
+// the node replacing the pair (at the GatherElements' position), and the
+// value no longer computed.
+type fusion struct {
+	softmax  *onnxpb.NodeProto
+	fused    *onnxpb.NodeProto
+	internal string
+}
+
+// planFusions finds the fusable LogSoftmax → GatherElements pairs of a
+// graph: by node index, the pairs' GatherElements nodes (replaced by a
+// fused node) and their LogSoftmax nodes (dropped). readers counts, for
+// every value, the nodes (explicit and subgraph inputs) and graph outputs
+// reading it. Only opset 13 and later fuse: before, LogSoftmax flattens the
+// input to 2-D at its axis, which a gather cannot follow row by row.
+func planFusions(nodes []*onnxpb.NodeProto, implicit [][]string, outputs []string, opset int64) (replace map[int]*fusion, drop map[int]bool) {
+	if opset < 13 {
+		return nil, nil
+	}
+	readers := map[string]int{}
+	for i, n := range nodes {
+		for _, in := range n.GetInput() {
+			readers[in]++
+		}
+		for _, in := range implicit[i] {
+			readers[in]++
+		}
+	}
+	for _, o := range outputs {
+		readers[o]++
+	}
+	producer := map[string]int{}
+	for i, n := range nodes {
+		if isDefaultOp(n, "LogSoftmax") && len(n.GetInput()) == 1 && len(n.GetOutput()) == 1 {
+			producer[n.GetOutput()[0]] = i
+		}
+	}
+	for i, n := range nodes {
+		if !isDefaultOp(n, "GatherElements") || len(n.GetInput()) != 2 || len(n.GetOutput()) != 1 {
+			continue
+		}
+		y := n.GetInput()[0]
+		j, ok := producer[y]
+		if !ok || y == "" || readers[y] != 1 || n.GetInput()[1] == y {
+			continue
+		}
+		a := nodes[j]
+		if replace == nil {
+			replace, drop = map[int]*fusion{}, map[int]bool{}
+		}
+		replace[i] = &fusion{
+			softmax:  a,
+			internal: y,
+			fused: &onnxpb.NodeProto{
+				Name:      n.Name,
+				OpType:    n.OpType,
+				Input:     []string{a.GetInput()[0], n.GetInput()[1]},
+				Output:    n.Output,
+				Attribute: n.Attribute,
+			},
+		}
+		drop[j] = true
+	}
+	return replace, drop
+}
+
+func isDefaultOp(n *onnxpb.NodeProto, op string) bool {
+	d := n.GetDomain()
+	return n.GetOpType() == op && (d == "" || d == "ai.onnx")
+}
+
+// attrMap indexes a node's attributes by name.
+func attrMap(n *onnxpb.NodeProto) map[string]*onnxpb.AttributeProto {
+	m := map[string]*onnxpb.AttributeProto{}
+	for _, a := range n.GetAttribute() {
+		m[a.GetName()] = a
+	}
+	return m
+}
+
+// opLogSoftmaxGather computes GatherElements(LogSoftmax(x), idx). The fast
+// path covers float32 rows along the last axis (both ops' axis) with int32
+// or int64 indices whose other dims match x's; anything else runs the two
+// ops one after the other.
+func opLogSoftmaxGather(c *opCtx, in []*Tensor) ([]*Tensor, error) {
+	if err := needInputs(in, 2, 2); err != nil {
+		return nil, err
+	}
+	x, idx := in[0], in[1]
+	sm := c.prep.fusedSoftmax
+	if o, ok, err := logSoftmaxGatherRows(c, sm, x, idx); ok || err != nil {
+		return []*Tensor{o}, err
+	}
+	return logSoftmaxThenGather(c, sm, x, idx)
+}
+
+// logSoftmaxGatherRows is the fast path; false when it does not apply.
+func logSoftmaxGatherRows(c *opCtx, sm *onnxpb.NodeProto, x, idx *Tensor) (*Tensor, bool, error) {
+	xf, ok := x.data.([]float32)
+	r := x.Rank()
+	if !ok || r == 0 || idx.Rank() != r || (idx.dtype != Int64 && idx.dtype != Int32) {
+		return nil, false, nil
+	}
+	sa := (&opCtx{attrs: attrMap(sm)}).attrInt("axis", -1)
+	ga := c.attrInt("axis", 0)
+	if (sa != -1 && sa != int64(r-1)) || (ga != -1 && ga != int64(r-1)) {
+		return nil, false, nil
+	}
+	for d := 0; d < r-1; d++ {
+		if idx.shape[d] != x.shape[d] {
+			return nil, false, nil
+		}
+	}
+	cls := int(x.shape[r-1])
+	k := int(idx.shape[r-1])
+	if cls == 0 || k == 0 {
+		return nil, false, nil // the ops' own checks and empty outputs
+	}
+	o := c.alloc(Float32, idx.shape)
+	of := o.data.([]float32)
+	rows := idx.Len() / k
+	var bad atomic.Int64
+	bad.Store(-1)
+	parallelFor(rows, cls*4, func(lo, hi int) {
+		var scratch, full []float32
+		for i := lo; i < hi; i++ {
+			row := xf[i*cls : (i+1)*cls]
+			shift, finite := logSoftmaxShift(row, &scratch)
+			if !finite {
+				if cap(full) < cls {
+					full = make([]float32, cls)
+				}
+				full = full[:cls]
+				softmaxRowDegenerate(true, row, full)
+			}
+			for j := 0; j < k; j++ {
+				p := i*k + j
+				v := idx.i64At(p)
+				if v < 0 {
+					v += int64(cls)
+				}
+				if v < 0 || v >= int64(cls) {
+					// Keep the first bad position in order, as GatherElements does.
+					for {
+						cur := bad.Load()
+						if cur >= 0 && cur <= int64(p) || bad.CompareAndSwap(cur, int64(p)) {
+							break
+						}
+					}
+					return
+				}
+				if finite {
+					of[p] = row[v] - shift
+				} else {
+					of[p] = full[v]
+				}
+			}
+		}
+	})
+	if b := bad.Load(); b >= 0 {
+		_, err := indexAt(idx, int(b), int64(cls))
+		return nil, true, err
+	}
+	return o, true, nil
+}
+
+// logSoftmaxThenGather runs the pair's two ops in turn, the LogSoftmax with
+// its own node's attributes; its output goes back to the run's buffer pool.
+func logSoftmaxThenGather(c *opCtx, sm *onnxpb.NodeProto, x, idx *Tensor) ([]*Tensor, error) {
+	ca := *c
+	ca.node, ca.attrs, ca.nOut, ca.want = sm, attrMap(sm), 1, []bool{true}
+	ca.dead = []bool{len(c.dead) > 0 && c.dead[0]}
+	ys, err := callOp(registry["LogSoftmax"], &ca, []*Tensor{x})
+	if err != nil {
+		return nil, fmt.Errorf("node %q (LogSoftmax), fused with this one: %w", sm.GetName(), err)
+	}
+	y := ys[0]
+	cg := *c
+	cg.dead = []bool{false, len(c.dead) > 1 && c.dead[1]}
+	res, err := callOp(registry["GatherElements"], &cg, []*Tensor{y, idx})
+	if c.run != nil && bufKey(y) != bufKey(x) && (len(res) == 0 || res[0] == nil || bufKey(res[0]) != bufKey(y)) {
+		if key := bufKey(y); key != nil {
+			c.run.recycle(key)
+		}
+	}
+	return res, err
+}
