@@ -91,6 +91,8 @@ type prepNode struct {
 	valueAttr *Tensor
 	// fusedSoftmax is the LogSoftmax node a fused GatherElements absorbed.
 	fusedSoftmax *onnxpb.NodeProto
+	// group holds the members of an elementwise group node.
+	group *elemGroup
 }
 
 // slotUse is one input value of a node and how many times the node reads it.
@@ -274,6 +276,27 @@ func prepareGraph(g *onnxpb.GraphProto, opset int64, baseDir string, fuse bool) 
 		}
 		s.nodes = append(s.nodes, pn)
 	}
+	if fuse {
+		var internal []string
+		s.nodes, internal = groupElementwise(s.nodes, s.outputs)
+		for _, v := range internal {
+			if s.fusedAway == nil {
+				s.fusedAway = map[string]bool{}
+			}
+			s.fusedAway[v] = true
+		}
+		clear(s.producer)
+		for i, pn := range s.nodes {
+			if pn.group != nil {
+				pn.label = fmt.Sprintf("elementwise group from node %q", pn.group.members[0].proto.GetName())
+			}
+			for _, o := range pn.proto.GetOutput() {
+				if o != "" {
+					s.producer[o] = i
+				}
+			}
+		}
+	}
 	s.prepareSlots()
 	return s, nil
 }
@@ -446,14 +469,12 @@ func (s *Session) Run(feeds map[string]*Tensor, outputs []string) (map[string]*T
 	if len(outputs) == 0 {
 		outputs = s.outputs
 	}
-	for _, o := range outputs {
-		if s.fusedAway[o] {
-			u, err := s.unfusedSession()
-			if err != nil {
-				return nil, err
-			}
-			return u.Run(feeds, outputs)
+	if s.needsUnfused(feeds, outputs) {
+		u, err := s.unfusedSession()
+		if err != nil {
+			return nil, err
 		}
+		return u.Run(feeds, outputs)
 	}
 	// Slots: the session's, plus any requested output the graph does not
 	// mention (a feed passed through, or an error below).
@@ -920,6 +941,30 @@ func (s *Session) unsupportedNeeded(need []bool) error {
 		e.Ops = append(e.Ops, *found[k])
 	}
 	return e
+}
+
+// needsUnfused reports whether a run must use the unfused graph: it asks
+// for a value a fused node no longer computes, or feeds a value a fused node
+// computes (cutting the graph there, as a check that feeds the logits of a
+// model's loss does).
+func (s *Session) needsUnfused(feeds map[string]*Tensor, outputs []string) bool {
+	if s.fusedAway == nil {
+		return false
+	}
+	for _, o := range outputs {
+		if s.fusedAway[o] {
+			return true
+		}
+	}
+	for name := range feeds {
+		if s.fusedAway[name] {
+			return true
+		}
+		if p, ok := s.producer[name]; ok && (s.nodes[p].group != nil || s.nodes[p].fusedSoftmax != nil) {
+			return true
+		}
+	}
+	return false
 }
 
 // unfusedSession returns the session's graph prepared without node fusion,

@@ -174,7 +174,12 @@ func init() {
 		fns[name] = unaryOp(name, d)
 	}
 	register("unary", true, fns)
+	unaryDefs = defs
 }
+
+// unaryDefs holds the unary ops' definitions by name, for the fused
+// elementwise groups (fuse_elementwise.go) to call their float32 kernels.
+var unaryDefs map[string]unaryDef
 
 func softplus(x float64) float64 {
 	if x > 0 {
