@@ -20,7 +20,13 @@ import (
 
 // groupChunk is the number of elements a group handles at a time (rounded
 // to a whole number of rows of a row-broadcast input): 16 values of 32 KB.
-const groupChunk = 8192
+// groupMinElements is the output size from which a group pays: below it
+// (1 MB of float32) the values stay in cache between nodes anyway, and the
+// nodes run as fast one by one.
+const (
+	groupChunk       = 8192
+	groupMinElements = 1 << 18
+)
 
 // fusedElementwiseGroup is the op of an elementwise group.
 var fusedElementwiseGroup = &opDef{
@@ -177,8 +183,8 @@ func (g *elemGroup) plan(ext []string, in []*Tensor) (*groupPlan, bool) {
 		shapes[m.proto.GetOutput()[0]] = s
 	}
 	p := &groupPlan{shape: shape, n: int(NumElements(shape)), rep: make([]int, len(ext))}
-	if p.n < 2*groupChunk {
-		return nil, false // small tensors: the nodes alone are as fast
+	if p.n < groupMinElements {
+		return nil, false
 	}
 	row := 1
 	for i, t := range in {
@@ -231,19 +237,30 @@ func opElementwiseGroup(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		// Per worker: the repeated inputs expanded to a chunk, and one
 		// buffer per value only the group reads.
 		local := map[string][]float32{}
+		var scratch []*[]float32
+		defer func() {
+			for _, b := range scratch {
+				putScratch(b)
+			}
+		}()
+		buf := func() []float32 {
+			b := getScratch(p.chunk)
+			scratch = append(scratch, b)
+			return *b
+		}
 		for i, name := range ext {
 			if r := p.rep[i]; r > 0 {
-				b := make([]float32, p.chunk)
-				src := in[i].data.([]float32)
-				for j := range b {
-					b[j] = src[j%r]
+				b := buf()
+				copy(b, in[i].data.([]float32)[:r])
+				for j := r; j < len(b); j *= 2 {
+					copy(b[j:], b[:j])
 				}
 				local[name] = b
 			}
 		}
 		for _, m := range g.members {
 			if v := m.proto.GetOutput()[0]; outData[v] == nil {
-				local[v] = make([]float32, p.chunk)
+				local[v] = buf()
 			}
 		}
 		whole := map[string][]float32{}
@@ -279,20 +296,41 @@ func opElementwiseGroup(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 }
 
 // runMembers runs a group's nodes one after the other, as the graph
-// would without the group.
+// would without the group: a value only the group reads may be overwritten
+// by its last reader, and its buffer goes back to the run's pool after it.
 func (g *elemGroup) runMembers(c *opCtx, ext []string, in []*Tensor) ([]*Tensor, error) {
 	vals := map[string]*Tensor{}
 	for i, name := range ext {
 		vals[name] = in[i]
 	}
+	written := map[string]bool{}
+	for _, name := range g.outputs {
+		written[name] = true
+	}
+	left := map[string]int{} // reads still to come of the values only the group reads
+	for _, m := range g.members {
+		for _, name := range m.proto.GetInput() {
+			left[name]++
+		}
+	}
+	produced := map[string]bool{}
+	for _, m := range g.members {
+		produced[m.proto.GetOutput()[0]] = true
+	}
+	hidden := func(name string) bool { return produced[name] && !written[name] }
 	for _, m := range g.members {
 		mc := *c
 		mc.node, mc.attrs, mc.nOut, mc.want, mc.prep = m.proto, m.attrs, 1, []bool{true}, m
-		args := make([]*Tensor, len(m.proto.GetInput()))
-		for i, name := range m.proto.GetInput() {
-			args[i] = vals[name]
-		}
+		ins := m.proto.GetInput()
+		args := make([]*Tensor, len(ins))
 		mc.dead = make([]bool, len(args))
+		for i, name := range ins {
+			args[i] = vals[name]
+			left[name]--
+			// The last read of a value only the group holds (and the only
+			// read of it by this node): the op may write its output there.
+			mc.dead[i] = hidden(name) && left[name] == 0 && (len(ins) == 1 || ins[0] != ins[1])
+		}
 		res, err := callOp(m.def, &mc, args)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.label, err)
@@ -301,6 +339,13 @@ func (g *elemGroup) runMembers(c *opCtx, ext []string, in []*Tensor) ([]*Tensor,
 			return nil, fmt.Errorf("%s: output 0 (%q) was not produced", m.label, m.proto.GetOutput()[0])
 		}
 		vals[m.proto.GetOutput()[0]] = res[0]
+		for i := range ins {
+			if mc.dead[i] && c.run != nil && bufKey(args[i]) != bufKey(res[0]) {
+				if key := bufKey(args[i]); key != nil {
+					c.run.recycle(key)
+				}
+			}
+		}
 	}
 	outs := make([]*Tensor, len(g.outputs))
 	for i, name := range g.outputs {

@@ -40,8 +40,8 @@ func sigmoidFocal64(x, t, w, g float64) (out, bce float64) {
 // TestElementwiseGroup runs the chain grouped against the float64 formula
 // and bit for bit against the nodes run one by one (a run asking for an
 // internal value), for whole, row-broadcast and scalar operands, on sizes
-// the group takes (several chunks, a partial last one) and sizes it leaves
-// to the nodes.
+// the group takes (over groupMinElements: many chunks, a partial last one)
+// and sizes it leaves to the nodes.
 func TestElementwiseGroup(t *testing.T) {
 	s, err := NewSession(sigmoidFocalModel(), "")
 	if err != nil {
@@ -65,10 +65,10 @@ func TestElementwiseGroup(t *testing.T) {
 		rows, cols int64
 		tShape     []int64 // shape of t; w is the same kind
 	}{
-		{"whole", 37, 1003, nil},
-		{"row", 41, 997, []int64{997}},
-		{"row-1C", 20, 1000, []int64{1, 1000}},
-		{"scalar", 33, 1001, []int64{1}},
+		{"whole", 263, 1003, nil},
+		{"row", 270, 997, []int64{997}},
+		{"row-1C", 300, 1000, []int64{1, 1000}},
+		{"scalar", 263, 1001, []int64{1}},
 		{"small", 3, 50, nil},
 		{"column (nodes one by one)", 40, 1000, []int64{40, 1}},
 	} {
