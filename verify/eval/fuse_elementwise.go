@@ -54,7 +54,9 @@ func groupable(pn *prepNode) bool {
 	}
 	switch op := n.GetOpType(); op {
 	case "Add", "Sub", "Mul", "Div":
-		return len(n.GetInput()) == 2 && n.GetInput()[0] != "" && n.GetInput()[1] != ""
+		// No attributes: before opset 7 a "broadcast"/"axis" pair could align
+		// the second operand with leading dims, which the chunks do not follow.
+		return len(n.GetInput()) == 2 && n.GetInput()[0] != "" && n.GetInput()[1] != "" && len(n.GetAttribute()) == 0
 	default:
 		d, ok := unaryDefs[op]
 		return ok && d.f32 != nil && d.f32c == nil && len(n.GetInput()) == 1 && n.GetInput()[0] != "" && len(n.GetAttribute()) == 0
