@@ -170,14 +170,7 @@ func maxGo(o []float32, ow, oh, ostride int, x []float32, xstep int, offs []int)
 // scaleShift sets o[i] = x[i]·a + b.
 func scaleShift(o, x []float32, a, b float32) {
 	x = x[:len(o)]
-	n := 0
-	if haveAVX2 {
-		n = len(o) &^ 7
-		if n > 0 {
-			scaleShiftAVX2(o[:n], x[:n], a, b)
-		}
-	}
-	for i := n; i < len(o); i++ {
+	for i := avx2Prefix(haveAVX2, len(o), func(n int) { scaleShiftAVX2(o[:n], x[:n], a, b) }); i < len(o); i++ {
 		o[i] = x[i]*a + b
 	}
 }

@@ -84,17 +84,22 @@ func arithKern512(name string) (binKern[float32, float32, float32], bool) {
 	return k, true
 }
 
+// avx2Prefix runs vec on the first n&^7 elements when use holds (the CPU
+// has AVX2 and the kernel applies) and returns where the scalar loop over
+// the rest starts: the shape of every 8-lane kernel's Go wrapper.
+func avx2Prefix(use bool, n int, vec func(n8 int)) int {
+	if !use || n < 8 {
+		return 0
+	}
+	n8 := n &^ 7
+	vec(n8)
+	return n8
+}
+
 // negF32 sets o[i] = −x[i].
 func negF32(o, x []float32) {
 	x = x[:len(o)]
-	n := 0
-	if haveAVX2 {
-		n = len(o) &^ 7
-		if n > 0 {
-			negSlice32(o[:n], x[:n])
-		}
-	}
-	for i := n; i < len(o); i++ {
+	for i := avx2Prefix(haveAVX2, len(o), func(n int) { negSlice32(o[:n], x[:n]) }); i < len(o); i++ {
 		o[i] = -x[i]
 	}
 }
@@ -102,14 +107,7 @@ func negF32(o, x []float32) {
 // absF32 sets o[i] = |x[i]| (clearing the sign bit).
 func absF32(o, x []float32) {
 	x = x[:len(o)]
-	n := 0
-	if haveAVX2 {
-		n = len(o) &^ 7
-		if n > 0 {
-			absSlice32(o[:n], x[:n])
-		}
-	}
-	for i := n; i < len(o); i++ {
+	for i := avx2Prefix(haveAVX2, len(o), func(n int) { absSlice32(o[:n], x[:n]) }); i < len(o); i++ {
 		o[i] = math.Float32frombits(math.Float32bits(x[i]) &^ (1 << 31))
 	}
 }
@@ -117,14 +115,7 @@ func absF32(o, x []float32) {
 // reluF32 sets o[i] = 0 where x[i] < 0, else x[i] (NaN and −0 pass through).
 func reluF32(o, x []float32) {
 	x = x[:len(o)]
-	n := 0
-	if haveAVX2 {
-		n = len(o) &^ 7
-		if n > 0 {
-			reluSlice32(o[:n], x[:n])
-		}
-	}
-	for i := n; i < len(o); i++ {
+	for i := avx2Prefix(haveAVX2, len(o), func(n int) { reluSlice32(o[:n], x[:n]) }); i < len(o); i++ {
 		v := x[i]
 		if v < 0 {
 			v = 0
@@ -136,14 +127,7 @@ func reluF32(o, x []float32) {
 // boolF32 sets o[i] = 1 where b[i], else 0.
 func boolF32(o []float32, b []bool) {
 	b = b[:len(o)]
-	n := 0
-	if haveAVX2 {
-		n = len(o) &^ 7
-		if n > 0 {
-			boolToF32(o[:n], b[:n])
-		}
-	}
-	for i := n; i < len(o); i++ {
+	for i := avx2Prefix(haveAVX2, len(o), func(n int) { boolToF32(o[:n], b[:n]) }); i < len(o); i++ {
 		o[i] = 0
 		if b[i] {
 			o[i] = 1

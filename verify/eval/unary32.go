@@ -98,14 +98,7 @@ var sixthUp = math.Nextafter(1.0/6, 1)
 
 func hardSigmoid32(o, x []float32, alpha, beta float64, swish bool) {
 	x = x[:len(o)]
-	n8 := 0
-	if haveAVX2 {
-		n8 = len(o) &^ 7
-		if n8 > 0 {
-			hardSigmoidAVX2(o[:n8], x[:n8], alpha, beta, swish)
-		}
-	}
-	for i := n8; i < len(o); i++ {
+	for i := avx2Prefix(haveAVX2, len(o), func(n int) { hardSigmoidAVX2(o[:n], x[:n], alpha, beta, swish) }); i < len(o); i++ {
 		v := float64(x[i])
 		h := max(0, min(1, alpha*v+beta))
 		if swish {
@@ -118,14 +111,7 @@ func hardSigmoid32(o, x []float32, alpha, beta float64, swish bool) {
 // sqrtSlice32 sets o[i] = √x[i], correctly rounded.
 func sqrtSlice32(o, x []float32) {
 	x = x[:len(o)]
-	n8 := 0
-	if haveAVX2 {
-		n8 = len(o) &^ 7
-		if n8 > 0 {
-			sqrtAVX2(o[:n8], x[:n8])
-		}
-	}
-	for i := n8; i < len(o); i++ {
+	for i := avx2Prefix(haveAVX2, len(o), func(n int) { sqrtAVX2(o[:n], x[:n]) }); i < len(o); i++ {
 		o[i] = float32(math.Sqrt(float64(x[i])))
 	}
 }
@@ -133,14 +119,7 @@ func sqrtSlice32(o, x []float32) {
 // reciprocalSlice32 sets o[i] = 1/x[i], correctly rounded.
 func reciprocalSlice32(o, x []float32) {
 	x = x[:len(o)]
-	n8 := 0
-	if haveAVX2 {
-		n8 = len(o) &^ 7
-		if n8 > 0 {
-			reciprocalAVX2(o[:n8], x[:n8])
-		}
-	}
-	for i := n8; i < len(o); i++ {
+	for i := avx2Prefix(haveAVX2, len(o), func(n int) { reciprocalAVX2(o[:n], x[:n]) }); i < len(o); i++ {
 		o[i] = 1 / x[i]
 	}
 }
@@ -197,13 +176,7 @@ func geluTanh32(x float32) float32 { return float32(geluTanh(float64(x))) }
 func leakyReluSlice32(alpha float32) func(o, x []float32) {
 	return func(o, x []float32) {
 		x = x[:len(o)]
-		n8 := 0
-		if haveAVX2 {
-			if n8 = len(o) &^ 7; n8 > 0 {
-				reluLikeAVX2(o[:n8], x[:n8], alpha, false)
-			}
-		}
-		for i := n8; i < len(o); i++ {
+		for i := avx2Prefix(haveAVX2, len(o), func(n int) { reluLikeAVX2(o[:n], x[:n], alpha, false) }); i < len(o); i++ {
 			v := x[i]
 			if v < 0 {
 				v *= alpha
@@ -218,13 +191,7 @@ func leakyReluSlice32(alpha float32) func(o, x []float32) {
 func thresholdedReluSlice32(alpha float32) func(o, x []float32) {
 	return func(o, x []float32) {
 		x = x[:len(o)]
-		n8 := 0
-		if haveAVX2 {
-			if n8 = len(o) &^ 7; n8 > 0 {
-				reluLikeAVX2(o[:n8], x[:n8], alpha, true)
-			}
-		}
-		for i := n8; i < len(o); i++ {
+		for i := avx2Prefix(haveAVX2, len(o), func(n int) { reluLikeAVX2(o[:n], x[:n], alpha, true) }); i < len(o); i++ {
 			v := x[i]
 			if !(v > alpha) {
 				v = 0
@@ -271,13 +238,7 @@ func celuSlice32(alpha float64) func(o, x []float32) {
 func eluLike32(inv, neg, pos float64, f func(float64) float64) func(o, x []float32) {
 	return func(o, x []float32) {
 		x = x[:len(o)]
-		n8 := 0
-		if haveAVX2 && neg != 0 {
-			if n8 = len(o) &^ 7; n8 > 0 {
-				eluLikeAVX2(o[:n8], x[:n8], float32(inv), float32(neg), float32(pos), float32(neg*inv))
-			}
-		}
-		for i := n8; i < len(o); i++ {
+		for i := avx2Prefix(haveAVX2 && neg != 0, len(o), func(n int) { eluLikeAVX2(o[:n], x[:n], float32(inv), float32(neg), float32(pos), float32(neg*inv)) }); i < len(o); i++ {
 			o[i] = float32(f(float64(x[i])))
 		}
 	}
