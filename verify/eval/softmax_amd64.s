@@ -46,40 +46,12 @@ GLOBL smP5<>(SB), RODATA|NOPTR, $4
 	VBROADCASTSS smP4<>(SB), Z10; \
 	VBROADCASTSS smP5<>(SB), Z11
 
-// EXP_SHIFTED sets Z19 = exp(Z16 − m) (Cephes expf: n = round(t·log2 e),
+// EXP_SHIFTED_R sets out = exp(in − m) (Cephes expf: n = round(t·log2 e),
 // r = t − n·ln 2 in two steps, exp(r) = 1 + r + r²·P(r), times 2^n by
 // VSCALEFPS, which also rounds denormal results correctly). t is first
 // raised to −104 (VMAXPS returns its second source, t, when t is NaN, so
-// NaN stays NaN). Uses Z16–Z20.
-#define EXP_SHIFTED \
-	VSUBPS       Z0, Z16, Z16; \
-	VMAXPS       Z16, Z4, Z16; \
-	VMULPS       Z1, Z16, Z17; \
-	VRNDSCALEPS  $0, Z17, Z17; \
-	VMOVAPS      Z16, Z18; \
-	VFNMADD231PS Z2, Z17, Z18; \
-	VFNMADD231PS Z3, Z17, Z18; \
-	VMOVAPS      Z6, Z19; \
-	VFMADD213PS  Z7, Z18, Z19; \
-	VFMADD213PS  Z8, Z18, Z19; \
-	VFMADD213PS  Z9, Z18, Z19; \
-	VFMADD213PS  Z10, Z18, Z19; \
-	VFMADD213PS  Z11, Z18, Z19; \
-	VMULPS       Z18, Z18, Z20; \
-	VFMADD213PS  Z18, Z20, Z19; \
-	VADDPS       Z5, Z19, Z19; \
-	VSCALEFPS    Z17, Z19, Z19
-
-// SUM_F64 adds the 16 floats of Z19 to the float64 accumulators Z12, Z13.
-#define SUM_F64 \
-	VCVTPS2PD     Y19, Z21; \
-	VEXTRACTF32X8 $1, Z19, Y22; \
-	VCVTPS2PD     Y22, Z22; \
-	VADDPD        Z21, Z12, Z12; \
-	VADDPD        Z22, Z13, Z13
-
-// EXP_SHIFTED_R is EXP_SHIFTED on other registers: in (the input, changed),
-// n, r, out (the result) and r2, so that two vectors' chains interleave.
+// NaN stays NaN). Uses in (changed), n, r, out and r2: two vectors on
+// distinct registers interleave their chains.
 #define EXP_SHIFTED_R(in, n, r, out, r2) \
 	VSUBPS       Z0, in, in; \
 	VMAXPS       in, Z4, in; \
@@ -106,6 +78,12 @@ GLOBL smP5<>(SB), RODATA|NOPTR, $4
 	VCVTPS2PD     yt2, t2; \
 	VADDPD        t1, a, a; \
 	VADDPD        t2, b, b
+
+// EXP_SHIFTED is EXP_SHIFTED_R on Z16 (input) to Z19 (result), Z17, Z18, Z20.
+#define EXP_SHIFTED EXP_SHIFTED_R(Z16, Z17, Z18, Z19, Z20)
+
+// SUM_F64 adds the 16 floats of Z19 to the float64 accumulators Z12, Z13.
+#define SUM_F64 SUM_F64_R(Z19, Y19, Z21, Z22, Y22, Z12, Z13)
 
 // SUM_RESULT stores Z12 + Z13, summed over lanes, at ret.
 #define SUM_RESULT(ret) \
