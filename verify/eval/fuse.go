@@ -2,7 +2,6 @@ package eval
 
 import (
 	"fmt"
-	"sync/atomic"
 
 	"github.com/onnxloss/onnxloss/onnxpb"
 )
@@ -120,13 +119,13 @@ func opLogSoftmaxGather(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 }
 
 // logSoftmaxGatherRows is the fast path; false when it does not apply.
-func logSoftmaxGatherRows(c *opCtx, sm *onnxpb.NodeProto, x, idx *Tensor) (*Tensor, bool, error) {
+func logSoftmaxGatherRows(c *opCtx, sm *prepNode, x, idx *Tensor) (*Tensor, bool, error) {
 	xf, ok := x.data.([]float32)
 	r := x.Rank()
 	if !ok || r == 0 || idx.Rank() != r || (idx.dtype != Int64 && idx.dtype != Int32) {
 		return nil, false, nil
 	}
-	sa := (&opCtx{attrs: attrMap(sm)}).attrInt("axis", -1)
+	sa := (&opCtx{attrs: sm.attrs}).attrInt("axis", -1)
 	ga := c.attrInt("axis", 0)
 	if (sa != -1 && sa != int64(r-1)) || (ga != -1 && ga != int64(r-1)) {
 		return nil, false, nil
@@ -144,8 +143,7 @@ func logSoftmaxGatherRows(c *opCtx, sm *onnxpb.NodeProto, x, idx *Tensor) (*Tens
 	o := c.alloc(Float32, idx.shape)
 	of := o.data.([]float32)
 	rows := idx.Len() / k
-	var bad atomic.Int64
-	bad.Store(-1)
+	bad := newFirstPos()
 	parallelFor(rows, cls*4, func(lo, hi int) {
 		var scratch, full []float32
 		for i := lo; i < hi; i++ {
@@ -165,13 +163,7 @@ func logSoftmaxGatherRows(c *opCtx, sm *onnxpb.NodeProto, x, idx *Tensor) (*Tens
 					v += int64(cls)
 				}
 				if v < 0 || v >= int64(cls) {
-					// Keep the first bad position in order, as GatherElements does.
-					for {
-						cur := bad.Load()
-						if cur >= 0 && cur <= int64(p) || bad.CompareAndSwap(cur, int64(p)) {
-							break
-						}
-					}
+					bad.keep(int64(p)) // the first bad position, as GatherElements reports
 					return
 				}
 				if finite {
@@ -182,7 +174,7 @@ func logSoftmaxGatherRows(c *opCtx, sm *onnxpb.NodeProto, x, idx *Tensor) (*Tens
 			}
 		}
 	})
-	if b := bad.Load(); b >= 0 {
+	if b := bad.get(); b >= 0 {
 		_, err := indexAt(idx, int(b), int64(cls))
 		return nil, true, err
 	}
@@ -191,13 +183,13 @@ func logSoftmaxGatherRows(c *opCtx, sm *onnxpb.NodeProto, x, idx *Tensor) (*Tens
 
 // logSoftmaxThenGather runs the pair's two ops in turn, the LogSoftmax with
 // its own node's attributes; its output goes back to the run's buffer pool.
-func logSoftmaxThenGather(c *opCtx, sm *onnxpb.NodeProto, x, idx *Tensor) ([]*Tensor, error) {
+func logSoftmaxThenGather(c *opCtx, sm *prepNode, x, idx *Tensor) ([]*Tensor, error) {
 	ca := *c
-	ca.node, ca.attrs, ca.nOut, ca.want = sm, attrMap(sm), 1, []bool{true}
+	ca.node, ca.attrs, ca.nOut, ca.want = sm.proto, sm.attrs, 1, []bool{true}
 	ca.dead = []bool{len(c.dead) > 0 && c.dead[0]}
-	ys, err := callOp(registry["LogSoftmax"], &ca, []*Tensor{x})
+	ys, err := callOp(sm.def, &ca, []*Tensor{x})
 	if err != nil {
-		return nil, fmt.Errorf("node %q (LogSoftmax), fused with this one: %w", sm.GetName(), err)
+		return nil, fmt.Errorf("%s, fused with this one: %w", sm.label, err)
 	}
 	y := ys[0]
 	cg := *c

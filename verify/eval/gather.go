@@ -214,20 +214,13 @@ func gatherLast[T any](o, x []T, idx *Tensor, dim int64) error {
 		return nil
 	}
 	rows := n / k
-	var bad atomic.Int64
-	bad.Store(-1)
+	bad := newFirstPos()
 	pick := func(i, j int, v int64) bool {
 		if v < 0 {
 			v += dim
 		}
 		if v < 0 || v >= dim {
-			// Keep the first bad position in order, as the general path does.
-			for pos := int64(i*k + j); ; {
-				cur := bad.Load()
-				if cur >= 0 && cur <= pos || bad.CompareAndSwap(cur, pos) {
-					break
-				}
-			}
+			bad.keep(int64(i*k + j)) // the first bad position in order, as the general path reports
 			return false
 		}
 		o[i*k+j] = x[int64(i)*dim+v]
@@ -253,9 +246,31 @@ func gatherLast[T any](o, x []T, idx *Tensor, dim int64) error {
 			}
 		}
 	})
-	if b := bad.Load(); b >= 0 {
+	if b := bad.get(); b >= 0 {
 		_, err := indexAt(idx, int(b), dim)
 		return err
 	}
 	return nil
 }
+
+// firstPos records the smallest position reported to it by concurrent
+// workers (-1 until one is): parallel index checks report the error the
+// sequential loop would have met first.
+type firstPos struct{ v atomic.Int64 }
+
+func newFirstPos() *firstPos {
+	p := &firstPos{}
+	p.v.Store(-1)
+	return p
+}
+
+func (p *firstPos) keep(pos int64) {
+	for {
+		cur := p.v.Load()
+		if cur >= 0 && cur <= pos || p.v.CompareAndSwap(cur, pos) {
+			return
+		}
+	}
+}
+
+func (p *firstPos) get() int64 { return p.v.Load() }

@@ -89,8 +89,9 @@ type prepNode struct {
 	constRes []*Tensor
 	// valueAttr is a ConstantOfShape node's value attribute, decoded once.
 	valueAttr *Tensor
-	// fusedSoftmax is the LogSoftmax node a fused GatherElements absorbed.
-	fusedSoftmax *onnxpb.NodeProto
+	// fusedSoftmax is the LogSoftmax node a fused GatherElements absorbed,
+	// prepared (attributes indexed) with the session.
+	fusedSoftmax *prepNode
 	// group holds the members of an elementwise group node.
 	group *elemGroup
 }
@@ -263,7 +264,10 @@ func prepareGraph(g *onnxpb.GraphProto, opset int64, baseDir string, fuse bool) 
 			pn.def = registry[n.GetOpType()]
 		}
 		if fz != nil {
-			pn.def, pn.fusedSoftmax = fusedLogSoftmaxGather, fz.softmax
+			sm := fz.softmax
+			pn.def = fusedLogSoftmaxGather
+			pn.fusedSoftmax = &prepNode{proto: sm, attrs: attrMap(sm), def: registry["LogSoftmax"],
+				label: fmt.Sprintf("node %q (LogSoftmax)", sm.GetName())}
 			if s.fusedAway == nil {
 				s.fusedAway = map[string]bool{}
 			}
