@@ -210,19 +210,7 @@ func benchNode(b *testing.B, n *onnxpb.NodeProto, inits map[string]*Tensor, feed
 	for name := range feeds {
 		ins = append(ins, name)
 	}
-	s, err := NewSession(model(17, ins, n.Output, ps, n), "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := s.Run(feeds, nil); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := s.Run(feeds, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchRun(b, model(17, ins, n.Output, ps, n), feeds)
 }
 
 // BenchmarkConvShapes times resnet18's convolutions at its 2×3×64×64

@@ -33,6 +33,8 @@ func sinkShape(m *onnxpb.ModelProto) *onnxpb.ModelProto {
 	return m
 }
 
+// benchRun times runs of m on feeds, after one untimed run (which packs
+// the weights, as a model's first run does).
 func benchRun(b *testing.B, m *onnxpb.ModelProto, feeds map[string]*Tensor) {
 	b.Helper()
 	s, err := NewSession(m, "")

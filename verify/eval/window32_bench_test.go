@@ -16,17 +16,7 @@ func benchOp(b *testing.B, x *Tensor, op *onnxpb.NodeProto, inits map[string]*Te
 		tps = append(tps, t.Proto(name))
 	}
 	red := node("ReduceSum", []string{op.Output[0]}, []string{"Z"}, attrInt("keepdims", 0))
-	s, err := NewSession(model(17, []string{"X"}, []string{"Z"}, tps, op, red), "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	feeds := map[string]*Tensor{"X": x}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := s.Run(feeds, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchRun(b, model(17, []string{"X"}, []string{"Z"}, tps, op, red), map[string]*Tensor{"X": x})
 }
 
 // Benchmarks of depthwise Conv, MaxPool, AveragePool and BatchNormalization
