@@ -445,9 +445,10 @@ func copyRun(d, s []float32) {
 }
 
 // tileCost is the work the kernel does on an m×n product, padded to its
-// whole register tiles.
+// whole register tiles (the last rows at their own height when the narrow
+// kernel takes them).
 func tileCost(m, n int) int {
-	return (m + kern.mr - 1) / kern.mr * kern.mr * ((n + kern.nr - 1) / kern.nr * kern.nr)
+	return kern.tileRows(m) * ((n + kern.nr - 1) / kern.nr * kern.nr)
 }
 
 // matmulFloat32 multiplies float32 matrices with the blocked GEMM; a

@@ -25,6 +25,10 @@ type gemmKernel struct {
 	// edge, when set, is run storing only the first rows×cols of the
 	// tile (for the tails); otherwise tails go through a scratch tile.
 	edge func(k int, a, b, c []float32, ldc, rows, cols int)
+	// narrow, when set, multiplies the last 1..narrowMax rows of an A
+	// block by the whole B panel (gemm_narrow.go).
+	narrow    func(kc int, a []float32, lda int, b, c []float32, ldc, rows, n int)
+	narrowMax int
 }
 
 // maxTile bounds mr·nr over every kernel (the edge-tile buffer).
@@ -304,10 +308,11 @@ func gemmBlock(kr *gemmKernel, a, b matView, preA, preB *packed, c []float32, ld
 			} else {
 				packA(kr, pa, a, i0+ic, mc, p0, kc)
 			}
+			full := kr.narrowTail(kc, apanel, bpanel, c, ldc, i0+ic, mc, j0, n)
 			for js := 0; js < n; js += nr {
 				cols := min(nr, n-js)
 				bp := bpanel[(js/nr)*kc*nr:]
-				for is := 0; is < mc; is += mr {
+				for is := 0; is < full; is += mr {
 					rows := min(mr, mc-is)
 					ap := apanel[(is/mr)*kc*mr:]
 					ci := (i0+ic+is)*ldc + j0 + js

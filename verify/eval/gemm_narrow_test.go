@@ -1,0 +1,173 @@
+package eval
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/onnxloss/onnxloss/onnxpb"
+)
+
+// BenchmarkConvFewPixels times the 1×1 convolutions of mobile nets at their
+// benchmark inputs (64×64 images) whose products have few rows once
+// oriented: efficientnet_b0's last-stage expansions and squeeze-excitation
+// FCs (batch 2) and lraspp_mobilenet_v3_large's late 1×1s (batch 1), and
+// the classifier heads (Gemm with the batch as rows).
+func BenchmarkConvFewPixels(b *testing.B) {
+	for _, tc := range []struct {
+		name        string
+		n, c, hw, m int
+	}{
+		{"effnet_192to1152_2px_b2", 2, 192, 2, 1152},
+		{"effnet_1152to192_2px_b2", 2, 1152, 2, 192},
+		{"effnet_se_1152to48_1px_b2", 2, 1152, 1, 48},
+		{"effnet_se_48to1152_1px_b2", 2, 48, 1, 1152},
+		{"lraspp_960to240_1px_b1", 1, 960, 1, 240},
+		{"lraspp_160to960_4px_b1", 1, 160, 4, 960},
+		{"lraspp_960to160_4px_b1", 1, 960, 4, 160},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			n := node("Conv", []string{"x", "w", "b"}, []string{"y"})
+			benchNode(b, n,
+				map[string]*Tensor{"w": seeded(1, int64(tc.m), int64(tc.c), 1, 1), "b": seeded(2, int64(tc.m))},
+				map[string]*Tensor{"x": seeded(3, int64(tc.n), int64(tc.c), int64(tc.hw), int64(tc.hw))})
+		})
+	}
+	for _, tc := range []struct{ m, k, n int }{{1, 1280, 1000}, {2, 576, 1024}, {2, 1024, 1000}, {8, 768, 768}} {
+		b.Run(fmt.Sprintf("gemm_%dx%dx%d", tc.m, tc.k, tc.n), func(b *testing.B) {
+			n := node("Gemm", []string{"x", "w", "b"}, []string{"y"}, &onnxpb.AttributeProto{Name: ptrTo("transB"), I: ptrTo(int64(1)), Type: onnxpb.AttributeProto_INT.Enum()})
+			benchNode(b, n,
+				map[string]*Tensor{"w": seeded(1, int64(tc.n), int64(tc.k)), "b": seeded(2, int64(tc.n))},
+				map[string]*Tensor{"x": seeded(3, int64(tc.m), int64(tc.k))})
+		})
+	}
+}
+
+// TestNarrowAgainstGonum compares products with few rows (1..15: every
+// narrow kernel, alone and under whole 14-row tiles, and the rows past
+// narrowMax that stay with the edge tile) with gonum's float64 Dgemm, for
+// every micro-kernel this CPU runs and with AVX-512 switched off: columns
+// that fill no whole 16- or 32-wide strip and more than one wide group,
+// K with tails and several 256-long blocks, c with a row stride beyond n
+// (the gaps must stay untouched), A and B transposed or pre-packed, and
+// products large enough to be split over the workers.
+func TestNarrowAgainstGonum(t *testing.T) {
+	saved := haveAVX512
+	defer func() { haveAVX512 = saved }()
+	for _, off := range []bool{false, true} {
+		if off {
+			haveAVX512 = false
+		}
+		for _, kr := range gemmKernels() {
+			t.Run(fmt.Sprintf("%s/avx512off=%v", kr.name, off), func(t *testing.T) { testNarrow(t, kr) })
+		}
+	}
+}
+
+func testNarrow(t *testing.T, kr *gemmKernel) {
+	rng := rand.New(rand.NewSource(7))
+	for m := 1; m <= 15; m++ {
+		for _, nk := range [][2]int{{1, 1}, {17, 3}, {33, 255}, {100, 257}, {129, 40}, {300, 600}, {1000, 300}} {
+			n, k := nk[0], nk[1]
+			for v := 0; v < 4; v++ {
+				transA, transB, pre := v&1 == 1, v&2 == 2, v == 3
+				ldc := n + 3
+				a, b := normals(rng, m*k), normals(rng, k*n)
+				c := normals(rng, m*ldc+ldc) // a guard row after the last
+				want := make([]float64, len(c))
+				for i, x := range c {
+					want[i] = float64(x)
+				}
+				av, bv := rowMajor(a, k), rowMajor(b, n)
+				ta, tb, lda, ldb := blas.NoTrans, blas.NoTrans, k, n
+				if transA {
+					av, ta, lda = transposed(a, m), blas.Trans, m
+				}
+				if transB {
+					bv, tb, ldb = transposed(b, k), blas.Trans, k
+				}
+				var preA, preB *packed
+				if pre {
+					preA, preB = packWholeA(kr, av, m, k, nil), packWholeB(kr, bv, k, n, nil)
+				}
+				sgemmKernel(kr, m, n, k, av, bv, preA, preB, c, ldc)
+				gonum.Implementation{}.Dgemm(ta, tb, m, n, k, 1, f64s(a), lda, f64s(b), ldb, 1, want, ldc)
+				// float32 sums of k products of unit normals, with FMA: error
+				// below ~k·2^-24·sqrt(k) relative to the sum's scale.
+				tol := 4 * float64(k) * 0x1p-24 * math.Sqrt(float64(k))
+				for i := range c {
+					if i%ldc >= n || i >= m*ldc {
+						if c[i] != float32(want[i]) {
+							t.Fatalf("m=%d n=%d k=%d v=%d: wrote c[%d] outside the product", m, n, k, v, i)
+						}
+						continue
+					}
+					if d := math.Abs(float64(c[i]) - want[i]); d > tol*(1+math.Abs(want[i])) || math.IsNaN(d) {
+						t.Fatalf("m=%d n=%d k=%d v=%d: c[%d] = %g, want %g", m, n, k, v, i, c[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestNarrowKernelsStride runs each narrow kernel directly on A read with
+// the row values of each k packed tightly (lda = rows) rather than in a
+// 14-row strip, against a float64 product.
+func TestNarrowKernelsStride(t *testing.T) {
+	kr := kernelAVX512
+	if !haveAVX512 || kr.narrow == nil {
+		t.Skip("no AVX-512 narrow kernels on this CPU")
+	}
+	rng := rand.New(rand.NewSource(3))
+	for rows := 1; rows <= kr.narrowMax; rows++ {
+		for _, n := range []int{5, 32, 64, 127, 128, 161, 300} {
+			const kc = 77
+			strips := (n + 31) / 32
+			a, b := normals(rng, rows*kc), normals(rng, strips*32*kc)
+			ldc := n + 1
+			c := normals(rng, rows*ldc)
+			want := f64s(c)
+			for r := 0; r < rows; r++ {
+				for j := 0; j < n; j++ {
+					s, col := j/32, j%32
+					for p := 0; p < kc; p++ {
+						want[r*ldc+j] += float64(a[p*rows+r]) * float64(b[(s*kc+p)*32+col])
+					}
+				}
+			}
+			kr.narrow(kc, a, rows, b, c, ldc, rows, n)
+			for i := range c {
+				if i%ldc >= n {
+					if c[i] != float32(want[i]) {
+						t.Fatalf("rows=%d n=%d: wrote c[%d] outside the product", rows, n, i)
+					}
+					continue
+				}
+				if d := math.Abs(float64(c[i]) - want[i]); d > 1e-4*(1+math.Abs(want[i])) {
+					t.Fatalf("rows=%d n=%d: c[%d] = %g, want %g", rows, n, i, c[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+func normals(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+func f64s(s []float32) []float64 {
+	d := make([]float64, len(s))
+	for i, v := range s {
+		d[i] = float64(v)
+	}
+	return d
+}
