@@ -355,6 +355,10 @@ func sgemmKernel(kr *gemmKernel, m, n, k int, a, b matView, preA, preB *packed, 
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
+	if kr.narrow != nil && m <= kr.narrowMax {
+		sgemmNarrow(kr, m, n, k, a, b, preA, preB, c, ldc, true)
+		return
+	}
 	// Split the larger side into blocks for the workers.
 	alongN := n >= m
 	side, unit := m, kr.mr
@@ -424,6 +428,10 @@ func (p *packed) from(r int) *packed {
 // packing buffers.
 func sgemmSerial(kr *gemmKernel, m, n, k int, a, b matView, preA, preB *packed, c []float32, ldc int) {
 	if m == 0 || n == 0 || k == 0 {
+		return
+	}
+	if kr.narrow != nil && m <= kr.narrowMax {
+		sgemmNarrow(kr, m, n, k, a, b, preA, preB, c, ldc, false)
 		return
 	}
 	kc := min(gemmKC, k)

@@ -42,3 +42,83 @@ func (kr *gemmKernel) tileRows(m int) int {
 	}
 	return m - rem + kr.mr
 }
+
+// sgemmNarrow is sgemmKernel for products of at most kr.narrowMax rows:
+// every row goes through the narrow kernel, so A is not packed into
+// full-height strips (mostly zero padding) but read where it lies when
+// its row values of each k are contiguous, or else gathered once, tightly
+// (m values per k). The columns are split over the workers in whole
+// strips, each packing its own part of B unless B comes pre-packed.
+func sgemmNarrow(kr *gemmKernel, m, n, k int, a, b matView, preA, preB *packed, c []float32, ldc int, parallel bool) {
+	var ap []float32 // A's K block p0 at ap[p0·lda:], when not pre-packed
+	lda := m
+	switch {
+	case preA != nil:
+		lda = kr.mr
+	case a.rs == 1 && a.cs > 1 && a.contiguous(m):
+		// Transposed storage: the m rows of each k side by side.
+		ap, lda = a.data[a.offsetA(0, 0):], a.cs
+	default:
+		s := getScratch(m * k)
+		defer putScratch(s)
+		ap = *s
+		for i := 0; i < m; i++ {
+			for p := 0; p < k; p++ {
+				ap[p*m+i] = a.data[a.offsetA(i, p)]
+			}
+		}
+	}
+	strips := (n + kr.nr - 1) / kr.nr
+	run := func(lo, hi int) {
+		j0, j1 := lo*kr.nr, min(hi*kr.nr, n)
+		var pb []float32
+		if preB == nil {
+			s := getScratch((j1 - j0 + kr.nr - 1) / kr.nr * kr.nr * min(gemmKC, k))
+			defer putScratch(s)
+			pb = *s
+		}
+		for p0 := 0; p0 < k; p0 += gemmKC {
+			kc := min(gemmKC, k-p0)
+			bp := pb
+			if preB != nil {
+				bp = preB.at(p0, kc, j0, kr.nr)
+			} else {
+				packB(kr, pb, b, p0, kc, j0, j1-j0)
+			}
+			var as []float32
+			if preA != nil {
+				as = preA.at(p0, kc, 0, kr.mr)
+			} else {
+				as = ap[p0*lda:]
+			}
+			kr.narrow(kc, as, lda, bp, c[j0:], ldc, m, j1-j0)
+		}
+	}
+	if !parallel || strips <= 1 || m*n*k < 2*minChunk {
+		run(0, strips)
+		return
+	}
+	parallelFor(strips, max(m*k*kr.nr, 1), run)
+}
+
+// offsetA is where element (i, j) of v, an A operand, is in v.data: when
+// v is blocked, its blocked index is the row when rows are unit-stride
+// (as packA reads it), the column otherwise.
+func (v matView) offsetA(i, j int) int {
+	switch {
+	case v.blk == 0:
+		return i*v.rs + j*v.cs
+	case v.rs == 1:
+		u := i + v.u0
+		return (u/v.blk)*v.bstride + u%v.blk + j*v.cs
+	default:
+		u := j + v.u0
+		return (u/v.blk)*v.bstride + u%v.blk + i*v.rs
+	}
+}
+
+// contiguous reports whether rows 0..m-1 of v (unit stride along its
+// rows) lie side by side, in one block when v is blocked.
+func (v matView) contiguous(m int) bool {
+	return v.blk == 0 || (v.u0%v.blk)+m <= v.blk
+}

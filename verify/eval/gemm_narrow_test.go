@@ -73,8 +73,9 @@ func testNarrow(t *testing.T, kr *gemmKernel) {
 	for m := 1; m <= 15; m++ {
 		for _, nk := range [][2]int{{1, 1}, {17, 3}, {33, 255}, {100, 257}, {129, 40}, {300, 600}, {1000, 300}} {
 			n, k := nk[0], nk[1]
-			for v := 0; v < 4; v++ {
-				transA, transB, pre := v&1 == 1, v&2 == 2, v == 3
+			for v := 0; v < 7; v++ {
+				blk := []int{0, 0, 0, 0, 1, 2, 4}[v] // A's rows in blocks (images side by side)
+				transA, transB, pre := v&1 == 1 && blk == 0, v&2 == 2 || v == 5, v == 3 || v == 6
 				ldc := n + 3
 				a, b := normals(rng, m*k), normals(rng, k*n)
 				c := normals(rng, m*ldc+ldc) // a guard row after the last
@@ -89,6 +90,18 @@ func testNarrow(t *testing.T, kr *gemmKernel) {
 				}
 				if transB {
 					bv, tb, ldb = transposed(b, k), blas.Trans, k
+				}
+				if blk > 0 {
+					// Element (i, p) at (i/blk)·bstride + i%blk + p·blk, as
+					// convGroup reads the pixels of a batch.
+					bstride := k*blk + 5
+					d := normals(rng, (m+blk-1)/blk*bstride)
+					for i := 0; i < m; i++ {
+						for p := 0; p < k; p++ {
+							d[(i/blk)*bstride+i%blk+p*blk] = a[i*k+p]
+						}
+					}
+					av = matView{data: d, rs: 1, cs: blk, blk: blk, bstride: bstride}
 				}
 				var preA, preB *packed
 				if pre {
@@ -170,4 +183,71 @@ func f64s(s []float32) []float64 {
 		d[i] = float64(v)
 	}
 	return d
+}
+
+// BenchmarkNarrowGemm times products with few rows (the shapes of
+// BenchmarkConvFewPixels once oriented: rows × columns × K, the weight as
+// a pre-packed B) on the AVX-512 kernel with its narrow kernels and
+// without them (every row strip through the 14×32 tiles), serial and
+// split over the workers.
+func BenchmarkNarrowGemm(b *testing.B) {
+	if !haveAVX512 {
+		b.Skip("no AVX-512")
+	}
+	for _, sh := range [][3]int{{8, 1152, 192}, {8, 192, 1152}, {2, 48, 1152}, {2, 1152, 48}, {1, 240, 960}, {16, 960, 160}, {16, 160, 960}, {1, 1000, 1280}, {2, 1024, 576}, {8, 768, 768}} {
+		m, n, k := sh[0], sh[1], sh[2]
+		for _, narrow := range []bool{true, false} {
+			for _, serial := range []bool{true, false} {
+				b.Run(fmt.Sprintf("%dx%dx%d/narrow=%v/serial=%v", m, n, k, narrow, serial), func(b *testing.B) {
+					kr := *kernelAVX512
+					if !narrow {
+						kr.narrow = nil
+					}
+					var preB *packed
+					benchGemm(b, m, n, k, func(a, bb, c []float32) {
+						av, bv := rowMajor(a, k), rowMajor(bb, n)
+						if preB == nil {
+							preB = packWholeB(&kr, bv, k, n, nil)
+							b.ResetTimer()
+						}
+						if serial {
+							sgemmSerial(&kr, m, n, k, av, bv, nil, preB, c, n)
+						} else {
+							sgemmKernel(&kr, m, n, k, av, bv, nil, preB, c, n)
+						}
+					})
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkNarrowKernel times each narrow kernel alone on one call with K
+// = 256 and its operands in L1 (MB/s reads as MFLOP/s), beside the 14×32
+// edge kernel on the same rows.
+func BenchmarkNarrowKernel(b *testing.B) {
+	if !haveAVX512 {
+		b.Skip("no AVX-512")
+	}
+	kr := kernelAVX512
+	k := gemmKC
+	for rows := 1; rows <= kr.narrowMax; rows++ {
+		for _, n := range []int{32, 128} {
+			a, bb, c := make([]float32, kr.mr*k), make([]float32, n*k), make([]float32, rows*n)
+			b.Run(fmt.Sprintf("narrow_%dx%d", rows, n), func(b *testing.B) {
+				b.SetBytes(int64(2 * rows * n * k))
+				for i := 0; i < b.N; i++ {
+					kr.narrow(k, a, kr.mr, bb, c, n, rows, n)
+				}
+			})
+			b.Run(fmt.Sprintf("edge14_%dx%d", rows, n), func(b *testing.B) {
+				b.SetBytes(int64(2 * rows * n * k))
+				for i := 0; i < b.N; i++ {
+					for j := 0; j < n; j += 32 {
+						kr.edge(k, a, bb[j*k:], c[j:], n, rows, 32)
+					}
+				}
+			})
+		}
+	}
 }
