@@ -148,11 +148,13 @@ func opConv(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		if in[2].Len() != int(m) {
 			return nil, fmt.Errorf("B has shape %v, want [%d]", in[2].shape, m)
 		}
-		bias = in[2].AsFloat64()
 		bT = in[2]
 	}
 	if o, ok := conv2DFloat32(c, x, w, bT, g, group); ok {
 		return []*Tensor{o}, nil
+	}
+	if bT != nil {
+		bias = bT.AsFloat64() // only the float64 loop reads it
 	}
 	xd, wd := x.AsFloat64(), w.AsFloat64()
 	oshape := append([]int64{nb, m}, g.out...)

@@ -213,9 +213,14 @@ func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od, col, tm
 	// out(ch, i) is output channel ch of image n0+i.
 	out := func(ch, i int) []float32 { return od[((n0+i)*g.m+gi*g.mg+ch)*ohw:][:ohw] }
 	if trans {
-		// tmp (cols × mg) = col^T · W^T, starting from the bias.
+		// tmp (cols × mg) = col^T · W^T, starting from the bias; on 1×1
+		// maps its rows are the images' outputs, written in place.
+		dst, ldd := tmp, g.mg
+		if ohw == 1 {
+			dst, ldd = od[n0*g.m+gi*g.mg:], g.m
+		}
 		for j := 0; j < cols; j++ {
-			row := tmp[j*g.mg:][:g.mg]
+			row := dst[j*ldd:][:g.mg]
 			if bias != nil {
 				copy(row, bias[gi*g.mg:][:g.mg])
 			} else {
@@ -224,13 +229,15 @@ func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od, col, tm
 		}
 		wv := transposed(wm, kdim)
 		at := matView{data: bm.data, rs: 1, cs: bm.rs, blk: bm.blk, bstride: bm.bstride}
-		sgemmPacked(cols, g.mg, kdim, at, wv, preA, c.packedWeight(w, wv, kdim, g.mg, false), tmp, g.mg)
-		for ch := 0; ch < g.mg; ch++ {
-			for i := 0; i < nf; i++ {
-				o := out(ch, i)
-				t := tmp[i*ohw*g.mg+ch:]
-				for j := range o {
-					o[j] = t[j*g.mg]
+		sgemmPacked(cols, g.mg, kdim, at, wv, preA, c.packedWeight(w, wv, kdim, g.mg, false), dst, ldd)
+		if ohw == 1 {
+			return
+		}
+		for i := 0; i < nf; i++ {
+			o := od[((n0+i)*g.m+gi*g.mg)*ohw:][:g.mg*ohw]
+			for j := 0; j < ohw; j++ {
+				for ch, v := range tmp[(i*ohw+j)*g.mg:][:g.mg] {
+					o[ch*ohw+j] = v
 				}
 			}
 		}
