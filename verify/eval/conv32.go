@@ -234,12 +234,7 @@ func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od, col, tm
 			return
 		}
 		for i := 0; i < nf; i++ {
-			o := od[((n0+i)*g.m+gi*g.mg)*ohw:][:g.mg*ohw]
-			for j := 0; j < ohw; j++ {
-				for ch, v := range tmp[(i*ohw+j)*g.mg:][:g.mg] {
-					o[ch*ohw+j] = v
-				}
-			}
+			transposeOut(od[((n0+i)*g.m+gi*g.mg)*ohw:], tmp[i*ohw*g.mg:], ohw, g.mg)
 		}
 		return
 	}

@@ -1,5 +1,7 @@
 package eval
 
+import "unsafe"
+
 // Narrow products: when a block of A has few rows left after its whole
 // register tiles (the pixels of a 1×1 convolution on a 2×2 map, the batch
 // of a classifier head), the kernel's narrow form multiplies just those
@@ -121,4 +123,31 @@ func (v matView) offsetA(i, j int) int {
 // rows) lie side by side, in one block when v is blocked.
 func (v matView) contiguous(m int) bool {
 	return v.blk == 0 || (v.u0%v.blk)+m <= v.blk
+}
+
+// transposeOut writes the transpose of src (rows × cols, row stride
+// cols) into dst (cols × rows, row stride rows): a transposed product's
+// pixels × channels back to channel planes. The 8×8 blocks go through
+// the AVX2 transpose when the CPU has it; element by element, the strided
+// stores run into false dependencies on the loads and cost several times
+// more.
+func transposeOut(dst, src []float32, rows, cols int) {
+	dst, src = dst[:rows*cols], src[:rows*cols]
+	r8, c8 := 0, 0 // the 8×8-block part is rows < r8, cols < c8
+	if haveAVX2 && transposeKernels && rows >= 8 && cols >= 8 {
+		r8, c8 = rows/8*8, cols/8*8
+		transpose32AVX2((*uint32)(unsafe.Pointer(&dst[0])), rows, (*uint32)(unsafe.Pointer(&src[0])), cols, r8/8, c8/8)
+	}
+	for c0 := 0; c0 < cols; c0 += 16 {
+		c1 := min(c0+16, cols)
+		for r := 0; r < rows; r++ {
+			from := c0
+			if r < r8 {
+				from = max(c0, c8)
+			}
+			for ch, v := range src[r*cols+from : r*cols+c1] {
+				dst[(from+ch)*rows+r] = v
+			}
+		}
+	}
 }

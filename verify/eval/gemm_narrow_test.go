@@ -251,3 +251,35 @@ func BenchmarkNarrowKernel(b *testing.B) {
 		}
 	}
 }
+
+// TestTransposeOut checks the copy of a transposed product back to channel
+// planes, with the AVX2 8×8 blocks and without, on shapes with and
+// without whole blocks: every element lands at its transposed index.
+func TestTransposeOut(t *testing.T) {
+	saved := transposeKernels
+	defer func() { transposeKernels = saved }()
+	rng := rand.New(rand.NewSource(9))
+	for _, kernels := range []bool{true, false} {
+		transposeKernels = kernels
+		for _, rows := range []int{1, 4, 8, 13, 16, 64} {
+			for _, cols := range []int{1, 5, 8, 17, 48, 960} {
+				src := normals(rng, rows*cols)
+				dst := normals(rng, rows*cols+3)
+				guard := append([]float32(nil), dst[rows*cols:]...)
+				transposeOut(dst, src, rows, cols)
+				for r := 0; r < rows; r++ {
+					for c := 0; c < cols; c++ {
+						if dst[c*rows+r] != src[r*cols+c] {
+							t.Fatalf("kernels=%v %dx%d: dst[%d][%d] = %g, want %g", kernels, rows, cols, c, r, dst[c*rows+r], src[r*cols+c])
+						}
+					}
+				}
+				for i, v := range dst[rows*cols:] {
+					if v != guard[i] {
+						t.Fatalf("kernels=%v %dx%d: wrote past the end", kernels, rows, cols)
+					}
+				}
+			}
+		}
+	}
+}
