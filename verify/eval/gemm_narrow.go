@@ -145,6 +145,9 @@ func transposeOut(dst, src []float32, rows, cols int) {
 			if r < r8 {
 				from = max(c0, c8)
 			}
+			if from >= c1 {
+				continue
+			}
 			for ch, v := range src[r*cols+from : r*cols+c1] {
 				dst[(from+ch)*rows+r] = v
 			}
