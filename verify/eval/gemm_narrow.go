@@ -70,9 +70,14 @@ func sgemmNarrow(kr *gemmKernel, m, n, k int, a, b matView, preA, preB *packed, 
 			}
 		}
 	}
-	strips := (n + kr.nr - 1) / kr.nr
+	// Work is split in whole groups of the wide kernel's strips.
+	unit := kr.nr
+	if m <= 4 {
+		unit *= narrowWideStrips(m)
+	}
+	groups := (n + unit - 1) / unit
 	run := func(lo, hi int) {
-		j0, j1 := lo*kr.nr, min(hi*kr.nr, n)
+		j0, j1 := lo*unit, min(hi*unit, n)
 		var pb []float32
 		if preB == nil {
 			s := getScratch((j1 - j0 + kr.nr - 1) / kr.nr * kr.nr * min(gemmKC, k))
@@ -96,11 +101,11 @@ func sgemmNarrow(kr *gemmKernel, m, n, k int, a, b matView, preA, preB *packed, 
 			kr.narrow(kc, as, lda, bp, c[j0:], ldc, m, j1-j0)
 		}
 	}
-	if !parallel || strips <= 1 || m*n*k < 2*minChunk {
-		run(0, strips)
+	if !parallel || groups <= 1 || m*n*k < 2*minChunk {
+		run(0, groups)
 		return
 	}
-	parallelFor(strips, max(m*k*kr.nr, 1), run)
+	parallelFor(groups, max(m*k*unit, 1), run)
 }
 
 // offsetA is where element (i, j) of v, an A operand, is in v.data: when
