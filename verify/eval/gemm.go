@@ -308,7 +308,7 @@ func gemmBlock(kr *gemmKernel, a, b matView, preA, preB *packed, c []float32, ld
 			} else {
 				packA(kr, pa, a, i0+ic, mc, p0, kc)
 			}
-			full := kr.narrowTail(kc, apanel, bpanel, c, ldc, i0+ic, mc, j0, n)
+			full := mc - kr.narrowRows(mc)
 			for js := 0; js < n; js += nr {
 				cols := min(nr, n-js)
 				bp := bpanel[(js/nr)*kc*nr:]
@@ -334,6 +334,9 @@ func gemmBlock(kr *gemmKernel, a, b matView, preA, preB *packed, c []float32, ld
 						}
 					}
 				}
+			}
+			if full < mc {
+				kr.narrowTail(kc, apanel, bpanel, c, ldc, i0+ic, full, mc-full, j0, n)
 			}
 		}
 	}

@@ -19,19 +19,23 @@ func narrowWideStrips(r int) int {
 	return 2
 }
 
-// narrowTail runs kr's narrow kernel on the last strip of a packed A
-// block (mc rows from row i of c, K block of kc) when it holds few rows,
-// over the n columns of the packed B panel bp, and returns the rows left
-// for the regular tiles (mc itself when the narrow kernel does not
-// apply).
-func (kr *gemmKernel) narrowTail(kc int, ap, bp, c []float32, ldc, i, mc, j0, n int) int {
+// narrowRows is how many of the last rows of an mc-row A block kr's
+// narrow kernel takes (none when the last strip is whole or too tall).
+func (kr *gemmKernel) narrowRows(mc int) int {
 	rem := mc % kr.mr
-	if kr.narrow == nil || rem == 0 || rem > kr.narrowMax {
-		return mc
+	if kr.narrow == nil || rem > kr.narrowMax {
+		return 0
 	}
-	full := mc - rem
-	kr.narrow(kc, ap[(full/kr.mr)*kc*kr.mr:], kr.mr, bp, c[(i+full)*ldc+j0:], ldc, rem, n)
-	return full
+	return rem
+}
+
+// narrowTail runs kr's narrow kernel on the rows rows from row full of a
+// packed A block (the block's last strip; its first row is row i of c,
+// its K block kc long), over the n columns of the packed B panel bp. It
+// runs after the block's whole tiles, so that they stream B from memory
+// at their pace and the narrow pass finds it in L2.
+func (kr *gemmKernel) narrowTail(kc int, ap, bp, c []float32, ldc, i, full, rows, j0, n int) {
+	kr.narrow(kc, ap[(full/kr.mr)*kc*kr.mr:], kr.mr, bp, c[(i+full)*ldc+j0:], ldc, rows, n)
 }
 
 // tileRows is the rows of work the kernel does on m rows of A: whole
