@@ -136,41 +136,52 @@ func testNarrow(t *testing.T, kr *gemmKernel) {
 	}
 }
 
-// TestNarrowKernelsStride runs each narrow kernel directly on A read with
-// the row values of each k packed tightly (lda = rows) rather than in a
-// 14-row strip, against a float64 product.
+// TestNarrowKernelsStride runs each narrow kernel (AVX-512 and AVX2, as
+// the CPU has them) directly on A read with the row values of each k
+// packed tightly (lda = rows) rather than in a full-height strip, against
+// a float64 product.
 func TestNarrowKernelsStride(t *testing.T) {
-	kr := kernelAVX512
-	if !haveAVX512 || kr.narrow == nil {
-		t.Skip("no AVX-512 narrow kernels on this CPU")
+	var krs []*gemmKernel
+	for _, kr := range gemmKernels() {
+		if kr.narrow != nil {
+			krs = append(krs, kr)
+		}
+	}
+	if len(krs) == 0 {
+		t.Skip("no narrow kernels on this CPU")
 	}
 	rng := rand.New(rand.NewSource(3))
-	for rows := 1; rows <= kr.narrowMax; rows++ {
-		for _, n := range []int{5, 32, 64, 127, 128, 161, 300} {
-			const kc = 77
-			strips := (n + 31) / 32
-			a, b := normals(rng, rows*kc), normals(rng, strips*32*kc)
-			ldc := n + 1
-			c := normals(rng, rows*ldc)
-			want := f64s(c)
-			for r := 0; r < rows; r++ {
-				for j := 0; j < n; j++ {
-					s, col := j/32, j%32
-					for p := 0; p < kc; p++ {
-						want[r*ldc+j] += float64(a[p*rows+r]) * float64(b[(s*kc+p)*32+col])
+	for _, kr := range krs {
+		for rows := 1; rows <= kr.narrowMax; rows++ {
+			for _, n := range []int{5, 16, 32, 64, 127, 128, 161, 300} {
+				const kc = 77
+				nr := kr.nr
+				strips := (n + nr - 1) / nr
+				a, b := normals(rng, rows*kc), normals(rng, strips*nr*kc)
+				ldc := n + 1
+				c := normals(rng, rows*ldc)
+				want := f64s(c)
+				for r := 0; r < rows; r++ {
+					for j := 0; j < n; j++ {
+						s, col := j/nr, j%nr
+						for p := 0; p < kc; p++ {
+							want[r*ldc+j] += float64(a[p*rows+r]) * float64(b[(s*kc+p)*nr+col])
+						}
 					}
 				}
-			}
-			kr.narrow(kc, a, rows, b, c, ldc, rows, n)
-			for i := range c {
-				if i%ldc >= n {
-					if c[i] != float32(want[i]) {
-						t.Fatalf("rows=%d n=%d: wrote c[%d] outside the product", rows, n, i)
+				kr.narrow(kc, a, rows, b, c, ldc, rows, n)
+				for i := range c {
+					if i%ldc >= n {
+						if c[i] != float32(want[i]) {
+							t.Fatalf("%s rows=%d n=%d: wrote c[%d] outside the product", kr.name, rows, n, i)
+						}
+						continue
 					}
-					continue
-				}
-				if d := math.Abs(float64(c[i]) - want[i]); d > 1e-4*(1+math.Abs(want[i])) {
-					t.Fatalf("rows=%d n=%d: c[%d] = %g, want %g", rows, n, i, c[i], want[i])
+					// float32 sums of 77 unit-normal products: far below 1e-4
+					// relative to the sum's scale.
+					if d := math.Abs(float64(c[i]) - want[i]); d > 1e-4*(1+math.Abs(want[i])) {
+						t.Fatalf("%s rows=%d n=%d: c[%d] = %g, want %g", kr.name, rows, n, i, c[i], want[i])
+					}
 				}
 			}
 		}
@@ -195,36 +206,38 @@ func f64s(s []float32) []float64 {
 
 // BenchmarkNarrowGemm times products with few rows (the shapes of
 // BenchmarkConvFewPixels once oriented: rows × columns × K, the weight as
-// a pre-packed B) on the AVX-512 kernel with its narrow kernels and
-// without them (every row strip through the 14×32 tiles), serial and
-// split over the workers.
+// a pre-packed B) on each kernel with narrow kernels (AVX-512 14×32, AVX2
+// 6×16), with them and without (every row strip through the full-height
+// tiles), serial and split over the workers.
 func BenchmarkNarrowGemm(b *testing.B) {
-	if !haveAVX512 {
-		b.Skip("no AVX-512")
-	}
-	for _, sh := range [][3]int{{8, 1152, 192}, {10, 1152, 192}, {13, 1152, 192}, {8, 192, 1152}, {2, 48, 1152}, {2, 1152, 48}, {1, 240, 960}, {16, 960, 160}, {16, 160, 960}, {1, 1000, 1280}, {2, 1024, 576}, {8, 768, 768}} {
-		m, n, k := sh[0], sh[1], sh[2]
-		for _, narrow := range []bool{true, false} {
-			for _, serial := range []bool{true, false} {
-				b.Run(fmt.Sprintf("%dx%dx%d/narrow=%v/serial=%v", m, n, k, narrow, serial), func(b *testing.B) {
-					kr := *kernelAVX512
-					if !narrow {
-						kr.narrow = nil
-					}
-					var preB *packed
-					benchGemm(b, m, n, k, func(a, bb, c []float32) {
-						av, bv := rowMajor(a, k), rowMajor(bb, n)
-						if preB == nil {
-							preB = packWholeB(&kr, bv, k, n, nil)
-							b.ResetTimer()
+	for _, base := range gemmKernels() {
+		if base.narrow == nil {
+			continue
+		}
+		for _, sh := range [][3]int{{8, 1152, 192}, {10, 1152, 192}, {13, 1152, 192}, {8, 192, 1152}, {2, 48, 1152}, {2, 1152, 48}, {1, 240, 960}, {16, 960, 160}, {16, 160, 960}, {1, 1000, 1280}, {2, 1024, 576}, {8, 768, 768}} {
+			m, n, k := sh[0], sh[1], sh[2]
+			for _, narrow := range []bool{true, false} {
+				for _, serial := range []bool{true, false} {
+					b.Run(fmt.Sprintf("%s/%dx%dx%d/narrow=%v/serial=%v", base.name, m, n, k, narrow, serial), func(b *testing.B) {
+						kr := *base
+						if !narrow {
+							kr.narrow = nil
 						}
-						if serial {
-							sgemmSerial(&kr, m, n, k, av, bv, nil, preB, c, n)
-						} else {
-							sgemmKernel(&kr, m, n, k, av, bv, nil, preB, c, n)
-						}
+						var preB *packed
+						benchGemm(b, m, n, k, func(a, bb, c []float32) {
+							av, bv := rowMajor(a, k), rowMajor(bb, n)
+							if preB == nil {
+								preB = packWholeB(&kr, bv, k, n, nil)
+								b.ResetTimer()
+							}
+							if serial {
+								sgemmSerial(&kr, m, n, k, av, bv, nil, preB, c, n)
+							} else {
+								sgemmKernel(&kr, m, n, k, av, bv, nil, preB, c, n)
+							}
+						})
 					})
-				})
+				}
 			}
 		}
 	}
