@@ -165,27 +165,24 @@ func convGEMM(c *opCtx, xd, wd []float32, w *Tensor, bias, od []float32, g *conv
 		nf = max(1, min(nb, foldFloats/max(kdim*ohw, 1)))
 	}
 	direct := g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w
-	var col, tmp []float32
+	var planes *[]float32 // the padded planes of the unfold
 	if !direct {
-		// The packed im2col matrix (columns padded to strips).
-		strip := max(kern.mr, kern.nr)
-		s := getScratch(kdim * ((nf*ohw + strip - 1) / strip * strip))
-		defer putScratch(s)
-		col = *s
+		planes = getScratch(0)
+		defer putScratch(planes)
 	}
 	s := getScratch(g.mg * nf * ohw)
 	defer putScratch(s)
-	tmp = *s
+	tmp := *s
 	for n0 := 0; n0 < nb; n0 += nf {
 		for gi := 0; gi < g.grps; gi++ {
-			convGroup(c, xd, w, ct, bias, od, col, tmp, g, n0, min(nf, nb-n0), gi, direct)
+			convGroup(c, xd, w, ct, bias, od, planes, tmp, g, n0, min(nf, nb-n0), gi, direct)
 		}
 	}
 }
 
 // convGroup computes group gi of images n0..n0+nf-1 (see convGEMM), with
-// col and tmp as scratch.
-func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od, col, tmp []float32, g *conv2DGeom, n0, nf, gi int, direct bool) {
+// planes (the unfold's padded planes) and tmp as scratch.
+func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od []float32, planes *[]float32, tmp []float32, g *conv2DGeom, n0, nf, gi int, direct bool) {
 	ohw, hw := g.oh*g.ow, g.h*g.w
 	cin := g.c * g.grps
 	kdim := g.c * len(ct.taps)
@@ -201,13 +198,12 @@ func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od, col, tm
 	// bm (taps × cols): the images' unfolded columns side by side, read in
 	// place (image i's block of ohw columns at its own offset).
 	bm := rowMajor(xd[(n0*cin+gi*g.c)*hw:], ohw).blocked(ohw, cin*hw)
-	// Unfold straight into the GEMM's packed layout: B of the product, or
-	// A of the transposed one.
-	var preA, preB *packed
-	if !direct && trans {
-		preA = packIm2col(kern.mr, xd, g, ct.taps, n0, nf, gi, col)
-	} else if !direct {
-		preB = packIm2col(kern.nr, xd, g, ct.taps, n0, nf, gi, col)
+	at := matView{data: bm.data, rs: 1, cs: bm.rs, blk: bm.blk, bstride: bm.bstride}
+	if !direct {
+		// Unfold inside the GEMM, as it packs: B of the product, or A of
+		// the transposed one.
+		bm = generated(newIm2col(xd, g, ct.taps, n0, nf, gi, planes))
+		at = bm
 	}
 	wm := ct.wd[gi*g.mg*kdim:][:g.mg*kdim]
 	// out(ch, i) is output channel ch of image n0+i.
@@ -223,8 +219,7 @@ func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od, col, tm
 			}
 		}
 		wv := transposed(wm, kdim)
-		at := matView{data: bm.data, rs: 1, cs: bm.rs, blk: bm.blk, bstride: bm.bstride}
-		sgemmPacked(cols, g.mg, kdim, at, wv, preA, c.packedWeight(w, wv, kdim, g.mg, false), tmp, g.mg)
+		sgemmPacked(cols, g.mg, kdim, at, wv, nil, c.packedWeight(w, wv, kdim, g.mg, false), tmp, g.mg)
 		for ch := 0; ch < g.mg; ch++ {
 			for i := 0; i < nf; i++ {
 				o := out(ch, i)
@@ -237,18 +232,18 @@ func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od, col, tm
 		return
 	}
 	wv := rowMajor(wm, kdim)
-	preA = c.packedWeight(w, wv, g.mg, kdim, true)
+	preA := c.packedWeight(w, wv, g.mg, kdim, true)
 	if nf == 1 {
 		for ch := 0; ch < g.mg; ch++ {
 			fillBias(out(ch, 0), bias, gi*g.mg+ch)
 		}
-		sgemmPacked(g.mg, ohw, kdim, wv, bm, preA, preB, od[(n0*g.m+gi*g.mg)*ohw:][:g.mg*ohw], ohw)
+		sgemmPacked(g.mg, ohw, kdim, wv, bm, preA, nil, od[(n0*g.m+gi*g.mg)*ohw:][:g.mg*ohw], ohw)
 		return
 	}
 	for ch := 0; ch < g.mg; ch++ {
 		fillBias(tmp[ch*cols:][:cols], bias, gi*g.mg+ch)
 	}
-	sgemmPacked(g.mg, cols, kdim, wv, bm, preA, preB, tmp, cols)
+	sgemmPacked(g.mg, cols, kdim, wv, bm, preA, nil, tmp, cols)
 	for ch := 0; ch < g.mg; ch++ {
 		for i := 0; i < nf; i++ {
 			copy(out(ch, i), tmp[ch*cols+i*ohw:][:ohw])
@@ -256,152 +251,174 @@ func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od, col, tm
 	}
 }
 
-// packIm2col unfolds images n0..n0+nf-1 of group gi straight into the
-// GEMM's packed layout with strips nr wide (what packing their im2col
-// matrix as B, or its transpose as A, would give, zero-padded to whole
-// strips), into buf. Only the kernel taps listed in taps (indices
-// ky·kw+kx) become rows: row ch·len(taps)+t is tap taps[t] of channel ch.
-// Strips are filled one after another (in parallel), each row of a strip
-// in turn, so the writes run through memory in order; a strip row is a
-// few contiguous copies (one per output row it holds) from the channel
-// planes padded with zeros, or, when padding them would cost more than
-// the unfold (dilated kernels on small maps), copies between zero fills.
-func packIm2col(nr int, xd []float32, g *conv2DGeom, taps []int, n0, nf, gi int, buf []float32) *packed {
-	ohw, hw := g.oh*g.ow, g.h*g.w
+// im2col is the unfolded matrix of images n0..n0+nf-1 of group gi (K
+// rows ch·len(taps)+t, tap taps[t] of channel ch, by nf·ohw columns),
+// produced strip by strip as the GEMM packs it (stripPacker), never
+// whole: the product unfolds one K block of its workers' columns at a
+// time into its packing buffer and multiplies it while it is in cache.
+// A strip row is a few contiguous copies (one per output row it holds)
+// from the channel planes padded with zeros, built once per product, or,
+// when padding them would cost more than the unfold (dilated kernels on
+// small maps), copies between zero fills.
+type im2col struct {
+	xd         []float32
+	g          *conv2DGeom
+	taps       []int
+	tapOff     []int // where tap t's reads start in a padded plane
+	n0, nf, gi int
+	cols       int       // nf·ohw
+	pp         []float32 // padded planes: (ch, i) at (ch·nf + i)·pps; nil when not padded
+	pps, pw    int
+}
+
+// newIm2col prepares the unfold of images n0..n0+nf-1 of group gi, its
+// padded planes (in parallel) in buf when they pay.
+func newIm2col(xd []float32, g *conv2DGeom, taps []int, n0, nf, gi int, buf *[]float32) *im2col {
+	hw := g.h * g.w
 	cin := g.c * g.grps
 	nt := len(taps)
-	kdim := g.c * nt
-	cols := nf * ohw
-	p := &packed{pad: (cols + nr - 1) / nr * nr}
-	p.data = grow(buf, p.pad*kdim)
-	// The padded planes span every position a tap reads; plane (ch, i)
-	// is at (ch·nf + i)·pps.
+	u := &im2col{xd: xd, g: g, taps: taps, n0: n0, nf: nf, gi: gi, cols: nf * g.oh * g.ow}
+	// The padded planes span every position a tap reads.
 	ph, pw := (g.oh-1)*g.sh+(g.kh-1)*g.dh+1, (g.ow-1)*g.sw+(g.kw-1)*g.dw+1
-	pps := ph * pw
-	padded := g.pt >= 0 && g.pl >= 0 && pps <= nt*ohw
-	var pp []float32
-	if padded {
-		s := getScratch(g.c * nf * pps)
-		defer putScratch(s)
-		pp = *s
+	u.pps, u.pw = ph*pw, pw
+	if g.pt >= 0 && g.pl >= 0 && u.pps <= nt*g.oh*g.ow {
+		pps := u.pps
+		*buf = grow(*buf, g.c*nf*pps)
+		u.pp = *buf
 		parallelFor(g.c*nf, pps, func(lo, hi int) {
 			for q := lo; q < hi; q++ {
 				ch, i := q/nf, q%nf
-				padPlane(pp[q*pps:][:pps], ph, pw, xd[((n0+i)*cin+gi*g.c+ch)*hw:][:hw], g)
+				padPlane(u.pp[q*pps:][:pps], ph, pw, xd[((n0+i)*cin+gi*g.c+ch)*hw:][:hw], g)
 			}
 		})
+		u.tapOff = make([]int, nt)
+		for t, tap := range taps {
+			u.tapOff[t] = tap/g.kw*g.dh*pw + tap%g.kw*g.dw
+		}
 	}
-	// tapOff[t] is where tap t's reads start in a padded plane.
-	tapOff := make([]int, nt)
-	for t, tap := range taps {
-		tapOff[t] = tap/g.kw*g.dh*pw + tap%g.kw*g.dw
+	return u
+}
+
+// unfoldPiece is a run of a strip's columns within one output row of one
+// image: n columns from strip position d, image i, output (oy, ox), its
+// reads starting at off in the padded planes.
+type unfoldPiece struct{ d, n, i, oy, ox, off int }
+
+// packStrips unfolds K rows [p0, p0+kc) of columns [u, u+n) into w-wide
+// strips (stripPacker).
+func (u *im2col) packStrips(dst []float32, w, p0, kc, u0, n int) {
+	g := u.g
+	ohw := g.oh * g.ow
+	nt := len(u.taps)
+	var pcs [maxStrip]unfoldPiece
+	for st := 0; st*w < n; st++ {
+		js := u0 + st*w
+		j1 := min(js+w, u0+n, u.cols)
+		np := 0
+		for j := js; j < j1; {
+			i, pix := j/ohw, j%ohw
+			oy, ox := pix/g.ow, pix%g.ow
+			m := min(g.ow-ox, j1-j)
+			pcs[np] = unfoldPiece{d: j - js, n: m, i: i, oy: oy, ox: ox, off: i*u.pps + oy*g.sh*u.pw + ox*g.sw}
+			np++
+			j += m
+		}
+		u.packStrip(dst[st*kc*w:][:kc*w], w, p0, nt, pcs[:np], max(j1-js, 0))
 	}
-	parallelFor(p.pad/nr, kdim*nr, func(lo, hi int) {
-		// A strip's columns as runs within one output row of one image.
-		type piece struct{ d, n, i, oy, ox, off int }
-		var pcs [maxStrip]piece
-		for st := lo; st < hi; st++ {
-			np := 0
-			j1 := min(st*nr+nr, cols)
-			for j := st * nr; j < j1; {
-				i, pix := j/ohw, j%ohw
-				oy, ox := pix/g.ow, pix%g.ow
-				n := min(g.ow-ox, j1-j)
-				pcs[np] = piece{d: j - st*nr, n: n, i: i, oy: oy, ox: ox, off: i*pps + oy*g.sh*pw + ox*g.sw}
-				np++
-				j += n
-			}
-			width := j1 - st*nr
-			uni := pcs[0].n // the pieces' common width, or 0
-			for _, pc := range pcs[1:np] {
-				if pc.n != uni {
-					uni = 0
+}
+
+// packStrip writes K rows p0.. of one strip (len(dst)/w of them) from its
+// pieces, width columns wide (zeros after).
+func (u *im2col) packStrip(dst []float32, w, p0, nt int, pcs []unfoldPiece, width int) {
+	g := u.g
+	hw := g.h * g.w
+	cin := g.c * g.grps
+	uni := 0 // the pieces' common width, or 0
+	if len(pcs) > 0 {
+		uni = pcs[0].n
+	}
+	for _, pc := range pcs {
+		if pc.n != uni {
+			uni = 0
+		}
+	}
+	ch, t := p0/nt, p0%nt
+	for r := 0; r < len(dst)/w; r++ {
+		d := dst[r*w:][:w]
+		if width < w {
+			clear(d[width:])
+		}
+		if u.pp != nil {
+			src := u.pp[ch*u.nf*u.pps+u.tapOff[t]:]
+			if g.sw == 1 {
+				// Fixed-size moves, inline, when every piece is one
+				// whole output row of a common width.
+				switch uni {
+				case 1:
+					for _, pc := range pcs {
+						d[pc.d] = src[pc.off]
+					}
+				case 2:
+					for _, pc := range pcs {
+						*(*[2]float32)(d[pc.d:]) = *(*[2]float32)(src[pc.off:])
+					}
+				case 4:
+					for _, pc := range pcs {
+						*(*[4]float32)(d[pc.d:]) = *(*[4]float32)(src[pc.off:])
+					}
+				case 8:
+					for _, pc := range pcs {
+						d, s := d[pc.d:][:8], src[pc.off:][:8]
+						*(*[4]float32)(d) = *(*[4]float32)(s)
+						*(*[4]float32)(d[4:]) = *(*[4]float32)(s[4:])
+					}
+				case 16:
+					for _, pc := range pcs {
+						d, s := d[pc.d:][:16], src[pc.off:][:16]
+						*(*[4]float32)(d) = *(*[4]float32)(s)
+						*(*[4]float32)(d[4:]) = *(*[4]float32)(s[4:])
+						*(*[4]float32)(d[8:]) = *(*[4]float32)(s[8:])
+						*(*[4]float32)(d[12:]) = *(*[4]float32)(s[12:])
+					}
+				default:
+					for _, pc := range pcs {
+						copyRun(d[pc.d:pc.d+pc.n], src[pc.off:])
+					}
+				}
+			} else {
+				for _, pc := range pcs {
+					s := src[pc.off:][:(pc.n-1)*g.sw+1]
+					dd := d[pc.d : pc.d+pc.n]
+					for k := range dd {
+						dd[k] = s[k*g.sw]
+					}
 				}
 			}
-			r, p0, kc, next, dbase := 0, 0, 0, 0, 0
-			for ch := 0; ch < g.c; ch++ {
-				for t := 0; t < nt; t, r = t+1, r+1 {
-					if r == next {
-						// A new K block: its strips are kc rows long.
-						p0, kc, next = r, min(gemmKC, kdim-r), r+gemmKC
-						dbase = p0*p.pad + st*nr*kc
-					}
-					d := p.data[dbase+(r-p0)*nr:][:nr]
-					if width < nr {
-						clear(d[width:])
-					}
-					if padded {
-						src := pp[ch*nf*pps+tapOff[t]:]
-						if g.sw == 1 {
-							// Fixed-size moves, inline, when every piece is one
-							// whole output row of a common width.
-							switch uni {
-							case 1:
-								for _, pc := range pcs[:np] {
-									d[pc.d] = src[pc.off]
-								}
-							case 2:
-								for _, pc := range pcs[:np] {
-									*(*[2]float32)(d[pc.d:]) = *(*[2]float32)(src[pc.off:])
-								}
-							case 4:
-								for _, pc := range pcs[:np] {
-									*(*[4]float32)(d[pc.d:]) = *(*[4]float32)(src[pc.off:])
-								}
-							case 8:
-								for _, pc := range pcs[:np] {
-									d, s := d[pc.d:][:8], src[pc.off:][:8]
-									*(*[4]float32)(d) = *(*[4]float32)(s)
-									*(*[4]float32)(d[4:]) = *(*[4]float32)(s[4:])
-								}
-							case 16:
-								for _, pc := range pcs[:np] {
-									d, s := d[pc.d:][:16], src[pc.off:][:16]
-									*(*[4]float32)(d) = *(*[4]float32)(s)
-									*(*[4]float32)(d[4:]) = *(*[4]float32)(s[4:])
-									*(*[4]float32)(d[8:]) = *(*[4]float32)(s[8:])
-									*(*[4]float32)(d[12:]) = *(*[4]float32)(s[12:])
-								}
-							default:
-								for _, pc := range pcs[:np] {
-									copyRun(d[pc.d:pc.d+pc.n], src[pc.off:])
-								}
-							}
-							continue
-						}
-						for _, pc := range pcs[:np] {
-							s := src[pc.off:][:(pc.n-1)*g.sw+1]
-							dd := d[pc.d : pc.d+pc.n]
-							for k := range dd {
-								dd[k] = s[k*g.sw]
-							}
-						}
-						continue
-					}
-					ky, kx := taps[t]/g.kw, taps[t]%g.kw
-					for _, pc := range pcs[:np] {
-						dd := d[pc.d : pc.d+pc.n]
-						iy := pc.oy*g.sh - g.pt + ky*g.dh
-						if uint(iy) >= uint(g.h) {
-							clear(dd)
-							continue
-						}
-						plane := xd[((n0+pc.i)*cin+gi*g.c+ch)*hw:][:hw]
-						src := plane[iy*g.w:][:g.w]
-						x0 := pc.ox*g.sw + kx*g.dw - g.pl
-						for k := range dd {
-							if ix := k*g.sw + x0; uint(ix) < uint(g.w) {
-								dd[k] = src[ix]
-							} else {
-								dd[k] = 0
-							}
-						}
+		} else {
+			ky, kx := u.taps[t]/g.kw, u.taps[t]%g.kw
+			for _, pc := range pcs {
+				dd := d[pc.d : pc.d+pc.n]
+				iy := pc.oy*g.sh - g.pt + ky*g.dh
+				if uint(iy) >= uint(g.h) {
+					clear(dd)
+					continue
+				}
+				plane := u.xd[((u.n0+pc.i)*cin+u.gi*g.c+ch)*hw:][:hw]
+				src := plane[iy*g.w:][:g.w]
+				x0 := pc.ox*g.sw + kx*g.dw - g.pl
+				for k := range dd {
+					if ix := k*g.sw + x0; uint(ix) < uint(g.w) {
+						dd[k] = src[ix]
+					} else {
+						dd[k] = 0
 					}
 				}
 			}
 		}
-	})
-	return p
+		if t++; t == nt {
+			ch, t = ch+1, 0
+		}
+	}
 }
 
 // transUnfoldCost is the extra cost of unfolding one column into A strips
