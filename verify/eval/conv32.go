@@ -310,6 +310,22 @@ func (u *im2col) packStrips(dst []float32, w, p0, kc, u0, n int) {
 	g := u.g
 	ohw := g.oh * g.ow
 	nt := len(u.taps)
+	// offs[r] is where K row p0+r reads in the padded planes (channel
+	// ch's plane of image 0, moved on to tap t's first read).
+	var offBuf [gemmKC]int
+	offs := offBuf[:0]
+	if u.pp != nil && g.sw == 1 {
+		if kc > gemmKC {
+			offs = make([]int, 0, kc)
+		}
+		ch, t := p0/nt, p0%nt
+		for range kc {
+			offs = append(offs, ch*u.nf*u.pps+u.tapOff[t])
+			if t++; t == nt {
+				ch, t = ch+1, 0
+			}
+		}
+	}
 	var pcs [maxStrip]unfoldPiece
 	for st := 0; st*w < n; st++ {
 		js := u0 + st*w
@@ -323,75 +339,115 @@ func (u *im2col) packStrips(dst []float32, w, p0, kc, u0, n int) {
 			np++
 			j += m
 		}
-		u.packStrip(dst[st*kc*w:][:kc*w], w, p0, nt, pcs[:np], max(j1-js, 0))
+		d := dst[st*kc*w:][:kc*w]
+		if width := max(j1-js, 0); width < w {
+			for r := range kc {
+				clear(d[r*w+width : (r+1)*w])
+			}
+		}
+		if len(offs) > 0 {
+			gatherRows(d, w, u.pp, offs, pcs[:np])
+			continue
+		}
+		u.packStrip(d, w, p0, nt, pcs[:np])
 	}
 }
 
-// packStrip writes K rows p0.. of one strip (len(dst)/w of them) from its
-// pieces, width columns wide (zeros after).
-func (u *im2col) packStrip(dst []float32, w, p0, nt int, pcs []unfoldPiece, width int) {
+// gatherRows is the unfold of one strip from the padded planes at unit
+// stride: row r of dst (w wide) gets, for each piece, its n values from
+// src at offs[r] + the piece's offset. The bounds are checked once, up
+// front, so that the moves (in 16-byte units, piece by piece down the
+// rows, one loop per width) go unchecked: this runs for every element a
+// convolution multiplies.
+func gatherRows(dst []float32, w int, src []float32, offs []int, pcs []unfoldPiece) {
+	hi := 0
+	for _, o := range offs {
+		hi = max(hi, o)
+	}
+	if len(offs)*w > len(dst) {
+		panic("eval: im2col strip beyond its buffer")
+	}
+	for _, pc := range pcs {
+		if pc.d < 0 || pc.off < 0 || pc.d+pc.n > w || hi+pc.off+pc.n > len(src) {
+			panic("eval: im2col read beyond its planes")
+		}
+	}
+	if len(offs) == 0 {
+		return
+	}
+	d0, s0 := unsafe.Pointer(unsafe.SliceData(dst)), unsafe.Pointer(unsafe.SliceData(src))
+	type v4 = [4]float32
+	at := func(p unsafe.Pointer, i int) *v4 { return (*v4)(unsafe.Add(p, 4*i)) }
+	for _, pc := range pcs {
+		dp, sp := unsafe.Add(d0, 4*pc.d), unsafe.Add(s0, 4*pc.off)
+		switch n := pc.n; n {
+		case 32:
+			for r, o := range offs {
+				d, s := unsafe.Add(dp, 4*r*w), unsafe.Add(sp, 4*o)
+				for k := 0; k < 32; k += 4 {
+					*at(d, k) = *at(s, k)
+				}
+			}
+		case 16:
+			for r, o := range offs {
+				d, s := unsafe.Add(dp, 4*r*w), unsafe.Add(sp, 4*o)
+				*at(d, 0) = *at(s, 0)
+				*at(d, 4) = *at(s, 4)
+				*at(d, 8) = *at(s, 8)
+				*at(d, 12) = *at(s, 12)
+			}
+		case 8:
+			for r, o := range offs {
+				d, s := unsafe.Add(dp, 4*r*w), unsafe.Add(sp, 4*o)
+				*at(d, 0) = *at(s, 0)
+				*at(d, 4) = *at(s, 4)
+			}
+		case 4:
+			for r, o := range offs {
+				*at(unsafe.Add(dp, 4*r*w), 0) = *at(unsafe.Add(sp, 4*o), 0)
+			}
+		case 2:
+			for r, o := range offs {
+				*(*[2]float32)(unsafe.Add(dp, 4*r*w)) = *(*[2]float32)(unsafe.Add(sp, 4*o))
+			}
+		case 1:
+			for r, o := range offs {
+				*(*float32)(unsafe.Add(dp, 4*r*w)) = *(*float32)(unsafe.Add(sp, 4*o))
+			}
+		default:
+			n4 := n &^ 3
+			for r, o := range offs {
+				d, s := unsafe.Add(dp, 4*r*w), unsafe.Add(sp, 4*o)
+				k := 0
+				for ; k < n4; k += 4 {
+					*at(d, k) = *at(s, k)
+				}
+				for ; k < n; k++ {
+					*(*float32)(unsafe.Add(d, 4*k)) = *(*float32)(unsafe.Add(s, 4*k))
+				}
+			}
+		}
+	}
+}
+
+// packStrip writes K rows p0.. of one strip (len(dst)/w of them, the
+// columns past its pieces already zero) from its pieces where gatherRows
+// does not apply: strided reads of the padded planes, or reads of the
+// unpadded planes with the padding tested per element.
+func (u *im2col) packStrip(dst []float32, w, p0, nt int, pcs []unfoldPiece) {
 	g := u.g
 	hw := g.h * g.w
 	cin := g.c * g.grps
-	uni := 0 // the pieces' common width, or 0
-	if len(pcs) > 0 {
-		uni = pcs[0].n
-	}
-	for _, pc := range pcs {
-		if pc.n != uni {
-			uni = 0
-		}
-	}
 	ch, t := p0/nt, p0%nt
 	for r := 0; r < len(dst)/w; r++ {
 		d := dst[r*w:][:w]
-		if width < w {
-			clear(d[width:])
-		}
 		if u.pp != nil {
 			src := u.pp[ch*u.nf*u.pps+u.tapOff[t]:]
-			if g.sw == 1 {
-				// Fixed-size moves, inline, when every piece is one
-				// whole output row of a common width.
-				switch uni {
-				case 1:
-					for _, pc := range pcs {
-						d[pc.d] = src[pc.off]
-					}
-				case 2:
-					for _, pc := range pcs {
-						*(*[2]float32)(d[pc.d:]) = *(*[2]float32)(src[pc.off:])
-					}
-				case 4:
-					for _, pc := range pcs {
-						*(*[4]float32)(d[pc.d:]) = *(*[4]float32)(src[pc.off:])
-					}
-				case 8:
-					for _, pc := range pcs {
-						d, s := d[pc.d:][:8], src[pc.off:][:8]
-						*(*[4]float32)(d) = *(*[4]float32)(s)
-						*(*[4]float32)(d[4:]) = *(*[4]float32)(s[4:])
-					}
-				case 16:
-					for _, pc := range pcs {
-						d, s := d[pc.d:][:16], src[pc.off:][:16]
-						*(*[4]float32)(d) = *(*[4]float32)(s)
-						*(*[4]float32)(d[4:]) = *(*[4]float32)(s[4:])
-						*(*[4]float32)(d[8:]) = *(*[4]float32)(s[8:])
-						*(*[4]float32)(d[12:]) = *(*[4]float32)(s[12:])
-					}
-				default:
-					for _, pc := range pcs {
-						copyRun(d[pc.d:pc.d+pc.n], src[pc.off:])
-					}
-				}
-			} else {
-				for _, pc := range pcs {
-					s := src[pc.off:][:(pc.n-1)*g.sw+1]
-					dd := d[pc.d : pc.d+pc.n]
-					for k := range dd {
-						dd[k] = s[k*g.sw]
-					}
+			for _, pc := range pcs {
+				s := src[pc.off:][:(pc.n-1)*g.sw+1]
+				dd := d[pc.d : pc.d+pc.n]
+				for k := range dd {
+					dd[k] = s[k*g.sw]
 				}
 			}
 		} else {

@@ -221,3 +221,25 @@ func BenchmarkConvSmallM(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIm2colStrips times the unfold alone (no product): densenet's
+// 128-channel 3×3 on 16×16 maps, batch 2, one K block of one 32-wide
+// strip after another into a cache-resident panel, as the GEMM asks for it.
+func BenchmarkIm2colStrips(b *testing.B) {
+	g := &conv2DGeom{c: 128, h: 16, w: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, oh: 16, ow: 16, m: 32, mg: 32, grps: 1}
+	x := seeded(3, 2, 128, 16, 16).Float32s()
+	taps := []int{0, 1, 2, 3, 4, 5, 6, 7, 8}
+	var planes []float32
+	u := newIm2col(x, g, taps, 0, 2, 0, &planes)
+	k := 128 * 9
+	dst := make([]float32, 32*gemmKC)
+	b.SetBytes(int64(4 * k * u.cols))
+	for i := 0; i < b.N; i++ {
+		for j := 0; j < u.cols; j += 32 {
+			for p0 := 0; p0 < k; p0 += gemmKC {
+				kc := min(gemmKC, k-p0)
+				u.packStrips(dst, 32, p0, kc, j, 32)
+			}
+		}
+	}
+}
