@@ -42,6 +42,20 @@ func TestConvGEMMEveryKernel(t *testing.T) {
 		{1, 5, 20, 40, 9, 3, 2, 1, 1, 1},   // stride 2 on 20-wide rows
 		{2, 40, 2, 2, 300, 3, 1, 1, 1, 1},  // unfolded and transposed (8 columns, 300 filters)
 		{2, 24, 2, 2, 300, 3, 1, 6, 1, 6},  // pruned to the centre tap, transposed
+		// The unfold inside the product: K of several 256 blocks with a
+		// tail, columns no multiple of the strips, each layout.
+		{2, 70, 5, 7, 9, 3, 1, 1, 1, 1},    // K 630, 70 folded columns split over the workers
+		{2, 60, 2, 2, 400, 3, 1, 1, 1, 1},  // K 540, transposed, the unfolded A packed whole in parallel
+		{2, 5, 2, 2, 300, 3, 1, 1, 1, 1},   // K 45, transposed and serial: A unfolded per row block
+		{2, 40, 13, 11, 12, 3, 2, 1, 1, 1}, // K 360, stride 2 (strided reads of the padded planes)
+		{2, 33, 9, 9, 20, 3, 1, 2, 1, 2},   // K 297, dilation 2
+		{2, 300, 3, 3, 10, 3, 1, 5, 1, 5},  // pruned to the centre tap, K 300, unpadded planes
+		{2, 96, 6, 6, 64, 3, 1, 1, 2, 1},   // groups of K 432
+		{1, 64, 40, 40, 16, 3, 1, 1, 1, 1}, // one 40×40 image, K 576, 1600 columns
+		{2, 128, 2, 2, 32, 3, 1, 1, 1, 1},  // densenet's growth 3×3 on 2×2 maps
+		{2, 7, 5, 5, 6, 3, 1, 1, 1, 1},     // tiny: one strip, one K block
+		{2, 16, 3, 3, 600, 3, 1, 0, 1, 1},  // 1×1 outputs, transposed with every kernel, A packed whole
+		{2, 3, 3, 3, 600, 3, 1, 0, 1, 1},   // the same serial: A unfolded per row block
 	}
 	saved := kern
 	defer func() { kern = saved }()
@@ -144,11 +158,21 @@ func paddedConv64(x, w, b []float32, n, c, h, wd, m, k, s, p, d int) ([]float64,
 // in the padded reference (and in ONNX Runtime), so no tap is pruned then.
 func TestConvPrunedTaps(t *testing.T) {
 	const n, c, h, w, m, k, s, p, d = 2, 24, 4, 5, 40, 3, 1, 12, 12
+	saved := kern
+	defer func() { kern = saved }()
+	for _, kr := range gemmKernels() {
+		kern = kr
+		testConvPrunedTaps(t, kr.name)
+	}
+}
+
+func testConvPrunedTaps(t *testing.T, kname string) {
+	const n, c, h, w, m, k, s, p, d = 2, 24, 4, 5, 40, 3, 1, 12, 12
 	for _, tc := range []struct {
 		name string
 		bad  float32 // planted at a tap that reads only padding, output channel 3
 	}{{"finite", 0}, {"inf", float32(math.Inf(-1))}, {"nan", float32(math.NaN())}} {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(kname+"/"+tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(5))
 			x := make([]float32, n*c*h*w)
 			wt := make([]float32, m*c*k*k)
@@ -207,6 +231,7 @@ func BenchmarkConvSmallM(b *testing.B) {
 		{"densenet_128to32_3x3_16px", 128, 16, 32, 3, 1, 1, 1},
 		{"densenet_128to32_3x3_8px", 128, 8, 32, 3, 1, 1, 1},
 		{"densenet_128to32_3x3_4px", 128, 4, 32, 3, 1, 1, 1},
+		{"densenet_128to32_3x3_2px", 128, 2, 32, 3, 1, 1, 1},
 		{"densenet_512to128_1x1_8px", 512, 8, 128, 1, 1, 0, 1},
 		{"aspp_960to256_3x3d12_4px", 960, 4, 256, 3, 1, 12, 12},
 		{"effnet_672to112_1x1_4px", 672, 4, 112, 1, 1, 0, 1},
