@@ -189,10 +189,8 @@ func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od []float3
 	cols := nf * ohw
 	trans := tileCost(cols, g.mg) < tileCost(g.mg, cols)*4/5
 	if !direct {
-		// Unfolding into 14-wide A strips (output rows cross them) costs
-		// more per element than into 32-wide B strips: transpose only when
-		// the tiles saved outweigh that (BenchmarkConvSmallM, densenet's
-		// 32-filter 3×3s).
+		// Transpose only when the tiles saved outweigh its own costs
+		// (transUnfoldCost).
 		trans = tileCost(g.mg, cols)-tileCost(cols, g.mg) > transUnfoldCost*cols
 	}
 	// bm (taps × cols): the images' unfolded columns side by side, read in
@@ -341,9 +339,7 @@ func (u *im2col) packStrips(dst []float32, w, p0, kc, u0, n int) {
 		}
 		d := dst[st*kc*w:][:kc*w]
 		if width := max(j1-js, 0); width < w {
-			for r := range kc {
-				clear(d[r*w+width : (r+1)*w])
-			}
+			clearCols(d, w, width)
 		}
 		if len(offs) > 0 {
 			gatherRows(d, w, u.pp, offs, pcs[:np])
@@ -430,6 +426,25 @@ func gatherRows(dst []float32, w int, src []float32, offs []int, pcs []unfoldPie
 	}
 }
 
+// clearCols zeroes columns [from, w) of every w-wide row of d (a strip's
+// padding past the last column): inline 16-byte stores where they fit,
+// not a clear call per row.
+func clearCols(d []float32, w, from int) {
+	rows := len(d) / w
+	if n := w - from; n%4 != 0 || n > 16 {
+		for r := range rows {
+			clear(d[r*w+from : (r+1)*w])
+		}
+		return
+	}
+	for r := range rows {
+		z := d[r*w+from : (r+1)*w]
+		for k := 0; k+4 <= len(z); k += 4 {
+			*(*[4]float32)(z[k:]) = [4]float32{}
+		}
+	}
+}
+
 // packStrip writes K rows p0.. of one strip (len(dst)/w of them, the
 // columns past its pieces already zero) from its pieces where gatherRows
 // does not apply: strided reads of the padded planes, or reads of the
@@ -477,10 +492,13 @@ func (u *im2col) packStrip(dst []float32, w, p0, nt int, pcs []unfoldPiece) {
 	}
 }
 
-// transUnfoldCost is the extra cost of unfolding one column into A strips
-// rather than B strips, in tile elements of the kernel's work: about 1.5 ns
-// per unfolded element against 2.5 ns per k step of a 14×32 tile.
-const transUnfoldCost = 270
+// transUnfoldCost is the extra cost per column of the transposed
+// product, in tile elements of the kernel's work: its output transposed
+// back, its A strips cut across output rows into more pieces. Tuned on
+// BenchmarkConvSmallM (densenet's 32-filter 3×3s: transposed on 2×2 maps,
+// where 8 columns would fill a quarter of a 32-wide tile, not on 8×8 or
+// larger) and BenchmarkConvShapes.
+const transUnfoldCost = 48
 
 // maxStrip bounds the strip width of every kernel (mr and nr).
 const maxStrip = 32
@@ -488,11 +506,22 @@ const maxStrip = 32
 // padPlane copies plane (h×w) into pp (ph×pw) at (pt, pl), zeros around.
 func padPlane(pp []float32, ph, pw int, plane []float32, g *conv2DGeom) {
 	pp = pp[:ph*pw]
-	clear(pp)
 	n := min(g.w, pw-g.pl)
-	if n <= 0 {
+	if n <= 0 || ph*pw <= 64 {
+		// Tiny planes (the 2×2 and 4×4 maps of a network's last stages,
+		// hundreds of them per convolution): element by element, without
+		// the clear and copy calls.
+		for i := range pp {
+			pp[i] = 0
+		}
+		for y := 0; y < g.h && y+g.pt < ph; y++ {
+			for x := 0; x < n; x++ {
+				pp[(y+g.pt)*pw+g.pl+x] = plane[y*g.w+x]
+			}
+		}
 		return
 	}
+	clear(pp)
 	for y := 0; y < g.h && y+g.pt < ph; y++ {
 		copy(pp[(y+g.pt)*pw+g.pl:][:n], plane[y*g.w:][:n])
 	}

@@ -311,7 +311,7 @@ func putScratch(p *[]float32) { scratchPool.Put(p) }
 // gemmBlock computes c[i0:i0+m, j0:j0+n] += a·b over the whole K, packing
 // into pa and pb unless the operand comes pre-packed (preA, preB).
 func gemmBlock(kr *gemmKernel, a, b matView, preA, preB *packed, c []float32, ldc, i0, m, j0, n, k int, pa, pb []float32) {
-	var edge [maxTile]float32
+	var edge []float32 // the tail tiles' scratch (it escapes: allocated only if used)
 	mr, nr := kr.mr, kr.nr
 	for p0 := 0; p0 < k; p0 += gemmKC {
 		kc := min(gemmKC, k-p0)
@@ -343,6 +343,9 @@ func gemmBlock(kr *gemmKernel, a, b matView, preA, preB *packed, c []float32, ld
 					if kr.edge != nil {
 						kr.edge(kc, ap, bp, c[ci:], ldc, rows, cols)
 						continue
+					}
+					if edge == nil {
+						edge = make([]float32, maxTile)
 					}
 					e := edge[:mr*nr]
 					clear(e)
