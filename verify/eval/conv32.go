@@ -259,10 +259,15 @@ func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od []float3
 // when padding them would cost more than the unfold (dilated kernels on
 // small maps), copies between zero fills.
 type im2col struct {
-	xd         []float32
-	g          *conv2DGeom
-	taps       []int
-	tapOff     []int // where tap t's reads start in a padded plane
+	xd     []float32
+	g      *conv2DGeom
+	taps   []int
+	tapOff []int // where tap t's reads start in a padded plane
+	// rowOff[r] is where K row r reads in the padded planes (channel
+	// ch's plane of image 0, moved on to tap t's first read), rowMax the
+	// largest; set when the rows are gathered at unit stride.
+	rowOff     []int
+	rowMax     int
 	n0, nf, gi int
 	cols       int       // nf·ohw
 	pp         []float32 // padded planes: (ch, i) at (ch·nf + i)·pps; nil when not padded
@@ -293,6 +298,15 @@ func newIm2col(xd []float32, g *conv2DGeom, taps []int, n0, nf, gi int, buf *[]f
 		for t, tap := range taps {
 			u.tapOff[t] = tap/g.kw*g.dh*pw + tap%g.kw*g.dw
 		}
+		if g.sw == 1 {
+			u.rowOff = make([]int, 0, g.c*nt)
+			for ch := range g.c {
+				for _, o := range u.tapOff {
+					u.rowOff = append(u.rowOff, ch*nf*pps+o)
+					u.rowMax = max(u.rowMax, ch*nf*pps+o)
+				}
+			}
+		}
 	}
 	return u
 }
@@ -308,21 +322,9 @@ func (u *im2col) packStrips(dst []float32, w, p0, kc, u0, n int) {
 	g := u.g
 	ohw := g.oh * g.ow
 	nt := len(u.taps)
-	// offs[r] is where K row p0+r reads in the padded planes (channel
-	// ch's plane of image 0, moved on to tap t's first read).
-	var offBuf [gemmKC]int
-	offs := offBuf[:0]
-	if u.pp != nil && g.sw == 1 {
-		if kc > gemmKC {
-			offs = make([]int, 0, kc)
-		}
-		ch, t := p0/nt, p0%nt
-		for range kc {
-			offs = append(offs, ch*u.nf*u.pps+u.tapOff[t])
-			if t++; t == nt {
-				ch, t = ch+1, 0
-			}
-		}
+	var offs []int
+	if u.rowOff != nil {
+		offs = u.rowOff[p0 : p0+kc]
 	}
 	var pcs [maxStrip]unfoldPiece
 	for st := 0; st*w < n; st++ {
@@ -342,7 +344,7 @@ func (u *im2col) packStrips(dst []float32, w, p0, kc, u0, n int) {
 			clearCols(d, w, width)
 		}
 		if len(offs) > 0 {
-			gatherRows(d, w, u.pp, offs, pcs[:np])
+			gatherRows(d, w, u.pp, offs, u.rowMax, pcs[:np])
 			continue
 		}
 		u.packStrip(d, w, p0, nt, pcs[:np])
@@ -351,15 +353,11 @@ func (u *im2col) packStrips(dst []float32, w, p0, kc, u0, n int) {
 
 // gatherRows is the unfold of one strip from the padded planes at unit
 // stride: row r of dst (w wide) gets, for each piece, its n values from
-// src at offs[r] + the piece's offset. The bounds are checked once, up
-// front, so that the moves (in 16-byte units, piece by piece down the
-// rows, one loop per width) go unchecked: this runs for every element a
-// convolution multiplies.
-func gatherRows(dst []float32, w int, src []float32, offs []int, pcs []unfoldPiece) {
-	hi := 0
-	for _, o := range offs {
-		hi = max(hi, o)
-	}
+// src at offs[r] (at most hi) + the piece's offset. The bounds are
+// checked once, up front, so that the moves (in assembly, or 16-byte
+// units in Go, piece by piece down the rows, one loop per width) go
+// unchecked: this runs for every element a convolution multiplies.
+func gatherRows(dst []float32, w int, src []float32, offs []int, hi int, pcs []unfoldPiece) {
 	if len(offs)*w > len(dst) {
 		panic("eval: im2col strip beyond its buffer")
 	}
@@ -376,6 +374,9 @@ func gatherRows(dst []float32, w int, src []float32, offs []int, pcs []unfoldPie
 	at := func(p unsafe.Pointer, i int) *v4 { return (*v4)(unsafe.Add(p, 4*i)) }
 	for _, pc := range pcs {
 		dp, sp := unsafe.Add(d0, 4*pc.d), unsafe.Add(s0, 4*pc.off)
+		if gatherPiece(dp, sp, w, offs, pc.n) {
+			continue
+		}
 		switch n := pc.n; n {
 		case 32:
 			for r, o := range offs {
