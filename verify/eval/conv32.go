@@ -351,6 +351,10 @@ func (u *im2col) packStrips(dst []float32, w, p0, kc, u0, n int) {
 	}
 }
 
+// gatherAVX2 enables the assembly row gather (gatherPiece) where the CPU
+// has AVX2; tests switch it off to run the Go moves.
+var gatherAVX2 = haveAVX2
+
 // gatherRows is the unfold of one strip from the padded planes at unit
 // stride: row r of dst (w wide) gets, for each piece, its n values from
 // src at offs[r] (at most hi) + the piece's offset. The bounds are

@@ -16,7 +16,8 @@ import (
 // ONNX node tests cover). The cases reach each GEMM layout: one image at
 // a time, the batch folded into the columns, the transposed product (few
 // output pixels, many filters), the 1×1 fast path folded and not, groups,
-// strides and pads, and tails that fill no whole 6×16 or 14×32 tile.
+// strides and pads, and tails that fill no whole 6×16 or 14×32 tile. The
+// Go kernel runs with the unfold's Go moves (no assembly gather).
 func TestConvGEMMEveryKernel(t *testing.T) {
 	type cs struct{ n, c, h, w, m, k, s, p, g, d int }
 	cases := []cs{
@@ -57,10 +58,12 @@ func TestConvGEMMEveryKernel(t *testing.T) {
 		{2, 16, 3, 3, 600, 3, 1, 0, 1, 1},  // 1×1 outputs, transposed with every kernel, A packed whole
 		{2, 3, 3, 3, 600, 3, 1, 0, 1, 1},   // the same serial: A unfolded per row block
 	}
-	saved := kern
-	defer func() { kern = saved }()
+	saved, savedGather := kern, gatherAVX2
+	defer func() { kern, gatherAVX2 = saved, savedGather }()
 	for _, kr := range gemmKernels() {
-		kern = kr
+		// The Go kernel stands for a CPU without AVX2: the unfold's
+		// assembly gather is off with it.
+		kern, gatherAVX2 = kr, savedGather && kr != kernelGo6x16
 		for ci, tc := range cases {
 			t.Run(fmt.Sprint(kr.name, tc), func(t *testing.T) {
 				rng := rand.New(rand.NewSource(int64(11 + ci)))
@@ -158,10 +161,10 @@ func paddedConv64(x, w, b []float32, n, c, h, wd, m, k, s, p, d int) ([]float64,
 // in the padded reference (and in ONNX Runtime), so no tap is pruned then.
 func TestConvPrunedTaps(t *testing.T) {
 	const n, c, h, w, m, k, s, p, d = 2, 24, 4, 5, 40, 3, 1, 12, 12
-	saved := kern
-	defer func() { kern = saved }()
+	saved, savedGather := kern, gatherAVX2
+	defer func() { kern, gatherAVX2 = saved, savedGather }()
 	for _, kr := range gemmKernels() {
-		kern = kr
+		kern, gatherAVX2 = kr, savedGather && kr != kernelGo6x16
 		testConvPrunedTaps(t, kr.name)
 	}
 }

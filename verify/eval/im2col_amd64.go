@@ -13,7 +13,7 @@ func gatherPieceAVX2(dst *float32, dstep int, src *float32, offs *int, rows, n i
 // at dp, row r from sp + offs[r] (see gatherRows), when the CPU has AVX2
 // and the piece is at least 8 wide; it reports whether it did.
 func gatherPiece(dp, sp unsafe.Pointer, w int, offs []int, n int) bool {
-	if !haveAVX2 || n < 8 || len(offs) == 0 {
+	if !gatherAVX2 || n < 8 || len(offs) == 0 {
 		return false
 	}
 	gatherPieceAVX2((*float32)(dp), 4*w, (*float32)(sp), &offs[0], len(offs), n)
