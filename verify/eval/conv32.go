@@ -69,7 +69,8 @@ func fillBias(d, bias []float32, ch int) {
 // foldBelow is the output size (pixels per image) below which the images
 // of a batch are multiplied side by side in one product: a 2×2 map alone
 // would fill 4 of a 16- or 32-wide register tile. foldFloats caps the
-// unfolded matrix of such a product.
+// unfolded matrix of such a product (never stored whole, but its size
+// bounds the product's padded planes and output buffer).
 const (
 	foldBelow  = 1024
 	foldFloats = 4 << 20
