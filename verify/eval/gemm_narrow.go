@@ -52,8 +52,8 @@ func (kr *gemmKernel) tileRows(m int) int {
 // sgemmNarrow is sgemmKernel for products of at most kr.narrowMax rows:
 // every row goes through the narrow kernel, so A is not packed into
 // full-height strips (mostly zero padding) but read where it lies when
-// its row values of each k are contiguous, or else gathered once, tightly
-// (m values per k). The columns are split over the workers in whole
+// its row values of each k are contiguous, or else gathered (or, for an
+// unfold, generated) once, tightly (m values per k). The columns are split over the workers in whole
 // strips, each packing its own part of B unless B comes pre-packed.
 func sgemmNarrow(kr *gemmKernel, m, n, k int, a, b matView, preA, preB *packed, c []float32, ldc int, parallel bool) {
 	var ap []float32 // A's K block p0 at ap[p0·lda:], when not pre-packed
@@ -61,6 +61,16 @@ func sgemmNarrow(kr *gemmKernel, m, n, k int, a, b matView, preA, preB *packed, 
 	switch {
 	case preA != nil:
 		lda = kr.mr
+	case a.gen != nil:
+		// An unfold: generated as one m-wide strip per K block, which is
+		// the tight layout.
+		s := getScratch(m * k)
+		defer putScratch(s)
+		ap = *s
+		for p0 := 0; p0 < k; p0 += gemmKC {
+			kc := min(gemmKC, k-p0)
+			a.gen.packStrips(ap[p0*m:][:kc*m], m, p0, kc, a.u0, m)
+		}
 	case a.rs == 1 && a.cs > 1 && a.contiguous(m):
 		// Transposed storage: the m rows of each k side by side.
 		ap, lda = a.data[a.offsetA(0, 0):], a.cs
@@ -113,19 +123,14 @@ func sgemmNarrow(kr *gemmKernel, m, n, k int, a, b matView, preA, preB *packed, 
 }
 
 // offsetA is where element (i, j) of v, an A operand, is in v.data: when
-// v is blocked, its blocked index is the row when rows are unit-stride
-// (as packA reads it), the column otherwise.
+// v is blocked, its blocked index is the row (rows are unit-stride), the
+// only blocked A that packA reads.
 func (v matView) offsetA(i, j int) int {
-	switch {
-	case v.blk == 0:
+	if v.blk == 0 {
 		return i*v.rs + j*v.cs
-	case v.rs == 1:
-		u := i + v.u0
-		return (u/v.blk)*v.bstride + u%v.blk + j*v.cs
-	default:
-		u := j + v.u0
-		return (u/v.blk)*v.bstride + u%v.blk + i*v.rs
 	}
+	u := i + v.u0
+	return (u/v.blk)*v.bstride + u%v.blk + j*v.cs
 }
 
 // contiguous reports whether rows 0..m-1 of v (unit stride along its
