@@ -78,9 +78,24 @@ func sgemmNarrow(kr *gemmKernel, m, n, k int, a, b matView, preA, preB *packed, 
 		s := getScratch(m * k)
 		defer putScratch(s)
 		ap = *s
+		// Row i's element p is at base[i] + p·cs (the blocking, if any,
+		// is along the rows).
+		var base [16]int
 		for i := 0; i < m; i++ {
+			base[i] = a.offsetA(i, 0)
+		}
+		if a.cs == 1 {
+			for i := 0; i < m; i++ {
+				for p, v := range a.data[base[i]:][:k] {
+					ap[p*m+i] = v
+				}
+			}
+		} else {
 			for p := 0; p < k; p++ {
-				ap[p*m+i] = a.data[a.offsetA(i, p)]
+				d, o := ap[p*m:][:m], p*a.cs
+				for i := range d {
+					d[i] = a.data[base[i]+o]
+				}
 			}
 		}
 	}
