@@ -183,6 +183,10 @@ func depthwise2D(xd, wd, bias, od []float32, nb int, g *conv2DGeom) {
 	if ohw == 0 {
 		return
 	}
+	if depthwiseByChannels(g) {
+		depthwiseChannels(xd, wd, bias, od, nb, g) // depthwise_nhwc.go
+		return
+	}
 	p := newWindowPlan(g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh, g.ow)
 	parallelFor(nb*g.m, ohw*ksz, func(lo, hi int) {
 		buf := p.newPlane(0)
