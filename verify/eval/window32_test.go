@@ -260,8 +260,9 @@ func directDepthwise64(x, w, b []float32, n, c, h, wd int, tc windowCase) (y, ma
 
 // TestDepthwiseSmallPlanesAgreeWithDirectFloat64 covers the channel-minor
 // kernel's geometries (depthwise_nhwc.go) and the switch to the plane
-// kernels around dwChannelsMaxOut: planes 1×1 to 9×9 (and 10×10 beyond
-// the switch), channel counts around and between multiples of 16,
+// kernels around dwChannelsMaxOut: planes 1×1 to 10×10 and 16×16 (and
+// 17×17 beyond the switch), channel counts around and between multiples
+// of 16 and of the 64- and 32-channel groups,
 // strides 1 and 2, symmetric and asymmetric pads 0 to 2, dilation 2,
 // kernels 1, 3, 5 and 7, with and without bias, and NaN and ±Inf in the
 // inputs and weights, which must come out where float64 puts them (a
@@ -274,7 +275,7 @@ func TestDepthwiseSmallPlanesAgreeWithDirectFloat64(t *testing.T) {
 		nonfin bool
 	}
 	var cases []dwCase
-	for _, hw := range []int{1, 2, 3, 4, 5, 7, 8, 9, 10} {
+	for _, hw := range []int{1, 2, 3, 4, 5, 7, 8, 9, 10, 16, 17} {
 		for _, k := range []int{3, 5} {
 			for _, s := range []int{1, 2} {
 				tc := windowCase{n: 1 + rng.Intn(2), c: []int{1, 7, 16, 17, 40, 67, 100, 150}[rng.Intn(8)], h: hw, w: hw,
