@@ -207,9 +207,12 @@ func newDWLayout(g *conv2DGeom, gc int) *dwLayout {
 var dwScratch = sync.Pool{New: func() any { return new([]float32) }}
 
 // depthwiseChannels is depthwise2D for depthwiseByChannels geometries.
-func depthwiseChannels(xd, wd, bias, od []float32, nb int, g *conv2DGeom) {
+func depthwiseChannels(c *opCtx, w *Tensor, xd, wd, bias, od []float32, nb int, g *conv2DGeom) {
 	hw, ohw, ksz, m := g.h*g.w, g.oh*g.ow, g.kh*g.kw, g.m
 	dwGroup := dwGroupWidth(hw)
+	wts := c.derivedWeight(w, dwWeightsKey{unsafe.Pointer(unsafe.SliceData(wd)), len(wd), dwGroup}, func() any {
+		return groupTransposed(wd, m, ksz, dwGroup)
+	}).([]float32)
 	full := dwLayoutOf(g, min(dwGroup, m))
 	last := full // that of a narrower last group
 	if r := m % dwGroup; r != 0 && m > dwGroup {
@@ -218,20 +221,17 @@ func depthwiseChannels(xd, wd, bias, od []float32, nb int, g *conv2DGeom) {
 	groups := (m + dwGroup - 1) / dwGroup
 	parallelFor(groups, nb*dwGroup*ohw*ksz, func(lo, hi int) {
 		// Position-major blocks of the group's inputs (each image's hw
-		// rows and a zero row), weights and outputs, with a vector of
-		// slack after the inputs and weights for the last lanes' reads.
-		nx, nw, no := nb*(hw+1)*dwGroup+16, ksz*dwGroup+16, nb*ohw*dwGroup
+		// rows and a zero row) and outputs, with a vector of slack after
+		// the inputs for the last lanes' reads.
+		nx, no := nb*(hw+1)*dwGroup+16, nb*ohw*dwGroup
 		sp := dwScratch.Get().(*[]float32)
 		defer dwScratch.Put(sp)
-		// Each block starts on a cache line (64-byte loads would
-		// otherwise straddle two).
-		nx, nw = (nx+15)&^15, (nw+15)&^15
-		if cap(*sp) < nx+nw+no+16 {
-			*sp = make([]float32, nx+nw+no+16)
+		nx = (nx + 15) &^ 15
+		if cap(*sp) < nx+no+16 {
+			*sp = make([]float32, nx+no+16)
 		}
-		sc := (*sp)[:cap(*sp)]
-		sc = sc[(64-int(uintptr(unsafe.Pointer(&sc[0]))%64))%64/4:]
-		xt, wt, ot := sc[:nx], sc[nx:nx+nw], sc[nx+nw:nx+nw+no]
+		sc := aligned64((*sp)[:cap(*sp)])
+		xt, ot := sc[:nx], sc[nx:nx+no]
 		for grp := lo; grp < hi; grp++ {
 			c0 := grp * dwGroup
 			gc := min(dwGroup, m-c0)
@@ -253,9 +253,9 @@ func depthwiseChannels(xd, wd, bias, od []float32, nb int, g *conv2DGeom) {
 				transposeF32(xt[n*xis+done:], gc, src[done*hw:], hw, hw, gc-done)
 				clear(xt[n*xis+hw*gc:][:gc])
 			}
-			transposeF32(wt, gc, wd[c0*ksz:], ksz, ksz, gc)
+			wt := wts[c0*ksz:]
 			// Bounds: the kernel reads nb blocks of xis (plus slack) and
-			// ksz rows of weights, writes nb blocks of ohw rows.
+			// ksz rows of weights (likewise), writes nb blocks of ohw rows.
 			_ = xt[nb*xis+15]
 			_ = wt[ksz*gc+15]
 			_ = ot[nb*ohw*gc-1]
@@ -281,4 +281,31 @@ func depthwiseChannels(xd, wd, bias, od []float32, nb int, g *conv2DGeom) {
 			}
 		}
 	})
+}
+
+// dwWeightsKey identifies a depthwise weight transposed by groupTransposed.
+type dwWeightsKey struct {
+	p     unsafe.Pointer
+	n     int
+	group int
+}
+
+// groupTransposed returns the m×ksz weights wd as depthwiseChannels reads
+// them: for each group of (up to) group channels, at the group's offset
+// c0·ksz, its ksz×gc transpose (tap-major), then a vector of slack; the
+// whole starting on a cache line.
+func groupTransposed(wd []float32, m, ksz, group int) []float32 {
+	wts := aligned64(make([]float32, m*ksz+16+15))[:m*ksz+16]
+	for c0 := 0; c0 < m; c0 += group {
+		gc := min(group, m-c0)
+		transposeF32(wts[c0*ksz:], gc, wd[c0*ksz:], ksz, ksz, gc)
+	}
+	return wts
+}
+
+// aligned64 returns the part of s from its first element on a 64-byte
+// boundary (s must have 15 floats to spare): a 64-byte load from an
+// unaligned block would straddle two cache lines.
+func aligned64(s []float32) []float32 {
+	return s[(64-int(uintptr(unsafe.Pointer(unsafe.SliceData(s)))%64))%64/4:]
 }

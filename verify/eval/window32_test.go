@@ -355,3 +355,45 @@ func TestDepthwiseSmallPlanesAgreeWithDirectFloat64(t *testing.T) {
 		t.Errorf("only %d of %d cases ran channel-minor", byChannels, len(cases))
 	}
 }
+
+// TestDepthwiseSessionWeightsAgreeWithDirectFloat64 runs depthwise Convs
+// whose weights are initializers in a session, where the channel-minor
+// kernel transposes them once and keeps them: every run, with fresh
+// inputs, must still match the direct float64 convolution.
+func TestDepthwiseSessionWeightsAgreeWithDirectFloat64(t *testing.T) {
+	rng := rand.New(rand.NewSource(37))
+	for _, tc := range []windowCase{
+		{n: 2, c: 150, h: 2, w: 2, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{2, 2, 2, 2}},
+		{n: 1, c: 100, h: 4, w: 4, kh: 5, kw: 5, sh: 1, sw: 1, dh: 2, dw: 2, pads: [4]int{4, 4, 4, 4}},
+		{n: 2, c: 70, h: 9, w: 9, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 0, 1, 2}},
+		{n: 2, c: 40, h: 16, w: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}},
+	} {
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			w := randF32(rng, int64(tc.c), 1, int64(tc.kh), int64(tc.kw))
+			b := randF32(rng, int64(tc.c))
+			p := tc.pads
+			op := node("Conv", []string{"X", "W", "B"}, []string{"Y"}, attrInts("strides", int64(tc.sh), int64(tc.sw)),
+				attrInts("dilations", int64(tc.dh), int64(tc.dw)), attrInts("pads", int64(p[0]), int64(p[1]), int64(p[2]), int64(p[3])),
+				attrInt("group", int64(tc.c)))
+			s, err := NewSession(model(17, []string{"X"}, []string{"Y"}, []*onnxpb.TensorProto{w.Proto("W"), b.Proto("B")}, op), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for run := 0; run < 3; run++ {
+				x := randF32(rng, int64(tc.n), int64(tc.c), int64(tc.h), int64(tc.w))
+				got, err := s.Run(map[string]*Tensor{"X": x}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, mag, _, _ := directDepthwise64(x.Float32s(), w.Float32s(), b.Float32s(), tc.n, tc.c, tc.h, tc.w, tc)
+				k := float64(tc.kh*tc.kw + 1)
+				for i, v := range got["Y"].Float32s() {
+					// As in TestDepthwiseSmallPlanesAgreeWithDirectFloat64.
+					if math.Abs(float64(v)-want[i]) > 2*k*0x1p-24*mag[i] {
+						t.Fatalf("run %d: y[%d] = %g, want %g", run, i, v, want[i])
+					}
+				}
+			}
+		})
+	}
+}
