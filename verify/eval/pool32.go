@@ -138,3 +138,53 @@ func (p *windowPlan) maxAt(x []float32, oy, ox int) float32 {
 	}
 	return best
 }
+
+// globalAveragePool32 is GlobalAveragePool of a float32 (N, C, ...)
+// tensor: each channel's plane summed in float64 and scaled by 1/size,
+// as ReduceMean over the spatial axes computes it, into a buffer of the
+// run. Planes below 16 values (the 2×2 and 3×3 maps of a network's last
+// stages, where a call per plane costs more than its sum) are summed by
+// a loop over all of them.
+func globalAveragePool32(c *opCtx, x *Tensor) *Tensor {
+	shape := make([]int64, x.Rank())
+	shape[0], shape[1] = x.shape[0], x.shape[1]
+	for d := 2; d < len(shape); d++ {
+		shape[d] = 1
+	}
+	o := c.alloc(Float32, shape)
+	xd, od := x.Float32s(), o.Float32s()
+	if len(od) == 0 {
+		return o
+	}
+	r := len(xd) / len(od)
+	scale := 1 / float64(r)
+	if r == 0 {
+		scale = math.NaN() // ReduceMean of no values: 0/0
+	}
+	parallelFor(len(od), r, func(lo, hi int) {
+		if r >= 16 {
+			for i := lo; i < hi; i++ {
+				od[i] = float32(sumF32(xd[i*r:(i+1)*r]) * scale)
+			}
+			return
+		}
+		for i := lo; i < hi; i++ {
+			// Four chains of float64 adds: one would wait on each add's
+			// latency.
+			row := xd[i*r : (i+1)*r]
+			var s0, s1, s2, s3 float64
+			j := 0
+			for ; j+4 <= len(row); j += 4 {
+				s0 += float64(row[j])
+				s1 += float64(row[j+1])
+				s2 += float64(row[j+2])
+				s3 += float64(row[j+3])
+			}
+			for ; j < len(row); j++ {
+				s0 += float64(row[j])
+			}
+			od[i] = float32((s0 + s1 + s2 + s3) * scale)
+		}
+	})
+	return o
+}

@@ -99,3 +99,14 @@ func BenchmarkWindowBatchNorm(b *testing.B) {
 	op := node("BatchNormalization", []string{"X", "S", "B", "M", "V"}, []string{"Y"})
 	benchOp(b, x, op, map[string]*Tensor{"S": sc, "B": bs, "M": mean, "V": vr})
 }
+
+// BenchmarkWindowGlobalAveragePool times GlobalAveragePool on the
+// squeeze-and-excitation inputs of efficientnet_b0 (2×3×64×64 input).
+func BenchmarkWindowGlobalAveragePool(b *testing.B) {
+	for _, sh := range [][]int64{{2, 32, 32, 32}, {2, 144, 16, 16}, {2, 240, 8, 8}, {2, 672, 4, 4}, {2, 1152, 2, 2}} {
+		b.Run(fmt.Sprint(sh), func(b *testing.B) {
+			x := randF32(rand.New(rand.NewSource(1)), sh...)
+			benchOp(b, x, node("GlobalAveragePool", []string{"X"}, []string{"Y"}), nil)
+		})
+	}
+}

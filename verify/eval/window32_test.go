@@ -397,3 +397,55 @@ func TestDepthwiseSessionWeightsAgreeWithDirectFloat64(t *testing.T) {
 		})
 	}
 }
+
+// TestGlobalAveragePoolFloat32AgreesWithFloat64Mean checks the float32
+// GlobalAveragePool (pool32.go) against each plane's mean computed here
+// in float64, on planes below and above its short-row switch (16), ranks
+// 3 to 5, and NaN and ±Inf, which must come out where float64 has them.
+func TestGlobalAveragePoolFloat32AgreesWithFloat64Mean(t *testing.T) {
+	rng := rand.New(rand.NewSource(41))
+	for _, sh := range [][]int64{{2, 1152, 2, 2}, {1, 7, 3, 3}, {2, 67, 4, 4}, {2, 5, 17}, {1, 3, 1}, {2, 9, 2, 3, 5}, {1, 33, 8, 8}, {2, 4, 32, 32}, {1, 3, 0, 4}} {
+		for _, nonfin := range []bool{false, true} {
+			t.Run(fmt.Sprint(sh, nonfin), func(t *testing.T) {
+				x := randF32(rng, sh...)
+				xd := x.Float32s()
+				if nonfin && len(xd) > 0 {
+					for j := 0; j < len(xd)/30+1; j++ {
+						xd[rng.Intn(len(xd))] = []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}[rng.Intn(3)]
+					}
+				}
+				got, err := globalPoolOp(false)(&opCtx{opset: 17, nOut: 1, want: []bool{true}}, []*Tensor{x})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := []int64{sh[0], sh[1]}
+				for range sh[2:] {
+					want = append(want, 1)
+				}
+				if got[0].dtype != Float32 || !shapeEq(got[0].shape, want) {
+					t.Fatalf("%v %v, want float32 %v", got[0].dtype, got[0].shape, want)
+				}
+				r := int(NumElements(sh[2:]))
+				for i, v := range got[0].Float32s() {
+					s, m := 0.0, 0.0
+					for _, e := range xd[i*r : (i+1)*r] {
+						s += float64(e)
+						m += math.Abs(float64(e))
+					}
+					mean := s / float64(r) // 0/0 = NaN for an empty plane, as ReduceMean
+					switch gv := float64(v); {
+					case math.IsNaN(mean) || math.IsInf(mean, 0):
+						if !(math.IsNaN(mean) && math.IsNaN(gv)) && gv != mean {
+							t.Fatalf("y[%d] = %g, want %g", i, gv, mean)
+						}
+					// A float64 sum rounded once to float32 (plus the
+					// sum's own float64 error): one float32 ulp of the
+					// mean, or of the mean magnitude when terms cancel.
+					case math.Abs(gv-mean) > 0x1p-23*(math.Abs(mean)+m/float64(r)*0x1p-20):
+						t.Fatalf("y[%d] = %g, want %g", i, gv, mean)
+					}
+				}
+			})
+		}
+	}
+}
