@@ -49,22 +49,27 @@ func BenchmarkWindowDepthwise(b *testing.B) {
 			p := int64(tc.k / 2)
 			op := node("Conv", []string{"X", "W", "B"}, []string{"Y"}, attrInts("strides", int64(tc.s), int64(tc.s)),
 				attrInts("pads", p, p, p, p), attrInt("group", int64(tc.c)))
-			// The planes' way (depthwise32.go) and the channels' way
-			// (depthwise_nhwc.go) side by side, whatever the switch picks.
-			saved := dwChannelsMaxOut
-			defer func() { dwChannelsMaxOut = saved }()
-			for _, way := range []struct {
-				name   string
-				maxOut int
-			}{{"planes", -1}, {"channels", 1 << 30}} {
-				if way.name == "channels" && !haveAVX512 {
-					continue
-				}
-				b.Run(way.name, func(b *testing.B) {
-					dwChannelsMaxOut = way.maxOut
-					benchOp(b, x, op, map[string]*Tensor{"W": w, "B": bias})
-				})
-			}
+			benchWays(b, func(b *testing.B) { benchOp(b, x, op, map[string]*Tensor{"W": w, "B": bias}) })
+		})
+	}
+}
+
+// benchWays runs f the planes' way (depthwise32.go) and, on AVX-512, the
+// channels' way (depthwise_nhwc.go), whatever dwChannelsMaxOut and
+// dwPoolChannelsMaxIn pick for the shape.
+func benchWays(b *testing.B, f func(b *testing.B)) {
+	saved, savedPool := dwChannelsMaxOut, dwPoolChannelsMaxIn
+	defer func() { dwChannelsMaxOut, dwPoolChannelsMaxIn = saved, savedPool }()
+	for _, way := range []struct {
+		name   string
+		maxOut int
+	}{{"planes", -1}, {"channels", 1 << 30}} {
+		if way.name == "channels" && !haveAVX512 {
+			continue
+		}
+		b.Run(way.name, func(b *testing.B) {
+			dwChannelsMaxOut, dwPoolChannelsMaxIn = way.maxOut, way.maxOut
+			f(b)
 		})
 	}
 }
@@ -76,13 +81,19 @@ func BenchmarkWindowPool(b *testing.B) {
 		p           int
 	}{
 		{"MaxPool", 64, 32, 3, 2, 1}, {"MaxPool", 64, 16, 3, 1, 1}, {"AveragePool", 128, 16, 2, 2, 0}, {"AveragePool", 256, 8, 3, 1, 1},
+		// densenet121's later transitions.
+		{"AveragePool", 256, 8, 2, 2, 0}, {"AveragePool", 512, 4, 2, 2, 0},
 	} {
 		b.Run(fmt.Sprintf("%s_c%d_%dx%d_k%d_s%d_p%d", tc.op, tc.c, tc.hw, tc.hw, tc.k, tc.s, tc.p), func(b *testing.B) {
 			rng := rand.New(rand.NewSource(1))
 			x := randF32(rng, 2, int64(tc.c), int64(tc.hw), int64(tc.hw))
 			op := node(tc.op, []string{"X"}, []string{"Y"}, attrInts("kernel_shape", int64(tc.k), int64(tc.k)),
 				attrInts("strides", int64(tc.s), int64(tc.s)), attrInts("pads", int64(tc.p), int64(tc.p), int64(tc.p), int64(tc.p)))
-			benchOp(b, x, op, nil)
+			if tc.op == "MaxPool" {
+				benchOp(b, x, op, nil)
+				return
+			}
+			benchWays(b, func(b *testing.B) { benchOp(b, x, op, nil) })
 		})
 	}
 }

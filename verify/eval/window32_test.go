@@ -139,6 +139,11 @@ func TestPoolFloat32AgreesWithFloat64Loop(t *testing.T) {
 		{n: 1, c: 3, h: 17, w: 33, kh: 2, kw: 2, sh: 2, sw: 2, dh: 1, dw: 1, ceil: true},
 		{n: 1, c: 2, h: 5, w: 5, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{4, 4, 4, 4}}, // windows wholly in the padding
 		{n: 1, c: 2, h: 6, w: 11, kh: 3, kw: 2, sh: 3, sw: 3, dh: 2, dw: 1, pads: [4]int{2, 1, 0, 1}, ceil: true, incl: true},
+		// Small planes of many channels (the channel-minor kernel's).
+		{n: 2, c: 50, h: 4, w: 4, kh: 2, kw: 2, sh: 2, sw: 2, dh: 1, dw: 1},
+		{n: 1, c: 77, h: 5, w: 5, kh: 2, kw: 2, sh: 2, sw: 2, dh: 1, dw: 1, ceil: true},
+		{n: 2, c: 40, h: 7, w: 6, kh: 3, kw: 3, sh: 1, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 0, 2, 1}, incl: true},
+		{n: 1, c: 70, h: 3, w: 3, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}},
 	}
 	for i := 0; i < 60; i++ {
 		cases = append(cases, randWindowCase(rng, 4))
