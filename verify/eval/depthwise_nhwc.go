@@ -16,14 +16,15 @@ import (
 // is bias + Σ FMA over the taps in kernel order — the plane kernels'
 // order and semantics, padded taps and 0·Inf = NaN included — written
 // position-major and transposed back to the channels' planes. (Gathering
-// the lanes with VGATHERDPS instead of the 8×8 transposes measured 3×
-// slower: gathers are microcoded on this CPU.)
+// the lanes with VGATHERDPS and scattering them back instead of the
+// transposes measured about 2× slower: a 16-lane gather took some 55
+// cycles on the Ice Lake Xeon this was tuned on.)
 
 // dwChannelsMaxOut is the plane size (input and output, h·w and oh·ow)
 // up to which depthwise2D runs channel-minor: BenchmarkWindowDepthwise,
 // which runs both ways on the exported architectures' shapes, has the
-// channels 2–3× faster up to 16×16 planes (more on 2×2 and 4×4) and the
-// planes ahead by about 10% on 32×32.
+// channels 1.1–6.8× faster on 2×2 to 16×16 planes, while on 32×32 ones
+// the planes were about 10% ahead single-threaded, so they keep those.
 var dwChannelsMaxOut = 256
 
 // dwGroupWidth is how many channels one task transposes and convolves:
