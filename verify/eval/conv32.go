@@ -36,7 +36,6 @@ func conv2DFloat32(c *opCtx, x, w, b *Tensor, wg windowGeom, group int64) (*Tens
 	}
 	g.mg = g.m / g.grps
 	nb := int(x.shape[0])
-	ohw := g.oh * g.ow
 	o := c.alloc(Float32, []int64{int64(nb), int64(g.m), int64(g.oh), int64(g.ow)})
 	od := o.Float32s()
 	var bias []float32
@@ -44,10 +43,7 @@ func conv2DFloat32(c *opCtx, x, w, b *Tensor, wg windowGeom, group int64) (*Tens
 		bias = b.Float32s()
 	}
 	if g.c == 1 && g.mg == 1 && g.pt >= 0 && g.pl >= 0 {
-		for i := 0; i < nb*g.m; i++ {
-			fillBias(od[i*ohw:][:ohw], bias, i%g.m)
-		}
-		depthwise2D(xd, wd, bias, od, nb, g) // depthwise32.go
+		depthwise2D(c, w, xd, wd, bias, od, nb, g) // depthwise32.go: sets every output
 		return o, true
 	}
 	convGEMM(c, xd, wd, w, bias, od, g, nb)
