@@ -190,28 +190,12 @@ func globalAveragePool32(c *opCtx, x *Tensor) *Tensor {
 		scale = math.NaN() // ReduceMean of no values: 0/0
 	}
 	parallelFor(len(od), r, func(lo, hi int) {
-		if r >= 16 {
-			for i := lo; i < hi; i++ {
-				od[i] = float32(sumF32(xd[i*r:(i+1)*r]) * scale)
-			}
-			return
+		sum := sumF32
+		if r < 16 {
+			sum = sumF32Chains
 		}
 		for i := lo; i < hi; i++ {
-			// Four chains of float64 adds: one would wait on each add's
-			// latency.
-			row := xd[i*r : (i+1)*r]
-			var s0, s1, s2, s3 float64
-			j := 0
-			for ; j+4 <= len(row); j += 4 {
-				s0 += float64(row[j])
-				s1 += float64(row[j+1])
-				s2 += float64(row[j+2])
-				s3 += float64(row[j+3])
-			}
-			for ; j < len(row); j++ {
-				s0 += float64(row[j])
-			}
-			od[i] = float32((s0 + s1 + s2 + s3) * scale)
+			od[i] = float32(sum(xd[i*r:(i+1)*r]) * scale)
 		}
 	})
 	return o

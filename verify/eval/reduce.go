@@ -252,6 +252,13 @@ func sumF32(row []float32) float64 {
 	if haveAVX512 {
 		return sumF32x512(row)
 	}
+	return sumF32Chains(row)
+}
+
+// sumF32Chains returns Σ row in float64 over four chains of adds (one
+// would wait on each add's latency): the portable loop, and the one short
+// rows take, where the vector loop's set-up costs more than it saves.
+func sumF32Chains(row []float32) float64 {
 	var s0, s1, s2, s3 float64
 	j := 0
 	for ; j+4 <= len(row); j += 4 {
