@@ -80,13 +80,9 @@ func edge(r int) {
 	p("RET")
 }
 
-// wide writes sgemmNarrowWide<r>: C[r×(32·s)] += A·B over s whole strips
-// (s = wideStrips(r)), bs floats apart in B.
-func wide(r int) {
-	s := wideStrips(r)
-	fmt.Fprintf(&out, "\n// func sgemmNarrowWide%d(k int, a *float32, lda int, b *float32, bs int, c *float32, ldc int)\n", r)
-	fmt.Fprintf(&out, "//\n// C[%d×%d] += A·B: A holds %d row values every lda floats, B %d packed\n// 32-column strips, bs floats apart.\n", r, 32*s, r, s)
-	fmt.Fprintf(&out, "TEXT ·sgemmNarrowWide%d(SB), NOSPLIT, $0-56\n", r)
+// stripArgs loads the arguments of the strip kernels (k, a, lda, b, bs,
+// c, ldc), strides in bytes, with R12 = 3·bs for the fourth strip.
+func stripArgs() {
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
 	p("MOVQ lda+16(FP), R9")
@@ -98,6 +94,16 @@ func wide(r int) {
 	p("MOVQ c+40(FP), DX")
 	p("MOVQ ldc+48(FP), R8")
 	p("SHLQ $2, R8")
+}
+
+// wide writes sgemmNarrowWide<r>: C[r×(32·s)] += A·B over s whole strips
+// (s = wideStrips(r)), bs floats apart in B.
+func wide(r int) {
+	s := wideStrips(r)
+	fmt.Fprintf(&out, "\n// func sgemmNarrowWide%d(k int, a *float32, lda int, b *float32, bs int, c *float32, ldc int)\n", r)
+	fmt.Fprintf(&out, "//\n// C[%d×%d] += A·B: A holds %d row values every lda floats, B %d packed\n// 32-column strips, bs floats apart.\n", r, 32*s, r, s)
+	fmt.Fprintf(&out, "TEXT ·sgemmNarrowWide%d(SB), NOSPLIT, $0-56\n", r)
+	stripArgs()
 	acc := func(i, st, h int) int { return i*2*s + 2*st + h }
 	for i := 0; i < 2*s*r; i++ {
 		p("VPXORD Z%d, Z%d, Z%d", i, i, i)
@@ -187,17 +193,7 @@ func avx2(r, s int) {
 	fmt.Fprintf(&out, "\n// func %s(k int, a *float32, lda int, b *float32, bs int, c *float32, ldc int)\n", name)
 	fmt.Fprintf(&out, "//\n// C[%d×%d] += A·B (AVX2/FMA): A holds %d row values every lda floats, B %d\n// packed 16-column strips, bs floats apart.\n", r, 16*s, r, s)
 	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
-	p("MOVQ k+0(FP), CX")
-	p("MOVQ a+8(FP), SI")
-	p("MOVQ lda+16(FP), R9")
-	p("SHLQ $2, R9")
-	p("MOVQ b+24(FP), DI")
-	p("MOVQ bs+32(FP), R11")
-	p("SHLQ $2, R11")
-	p("LEAQ (R11)(R11*2), R12")
-	p("MOVQ c+40(FP), DX")
-	p("MOVQ ldc+48(FP), R8")
-	p("SHLQ $2, R8")
+	stripArgs()
 	acc := func(i, st, h int) int { return i*2*s + 2*st + h }
 	for i := 0; i < 2*s*r; i++ {
 		p("VXORPS Y%d, Y%d, Y%d", i, i, i)
