@@ -152,25 +152,7 @@ func wide(r int) {
 			}
 		}
 	}
-	p("ADDQ R9, SI")
-	p("ADDQ $128, DI")
-	p("DECQ CX")
-	p("JNZ  loop")
-	fmt.Fprintf(&out, "\ndone:\n")
-	for i := 0; i < r; i++ {
-		if i > 0 {
-			p("ADDQ R8, DX")
-		}
-		for st := 0; st < s; st++ {
-			for h := 0; h < 2; h++ {
-				z, off := acc(i, st, h), 128*st+64*h
-				p("VADDPS %d(DX), Z%d, Z%d", off, z, z)
-				p("VMOVUPS Z%d, %d(DX)", z, off)
-			}
-		}
-	}
-	p("VZEROUPPER")
-	p("RET")
+	stripsEnd(r, s, "Z", 64, acc)
 }
 
 // avx2Strips is how many 16-column strips the AVX2 kernel for r rows
@@ -232,8 +214,15 @@ func avx2(r, s int) {
 			}
 		}
 	}
+	stripsEnd(r, s, "Y", 32, acc)
+}
+
+// stripsEnd closes a strip kernel's k loop (A on by lda, B by two vectors
+// of vb bytes) and adds the r×2s accumulators acc(i, st, h) (registers
+// named reg) into C, row by row.
+func stripsEnd(r, s int, reg string, vb int, acc func(i, st, h int) int) {
 	p("ADDQ R9, SI")
-	p("ADDQ $64, DI")
+	p("ADDQ $%d, DI", 2*vb)
 	p("DECQ CX")
 	p("JNZ  loop")
 	fmt.Fprintf(&out, "\ndone:\n")
@@ -243,9 +232,9 @@ func avx2(r, s int) {
 		}
 		for st := 0; st < s; st++ {
 			for h := 0; h < 2; h++ {
-				z, off := acc(i, st, h), 64*st+32*h
-				p("VADDPS %d(DX), Y%d, Y%d", off, z, z)
-				p("VMOVUPS Y%d, %d(DX)", z, off)
+				z, off := acc(i, st, h), 2*vb*st+vb*h
+				p("VADDPS %d(DX), %s%d, %s%d", off, reg, z, reg, z)
+				p("VMOVUPS %s%d, %d(DX)", reg, z, off)
 			}
 		}
 	}
