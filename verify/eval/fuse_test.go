@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/onnxloss/onnxloss/onnxpb"
 )
 
 // logSoftmax64 is the float64 definition of LogSoftmax along one row.
@@ -181,5 +183,233 @@ func TestLogSoftmaxGatherFusedFallbacks(t *testing.T) {
 		node("Exp", []string{"logp"}, []string{"e"}))
 	if s, err := NewSession(m, ""); err != nil || len(s.fusedAway) != 0 {
 		t.Errorf("pair with a second reader fused (%v)", err)
+	}
+}
+
+// bnReluModel is BatchNormalization (attributes attrs, at opset) → Relu;
+// extra lists more graph outputs.
+func bnReluModel(opset int64, attrs []*onnxpb.AttributeProto, extra ...string) *Session {
+	m := model(opset, []string{"x", "s", "b", "m", "v"}, append([]string{"y"}, extra...), nil,
+		node("BatchNormalization", []string{"x", "s", "b", "m", "v"}, []string{"bn"}, attrs...),
+		node("Relu", []string{"bn"}, []string{"y"}))
+	s, err := NewSession(m, "")
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// sameBits reports whether two float32 slices are equal bit for bit (any
+// NaN matching any NaN: the kernels do not promise payloads).
+func sameBits(a, b []float32) int {
+	if len(a) != len(b) {
+		return 0
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) && !(a[i] != a[i] && b[i] != b[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestBatchNormReluFused checks the fused BatchNormalization → Relu bit for
+// bit against the two nodes run unfused (a run that also asks for the
+// normalised value), and against the float64 definition, over every
+// attribute form of BatchNormalization's opsets, spatial ranks 0 to 3, plane
+// sizes around the 8-lane kernels' tails, and inputs with NaN, ±Inf, −0 and
+// values the normalisation maps to ±0 and tiny negatives; on the AVX2 and
+// portable paths.
+func TestBatchNormReluFused(t *testing.T) {
+	saved2 := haveAVX2
+	defer func() { haveAVX2 = saved2 }()
+	forms := []struct {
+		opset int64
+		attrs []*onnxpb.AttributeProto
+	}{
+		{6, []*onnxpb.AttributeProto{attrInt("is_test", 1), attrFloat("epsilon", 1e-3)}},
+		{7, []*onnxpb.AttributeProto{attrInt("spatial", 1), attrFloat("momentum", 0.8)}},
+		{9, nil},
+		{13, []*onnxpb.AttributeProto{attrFloat("epsilon", 2e-5)}},
+		{14, []*onnxpb.AttributeProto{attrInt("training_mode", 0)}},
+		{15, []*onnxpb.AttributeProto{attrFloat("epsilon", 1e-4), attrFloat("momentum", 0.99)}},
+	}
+	shapes := [][]int64{{3, 5}, {2, 3, 13}, {2, 4, 3, 3}, {1, 3, 4, 4}, {2, 2, 5, 4}, {2, 3, 2, 3, 3}, {1, 2, 17, 9}}
+	for _, avx := range []bool{saved2, false} {
+		haveAVX2 = avx
+		for fi, f := range forms {
+			for si, sh := range shapes {
+				r := rand.New(rand.NewPCG(uint64(fi), uint64(si)))
+				ch := int(sh[1])
+				x := make([]float32, NumElements(sh))
+				for i := range x {
+					x[i] = float32(r.NormFloat64() * 3)
+				}
+				sc, bs, mean, vr := make([]float32, ch), make([]float32, ch), make([]float32, ch), make([]float32, ch)
+				for c := range sc {
+					sc[c] = float32(r.NormFloat64())
+					bs[c] = float32(r.NormFloat64())
+					mean[c] = float32(r.NormFloat64())
+					vr[c] = float32(r.Float64()*2 + 0.01)
+				}
+				sc[0], bs[0] = 1, 0 // y = (x − m)/σ: x = m gives ±0
+				x[0], x[1] = mean[0], float32(math.Copysign(0, -1))
+				x[2%len(x)] = float32(math.NaN())
+				x[3%len(x)] = float32(math.Inf(1))
+				x[4%len(x)] = float32(math.Inf(-1))
+				x[len(x)-1] = mean[(len(x)-1)/int(NumElements(sh[2:]))%ch] + 1e-7
+				feeds := map[string]*Tensor{"x": NewFloat32(sh, x), "s": NewFloat32([]int64{int64(ch)}, sc),
+					"b": NewFloat32([]int64{int64(ch)}, bs), "m": NewFloat32([]int64{int64(ch)}, mean), "v": NewFloat32([]int64{int64(ch)}, vr)}
+				s := bnReluModel(f.opset, f.attrs)
+				if !s.fusedAway["bn"] {
+					t.Fatalf("opset %d: pair not fused", f.opset)
+				}
+				fused, err := s.Run(feeds, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				plain, err := s.Run(feeds, []string{"y", "bn"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := fused["y"].Float32s()
+				if i := sameBits(got, plain["y"].Float32s()); i >= 0 {
+					t.Fatalf("avx2=%v opset %d %v: y[%d] = %v fused, %v unfused", avx, f.opset, sh, i, got[i], plain["y"].Float32s()[i])
+				}
+				eps := 1e-5
+				for _, a := range f.attrs {
+					if a.GetName() == "epsilon" {
+						eps = float64(a.GetF())
+					}
+				}
+				inner := int(NumElements(sh[2:]))
+				for i, v := range got {
+					c := i / inner % ch
+					a := float64(sc[c]) / math.Sqrt(float64(vr[c])+eps)
+					want := (float64(x[i])-float64(mean[c]))*a + float64(bs[c])
+					if want < 0 {
+						want = 0
+					}
+					// a and the shift rounded to float32, then one FMA or a
+					// multiply and an add: a few float32 roundings of the terms.
+					tol := 4 * 6e-8 * (math.Abs(float64(x[i])*a) + math.Abs(float64(bs[c])-float64(mean[c])*a) + 1e-30)
+					switch {
+					case math.IsNaN(want):
+						if v == v {
+							t.Fatalf("opset %d %v: y[%d] = %v, want NaN", f.opset, sh, i, v)
+						}
+					case math.IsInf(want, 0):
+						if float64(v) != want {
+							t.Fatalf("opset %d %v: y[%d] = %v, want %v", f.opset, sh, i, v, want)
+						}
+					case math.Abs(float64(v)-want) > tol:
+						t.Fatalf("opset %d %v: y[%d] = %v, want %v (±%g)", f.opset, sh, i, v, want, tol)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestBatchNormReluFusedFallbacks checks the pairs the one-pass kernel
+// leaves to the two ops (training statistics, float64), runs that feed the
+// normalised value (cutting the graph there), and pairs that must not fuse.
+func TestBatchNormReluFusedFallbacks(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	sh := []int64{3, 2, 5}
+	x := make([]float32, NumElements(sh))
+	for i := range x {
+		x[i] = float32(r.NormFloat64()*2 + 0.5)
+	}
+	p := func(v ...float32) *Tensor { return NewFloat32([]int64{int64(len(v))}, v) }
+	feeds := map[string]*Tensor{"x": NewFloat32(sh, x), "s": p(1.5, -0.7), "b": p(0.2, 0.1), "m": p(0.3, -0.4), "v": p(0.9, 2.5)}
+
+	// Training mode: batch statistics, through the two ops.
+	s := bnReluModel(15, []*onnxpb.AttributeProto{attrInt("training_mode", 1)})
+	if !s.fusedAway["bn"] {
+		t.Fatal("training-mode pair not fused")
+	}
+	fused, err := s.Run(feeds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := s.Run(feeds, []string{"y", "bn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := sameBits(fused["y"].Float32s(), plain["y"].Float32s()); i >= 0 {
+		t.Fatalf("training: y[%d] = %v fused, %v unfused", i, fused["y"].Float32s()[i], plain["y"].Float32s()[i])
+	}
+	for c := 0; c < 2; c++ { // float64 batch statistics
+		var sum, sq float64
+		for n := 0; n < 3; n++ {
+			for k := 0; k < 5; k++ {
+				sum += float64(x[(n*2+c)*5+k])
+			}
+		}
+		m := sum / 15
+		for n := 0; n < 3; n++ {
+			for k := 0; k < 5; k++ {
+				d := float64(x[(n*2+c)*5+k]) - m
+				sq += d * d
+			}
+		}
+		a := float64(feeds["s"].Float32s()[c]) / math.Sqrt(sq/15+1e-5)
+		for n := 0; n < 3; n++ {
+			for k := 0; k < 5; k++ {
+				i := (n*2+c)*5 + k
+				want := math.Max((float64(x[i])-m)*a+float64(feeds["b"].Float32s()[c]), 0)
+				if got := float64(fused["y"].Float32s()[i]); math.Abs(got-want) > 1e-6*(math.Abs(want)+1) {
+					t.Fatalf("training: y[%d] = %v, want %v", i, got, want)
+				}
+			}
+		}
+	}
+
+	// Float64 data: the two ops.
+	s = bnReluModel(15, nil)
+	f64 := map[string]*Tensor{}
+	for k, v := range feeds {
+		f64[k] = castTensor(v, Float64)
+	}
+	fused, err = s.Run(f64, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err = s.Run(f64, []string{"y", "bn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, w := fused["y"].Float64s(), plain["y"].Float64s()
+	for i := range g {
+		if g[i] != w[i] || g[i] < 0 {
+			t.Fatalf("float64: y[%d] = %v fused, %v unfused", i, g[i], w[i])
+		}
+	}
+
+	// Feeding the normalised value cuts the graph there: the Relu runs on it.
+	bn := make([]float32, NumElements(sh))
+	for i := range bn {
+		bn[i] = float32(r.NormFloat64())
+	}
+	out, err := s.Run(map[string]*Tensor{"bn": NewFloat32(sh, bn)}, []string{"y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range out["y"].Float32s() {
+		if want := max(bn[i], 0); v != want {
+			t.Fatalf("fed bn: y[%d] = %v, want %v", i, v, want)
+		}
+	}
+
+	// The normalised value read twice, or a graph output: no fusion.
+	m := model(15, []string{"x", "s", "b", "m", "v"}, []string{"y", "z"}, nil,
+		node("BatchNormalization", []string{"x", "s", "b", "m", "v"}, []string{"bn"}),
+		node("Relu", []string{"bn"}, []string{"y"}), node("Neg", []string{"bn"}, []string{"z"}))
+	if s2, err := NewSession(m, ""); err != nil || len(s2.fusedAway) != 0 {
+		t.Fatalf("BatchNormalization read twice: fusedAway %v, err %v", s2.fusedAway, err)
+	}
+	if s2 := bnReluModel(15, nil, "bn"); len(s2.fusedAway) != 0 {
+		t.Fatalf("BatchNormalization output a graph output: fusedAway %v", s2.fusedAway)
 	}
 }

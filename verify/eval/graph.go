@@ -89,9 +89,10 @@ type prepNode struct {
 	constRes []*Tensor
 	// valueAttr is a ConstantOfShape node's value attribute, decoded once.
 	valueAttr *Tensor
-	// fusedSoftmax is the LogSoftmax node a fused GatherElements absorbed,
+	// absorbed is the node a fused node took in (fuse.go: the LogSoftmax of
+	// a fused GatherElements, the Relu of a fused BatchNormalization),
 	// prepared (attributes indexed) with the session.
-	fusedSoftmax *prepNode
+	absorbed *prepNode
 	// group holds the members of an elementwise group node.
 	group *elemGroup
 }
@@ -264,10 +265,10 @@ func prepareGraph(g *onnxpb.GraphProto, opset int64, baseDir string, fuse bool) 
 			pn.def = registry[n.GetOpType()]
 		}
 		if fz != nil {
-			sm := fz.softmax
-			pn.def = fusedLogSoftmaxGather
-			pn.fusedSoftmax = &prepNode{proto: sm, attrs: attrMap(sm), def: registry["LogSoftmax"],
-				label: fmt.Sprintf("node %q (LogSoftmax)", sm.GetName())}
+			a := fz.absorbed
+			pn.def = fz.def
+			pn.absorbed = &prepNode{proto: a, attrs: attrMap(a), def: registry[a.GetOpType()],
+				label: fmt.Sprintf("node %q (%s)", a.GetName(), a.GetOpType())}
 			if s.fusedAway == nil {
 				s.fusedAway = map[string]bool{}
 			}
@@ -964,7 +965,7 @@ func (s *Session) needsUnfused(feeds map[string]*Tensor, outputs []string) bool 
 		if s.fusedAway[name] {
 			return true
 		}
-		if p, ok := s.producer[name]; ok && (s.nodes[p].group != nil || s.nodes[p].fusedSoftmax != nil) {
+		if p, ok := s.producer[name]; ok && (s.nodes[p].group != nil || s.nodes[p].absorbed != nil) {
 			return true
 		}
 	}

@@ -12,7 +12,19 @@ func init() {
 	})
 }
 
-func opBatchNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
+// bnArgs are a BatchNormalization node's checked inputs and mode.
+type bnArgs struct {
+	x                *Tensor
+	sc, bs, mean, vr []float64
+	eps, mom         float64
+	training         bool
+	n, ch, inner     int
+}
+
+// batchNormArgs checks a BatchNormalization node's inputs and reads its
+// attributes (every opset's form: is_test before 7, extra outputs meaning
+// training in 9-13, training_mode from 14).
+func batchNormArgs(c *opCtx, in []*Tensor) (*bnArgs, error) {
 	if err := needInputs(in, 5, 5); err != nil {
 		return nil, err
 	}
@@ -26,8 +38,6 @@ func opBatchNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 			return nil, fmt.Errorf("input %d has shape %v, want [%d]", i, in[i].shape, ch)
 		}
 	}
-	eps := float64(c.attrFloat("epsilon", 1e-5))
-	mom := float64(c.attrFloat("momentum", 0.9))
 	training := c.opset >= 14 && c.attrInt("training_mode", 0) != 0
 	if c.opset < 14 && c.nOut > 1 {
 		training = true // opsets 9-13: extra outputs mean training
@@ -35,25 +45,54 @@ func opBatchNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	if c.opset < 7 && c.attrInt("is_test", 0) != 0 {
 		training = false
 	}
-	sc, bs, mean, vr := in[1].AsFloat64(), in[2].AsFloat64(), in[3].AsFloat64(), in[4].AsFloat64()
-	n := int(x.shape[0])
-	inner := int(NumElements(x.shape[2:]))
-	if x32 := x.Float32s(); x32 != nil && !training {
-		// Inference on float32: y = x·a + b per channel, a and b folded in
-		// float64 then rounded, as runtimes fold BatchNorm.
+	return &bnArgs{x: x, sc: in[1].AsFloat64(), bs: in[2].AsFloat64(), mean: in[3].AsFloat64(), vr: in[4].AsFloat64(),
+		eps: float64(c.attrFloat("epsilon", 1e-5)), mom: float64(c.attrFloat("momentum", 0.9)), training: training,
+		n: int(x.shape[0]), ch: int(ch), inner: int(NumElements(x.shape[2:]))}, nil
+}
+
+// folded returns the per-channel y = x·a + b of inference: a and b folded
+// in float64 then rounded, as runtimes fold BatchNorm.
+func (b *bnArgs) folded() (a, s []float32) {
+	a, s = make([]float32, b.ch), make([]float32, b.ch)
+	for cc := range a {
+		f := b.sc[cc] / math.Sqrt(b.vr[cc]+b.eps)
+		a[cc], s[cc] = float32(f), float32(b.bs[cc]-b.mean[cc]*f)
+	}
+	return a, s
+}
+
+// batchNormPlanes32 writes od = x·a[c] + b[c] plane by plane (then Relu's
+// max(·, 0) on each plane while it is in cache, when relu is set): the
+// kernels of the BatchNormalization and Relu nodes, so the values are theirs
+// bit for bit.
+func batchNormPlanes32(od, x32 []float32, a, b []float32, n, ch, inner int, relu bool) {
+	parallelFor(n*ch, inner, func(lo, hi int) {
+		for q := lo; q < hi; q++ {
+			cc := q % ch
+			o := od[q*inner : (q+1)*inner]
+			scaleShift(o, x32[q*inner:(q+1)*inner], a[cc], b[cc]) // depthwise32.go
+			if relu {
+				reluF32(o, o)
+			}
+		}
+	})
+}
+
+func opBatchNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
+	args, err := batchNormArgs(c, in)
+	if err != nil {
+		return nil, err
+	}
+	x := args.x
+	if x32 := x.Float32s(); x32 != nil && !args.training {
 		// Each element depends on itself only: a dead input is overwritten.
 		o := c.output(0, Float32, x.shape, in)
-		od := o.Float32s()
-		parallelFor(n*int(ch), inner, func(lo, hi int) {
-			for q := lo; q < hi; q++ {
-				cc := q % int(ch)
-				a := sc[cc] / math.Sqrt(vr[cc]+eps)
-				av, bv := float32(a), float32(bs[cc]-mean[cc]*a)
-				scaleShift(od[q*inner:(q+1)*inner], x32[q*inner:(q+1)*inner], av, bv) // depthwise32.go
-			}
-		})
+		a, b := args.folded()
+		batchNormPlanes32(o.Float32s(), x32, a, b, args.n, args.ch, args.inner, false)
 		return []*Tensor{o}, nil
 	}
+	sc, bs, mean, vr, eps, mom, training := args.sc, args.bs, args.mean, args.vr, args.eps, args.mom, args.training
+	n, ch, inner := args.n, int64(args.ch), args.inner
 	xd := x.AsFloat64()
 	useMean, useVar := mean, vr
 	var bm, bv []float64
