@@ -51,8 +51,7 @@ func opBatchNormRelu(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	}
 	if x32 := args.x.Float32s(); x32 != nil && !args.training {
 		o := c.output(0, Float32, args.x.shape, in)
-		a, b := args.folded()
-		batchNormPlanes32(o.Float32s(), x32, a, b, args.n, args.ch, args.inner, true)
+		batchNormPlanes32(o.Float32s(), x32, args.folded(c), args.n, args.ch, args.inner, true)
 		return []*Tensor{o}, nil
 	}
 	ys, err := callOp(registry["BatchNormalization"], c, in)

@@ -413,3 +413,63 @@ func TestBatchNormReluFusedFallbacks(t *testing.T) {
 		t.Fatalf("BatchNormalization output a graph output: fusedAway %v", s2.fusedAway)
 	}
 }
+
+// TestBatchNormFoldedOnce checks BatchNormalization with initializer
+// parameters (folded once per session) against the same parameters fed
+// (folded per run), bit for bit, over two runs, fused and alone.
+func TestBatchNormFoldedOnce(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 1))
+	sh := []int64{2, 6, 3, 5}
+	x := make([]float32, NumElements(sh))
+	for i := range x {
+		x[i] = float32(r.NormFloat64() * 2)
+	}
+	params := map[string]*Tensor{}
+	for _, name := range []string{"s", "b", "m", "v"} {
+		d := make([]float32, sh[1])
+		for i := range d {
+			d[i] = float32(r.NormFloat64())
+			if name == "v" {
+				d[i] = d[i]*d[i] + 0.05
+			}
+		}
+		params[name] = NewFloat32([]int64{sh[1]}, d)
+	}
+	var inits []*onnxpb.TensorProto
+	for name, p := range params {
+		inits = append(inits, p.Proto(name))
+	}
+	bn := node("BatchNormalization", []string{"x", "s", "b", "m", "v"}, []string{"bn"}, attrFloat("epsilon", 1e-3))
+	for _, withRelu := range []bool{true, false} {
+		nodes := []*onnxpb.NodeProto{bn, node("Relu", []string{"bn"}, []string{"y"})}
+		out := "y"
+		if !withRelu {
+			nodes, out = nodes[:1], "bn"
+		}
+		si, err := NewSession(model(15, []string{"x"}, []string{out}, inits, nodes...), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sf, err := NewSession(model(15, []string{"x", "s", "b", "m", "v"}, []string{out}, nil, nodes...), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		feeds := map[string]*Tensor{"x": NewFloat32(sh, x)}
+		for k, v := range params {
+			feeds[k] = v
+		}
+		want, err := sf.Run(feeds, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for run := 0; run < 2; run++ {
+			got, err := si.Run(map[string]*Tensor{"x": NewFloat32(sh, x)}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i := sameBits(got[out].Float32s(), want[out].Float32s()); i >= 0 {
+				t.Fatalf("relu=%v run %d: %s[%d] = %v with initializers, %v fed", withRelu, run, out, i, got[out].Float32s()[i], want[out].Float32s()[i])
+			}
+		}
+	}
+}

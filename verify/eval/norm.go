@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 func init() {
@@ -14,11 +15,11 @@ func init() {
 
 // bnArgs are a BatchNormalization node's checked inputs and mode.
 type bnArgs struct {
-	x                *Tensor
-	sc, bs, mean, vr []float64
-	eps, mom         float64
-	training         bool
-	n, ch, inner     int
+	x            *Tensor
+	params       []*Tensor // scale, B, mean, var
+	eps, mom     float64
+	training     bool
+	n, ch, inner int
 }
 
 // batchNormArgs checks a BatchNormalization node's inputs and reads its
@@ -45,34 +46,74 @@ func batchNormArgs(c *opCtx, in []*Tensor) (*bnArgs, error) {
 	if c.opset < 7 && c.attrInt("is_test", 0) != 0 {
 		training = false
 	}
-	return &bnArgs{x: x, sc: in[1].AsFloat64(), bs: in[2].AsFloat64(), mean: in[3].AsFloat64(), vr: in[4].AsFloat64(),
+	return &bnArgs{x: x, params: in[1:5],
 		eps: float64(c.attrFloat("epsilon", 1e-5)), mom: float64(c.attrFloat("momentum", 0.9)), training: training,
 		n: int(x.shape[0]), ch: int(ch), inner: int(NumElements(x.shape[2:]))}, nil
 }
 
+// bnFoldKey identifies a folded BatchNormalization: its parameters' buffers
+// and epsilon.
+type bnFoldKey struct {
+	p   [4]unsafe.Pointer
+	eps float64
+}
+
+// bnFold is the per-channel y = x·a + b of inference.
+type bnFold struct{ a, b []float32 }
+
 // folded returns the per-channel y = x·a + b of inference: a and b folded
-// in float64 then rounded, as runtimes fold BatchNorm.
-func (b *bnArgs) folded() (a, s []float32) {
-	a, s = make([]float32, b.ch), make([]float32, b.ch)
-	for cc := range a {
-		f := b.sc[cc] / math.Sqrt(b.vr[cc]+b.eps)
-		a[cc], s[cc] = float32(f), float32(b.bs[cc]-b.mean[cc]*f)
+// in float64 then rounded, as runtimes fold BatchNorm. With initializer
+// parameters (a model's usual case) they are folded once per session.
+func (b *bnArgs) folded(c *opCtx) bnFold {
+	build := func() any {
+		sc, bs, mean, vr := b.params[0].AsFloat64(), b.params[1].AsFloat64(), b.params[2].AsFloat64(), b.params[3].AsFloat64()
+		f := bnFold{make([]float32, b.ch), make([]float32, b.ch)}
+		for cc := range f.a {
+			a := sc[cc] / math.Sqrt(vr[cc]+b.eps)
+			f.a[cc], f.b[cc] = float32(a), float32(bs[cc]-mean[cc]*a)
+		}
+		return f
 	}
-	return a, s
+	key := bnFoldKey{eps: b.eps}
+	for i, t := range b.params {
+		if c == nil || c.sess == nil || !c.sess.isInit[bufKey(t)] {
+			return build().(bnFold)
+		}
+		key.p[i] = bufKey(t)
+	}
+	return c.derivedWeight(b.params[0], key, build).(bnFold)
 }
 
 // batchNormPlanes32 writes od = x·a[c] + b[c] plane by plane (then Relu's
 // max(·, 0) on each plane while it is in cache, when relu is set): the
 // kernels of the BatchNormalization and Relu nodes, so the values are theirs
 // bit for bit.
-func batchNormPlanes32(od, x32 []float32, a, b []float32, n, ch, inner int, relu bool) {
+func batchNormPlanes32(od, x32 []float32, f bnFold, n, ch, inner int, relu bool) {
 	parallelFor(n*ch, inner, func(lo, hi int) {
+		cc := lo % ch // the channel of plane q, stepped without a division per plane
 		for q := lo; q < hi; q++ {
-			cc := q % ch
-			o := od[q*inner : (q+1)*inner]
-			scaleShift(o, x32[q*inner:(q+1)*inner], a[cc], b[cc]) // depthwise32.go
-			if relu {
-				reluF32(o, o)
+			av, bv := f.a[cc], f.b[cc]
+			if cc++; cc == ch {
+				cc = 0
+			}
+			o, x := od[q*inner:(q+1)*inner], x32[q*inner:(q+1)*inner]
+			if inner >= 8 {
+				scaleShift(o, x, av, bv) // depthwise32.go
+				if relu {
+					reluF32(o, o)
+				}
+				continue
+			}
+			// Planes shorter than a vector (the 2×2 maps of a network's last
+			// stage): the kernels' scalar tails, the same expressions, inline
+			// instead of two calls per plane.
+			x = x[:len(o)]
+			for i := range o {
+				v := x[i]*av + bv
+				if relu && v < 0 {
+					v = 0
+				}
+				o[i] = v
 			}
 		}
 	})
@@ -87,11 +128,11 @@ func opBatchNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	if x32 := x.Float32s(); x32 != nil && !args.training {
 		// Each element depends on itself only: a dead input is overwritten.
 		o := c.output(0, Float32, x.shape, in)
-		a, b := args.folded()
-		batchNormPlanes32(o.Float32s(), x32, a, b, args.n, args.ch, args.inner, false)
+		batchNormPlanes32(o.Float32s(), x32, args.folded(c), args.n, args.ch, args.inner, false)
 		return []*Tensor{o}, nil
 	}
-	sc, bs, mean, vr, eps, mom, training := args.sc, args.bs, args.mean, args.vr, args.eps, args.mom, args.training
+	sc, bs, mean, vr := in[1].AsFloat64(), in[2].AsFloat64(), in[3].AsFloat64(), in[4].AsFloat64()
+	eps, mom, training := args.eps, args.mom, args.training
 	n, ch, inner := args.n, int64(args.ch), args.inner
 	xd := x.AsFloat64()
 	useMean, useVar := mean, vr
