@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/onnxloss/onnxloss/onnxpb"
 )
@@ -23,15 +24,15 @@ var fusedLogSoftmaxGather = &opDef{
 	fn:   opLogSoftmaxGather,
 }
 
-// fusion is one planned fusion of two nodes: the node replacing the pair
-// (at the second node's position), its op, the node it absorbs (prepared
-// with it, for the fallback that runs the two ops in turn) and the value
-// no longer computed.
+// fusion is one planned fusion of nodes: the node replacing them (at the
+// last one's position), its op, the nodes it absorbs (prepared with it, for
+// the fallback that runs the ops in turn) and the values no longer
+// computed.
 type fusion struct {
 	fused    *onnxpb.NodeProto
 	def      *opDef
-	absorbed *onnxpb.NodeProto
-	internal string
+	absorbed []*onnxpb.NodeProto
+	internal []string
 }
 
 // planFusions finds the fusable node pairs of a graph: by node index, the
@@ -77,12 +78,43 @@ func planFusions(nodes []*onnxpb.NodeProto, implicit [][]string, outputs []strin
 		if fz == nil {
 			continue
 		}
-		fz.internal = y
+		fz.internal = []string{y}
 		if replace == nil {
 			replace, drop = map[int]*fusion{}, map[int]bool{}
 		}
 		replace[i] = fz
 		drop[j] = true
+	}
+	// A Concat read only by a BatchNormalization (fused with its Relu or
+	// not) joins it: fuse_concatbn.go.
+	for j, n := range nodes {
+		fz := replace[j]
+		bn := n
+		if fz != nil {
+			if fz.def != fusedBatchNormRelu {
+				continue
+			}
+			bn = fz.fused
+		} else if drop[j] || !isDefaultOp(n, "BatchNormalization") || len(n.GetOutput()) != 1 || len(n.GetInput()) != 5 {
+			continue
+		}
+		x := bn.GetInput()[0]
+		k, ok := producer[x]
+		if !ok || x == "" || readers[x] != 1 || !isDefaultOp(nodes[k], "Concat") || len(nodes[k].GetInput()) == 0 || slices.Contains(nodes[k].GetInput(), "") {
+			continue
+		}
+		if fz == nil {
+			fz = &fusion{fused: &onnxpb.NodeProto{Name: n.Name, OpType: n.OpType, Input: n.Input, Output: n.Output, Attribute: n.Attribute}}
+			if replace == nil {
+				replace, drop = map[int]*fusion{}, map[int]bool{}
+			}
+			replace[j] = fz
+		}
+		fz.def = fusedConcatBatchNorm
+		fz.fused.Input = append(append([]string{}, nodes[k].GetInput()...), bn.GetInput()[1:]...)
+		fz.absorbed = append(fz.absorbed, nodes[k])
+		fz.internal = append(fz.internal, x)
+		drop[k] = true
 	}
 	return replace, drop
 }
@@ -96,7 +128,7 @@ func fuseLogSoftmaxGather(a, n *onnxpb.NodeProto, opset int64) *fusion {
 	}
 	return &fusion{
 		def:      fusedLogSoftmaxGather,
-		absorbed: a,
+		absorbed: []*onnxpb.NodeProto{a},
 		fused: &onnxpb.NodeProto{
 			Name:      n.Name,
 			OpType:    n.OpType,
@@ -130,7 +162,7 @@ func opLogSoftmaxGather(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		return nil, err
 	}
 	x, idx := in[0], in[1]
-	sm := c.prep.absorbed
+	sm := c.prep.absorbed[0]
 	if o, ok, err := logSoftmaxGatherRows(c, sm, x, idx); ok || err != nil {
 		return []*Tensor{o}, err
 	}

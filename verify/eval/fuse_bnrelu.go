@@ -31,7 +31,7 @@ func fuseBatchNormRelu(a, n *onnxpb.NodeProto) *fusion {
 	}
 	return &fusion{
 		def:      fusedBatchNormRelu,
-		absorbed: n,
+		absorbed: []*onnxpb.NodeProto{n},
 		fused: &onnxpb.NodeProto{
 			Name:      a.Name,
 			OpType:    a.OpType,
@@ -59,7 +59,7 @@ func opBatchNormRelu(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		return nil, err
 	}
 	y := ys[0]
-	r := c.prep.absorbed
+	r := c.prep.absorbed[0]
 	cr := *c
 	cr.node, cr.attrs, cr.prep = r.proto, r.attrs, r
 	cr.dead = []bool{true} // y is this node's own buffer (fresh, or x's when x was dead)

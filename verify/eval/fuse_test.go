@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -471,5 +472,230 @@ func TestBatchNormFoldedOnce(t *testing.T) {
 				t.Fatalf("relu=%v run %d: %s[%d] = %v with initializers, %v fed", withRelu, run, out, i, got[out].Float32s()[i], want[out].Float32s()[i])
 			}
 		}
+	}
+}
+
+// concatBNModel is Concat (axis) of inputs x0..x{k-1} → BatchNormalization
+// (→ Relu when relu) writing y; params are initializers when inits is set.
+func concatBNModel(t *testing.T, k int, axis int64, relu bool, attrs []*onnxpb.AttributeProto, inits []*onnxpb.TensorProto) *Session {
+	t.Helper()
+	var xs []string
+	for i := 0; i < k; i++ {
+		xs = append(xs, fmt.Sprintf("x%d", i))
+	}
+	ins := append([]string{}, xs...)
+	if inits == nil {
+		ins = append(ins, "s", "b", "m", "v")
+	}
+	nodes := []*onnxpb.NodeProto{node("Concat", xs, []string{"cat"}, attrInt("axis", axis))}
+	if relu {
+		nodes = append(nodes, node("BatchNormalization", []string{"cat", "s", "b", "m", "v"}, []string{"bn"}, attrs...),
+			node("Relu", []string{"bn"}, []string{"y"}))
+	} else {
+		nodes = append(nodes, node("BatchNormalization", []string{"cat", "s", "b", "m", "v"}, []string{"y"}, attrs...))
+	}
+	s, err := NewSession(model(15, ins, []string{"y"}, inits, nodes...), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestConcatBatchNormFused checks the fused Concat → BatchNormalization
+// (→ Relu) bit for bit against the nodes run unfused (a run that also asks
+// for the concatenation) and against the float64 definition: channel
+// counts 1 to 5 per input, spatial ranks 0 to 3, planes shorter and longer
+// than a vector, NaN, ±Inf and −0 inputs, parameters fed and initializers.
+func TestConcatBatchNormFused(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, spatial := range [][]int64{{}, {7}, {2, 2}, {5, 4}, {2, 3, 3}, {9, 9}} {
+		for _, relu := range []bool{true, false} {
+			for _, asInits := range []bool{false, true} {
+				chans := []int64{3, 1, 5, 2}
+				n := int64(2)
+				var total int64
+				feeds := map[string]*Tensor{}
+				var xs [][]float32
+				for i, c := range chans {
+					sh := append([]int64{n, c}, spatial...)
+					d := make([]float32, NumElements(sh))
+					for j := range d {
+						d[j] = float32(r.NormFloat64() * 2)
+					}
+					d[0] = float32(math.NaN())
+					d[len(d)-1] = float32(math.Copysign(0, -1))
+					if len(d) > 2 {
+						d[1] = float32(math.Inf(-1))
+					}
+					feeds[fmt.Sprintf("x%d", i)] = NewFloat32(sh, d)
+					xs = append(xs, d)
+					total += c
+				}
+				params := map[string][]float32{}
+				var inits []*onnxpb.TensorProto
+				for _, name := range []string{"s", "b", "m", "v"} {
+					d := make([]float32, total)
+					for j := range d {
+						d[j] = float32(r.NormFloat64())
+						if name == "v" {
+							d[j] = d[j]*d[j] + 0.05
+						}
+					}
+					params[name] = d
+					if asInits {
+						inits = append(inits, NewFloat32([]int64{total}, d).Proto(name))
+					} else {
+						feeds[name] = NewFloat32([]int64{total}, d)
+					}
+				}
+				if !asInits {
+					inits = nil
+				}
+				s := concatBNModel(t, len(chans), 1, relu, []*onnxpb.AttributeProto{attrFloat("epsilon", 1e-4)}, inits)
+				if !s.fusedAway["cat"] {
+					t.Fatalf("Concat not fused (fusedAway %v)", s.fusedAway)
+				}
+				fused, err := s.Run(feeds, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				plain, err := s.Run(feeds, []string{"y", "cat"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := fused["y"].Float32s()
+				name := fmt.Sprintf("spatial %v relu %v inits %v", spatial, relu, asInits)
+				if i := sameBits(got, plain["y"].Float32s()); i >= 0 {
+					t.Fatalf("%s: y[%d] = %v fused, %v unfused", name, i, got[i], plain["y"].Float32s()[i])
+				}
+				inner := int(NumElements(spatial))
+				q := 0
+				for b := 0; b < int(n); b++ {
+					off := 0
+					for i, c := range chans {
+						for cl := 0; cl < int(c); cl++ {
+							ch := off + cl
+							a := float64(params["s"][ch]) / math.Sqrt(float64(params["v"][ch])+float64(float32(1e-4)))
+							for e := 0; e < inner; e++ {
+								xv := float64(xs[i][(b*int(c)+cl)*inner+e])
+								want := (xv-float64(params["m"][ch]))*a + float64(params["b"][ch])
+								if relu && want < 0 {
+									want = 0
+								}
+								v := got[q]
+								q++
+								// As TestBatchNormReluFused: a few float32 roundings.
+								tol := 4 * 6e-8 * (math.Abs(xv*a) + math.Abs(float64(params["b"][ch])-float64(params["m"][ch])*a) + 1e-30)
+								switch {
+								case math.IsNaN(want):
+									if v == v {
+										t.Fatalf("%s: y[%d] = %v, want NaN", name, q-1, v)
+									}
+								case math.IsInf(want, 0):
+									if float64(v) != want {
+										t.Fatalf("%s: y[%d] = %v, want %v", name, q-1, v, want)
+									}
+								case math.Abs(float64(v)-want) > tol:
+									t.Fatalf("%s: y[%d] = %v, want %v (±%g)", name, q-1, v, want, tol)
+								}
+							}
+						}
+						off += int(c)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestConcatBatchNormFusedFallbacks checks what the one-pass path leaves to
+// the ops in turn (a Concat along another axis, float64, training mode),
+// their errors, and runs feeding or asking for the hidden values.
+func TestConcatBatchNormFusedFallbacks(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	mk := func(sh ...int64) *Tensor {
+		d := make([]float32, NumElements(sh))
+		for i := range d {
+			d[i] = float32(r.NormFloat64())
+		}
+		return NewFloat32(sh, d)
+	}
+	p := func(v ...float32) *Tensor { return NewFloat32([]int64{int64(len(v))}, v) }
+	params := map[string]*Tensor{"s": p(1.5, -0.7, 0.3), "b": p(0.2, 0.1, -1), "m": p(0.3, -0.4, 0), "v": p(0.9, 2.5, 1)}
+	with := func(m map[string]*Tensor) map[string]*Tensor {
+		for k, v := range params {
+			m[k] = v
+		}
+		return m
+	}
+	check := func(name string, s *Session, feeds map[string]*Tensor) {
+		t.Helper()
+		fused, err := s.Run(feeds, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		plain, err := s.Run(feeds, []string{"y", "cat"})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		a, b := fused["y"], plain["y"]
+		if fmt.Sprint(a.shape) != fmt.Sprint(b.shape) || fmt.Sprint(a.AsFloat64()) != fmt.Sprint(b.AsFloat64()) {
+			t.Fatalf("%s: fused %v, unfused %v", name, a.AsFloat64(), b.AsFloat64())
+		}
+	}
+	// Along axis 2: three channels throughout.
+	check("axis 2", concatBNModel(t, 2, 2, true, nil, nil), with(map[string]*Tensor{"x0": mk(2, 3, 2), "x1": mk(2, 3, 3)}))
+	check("axis 2 no relu", concatBNModel(t, 2, -1, false, nil, nil), with(map[string]*Tensor{"x0": mk(2, 3, 2), "x1": mk(2, 3, 3)}))
+	check("training", concatBNModel(t, 2, 1, true, []*onnxpb.AttributeProto{attrInt("training_mode", 1)}, nil),
+		with(map[string]*Tensor{"x0": mk(2, 1, 4), "x1": mk(2, 2, 4)}))
+	f64 := with(map[string]*Tensor{"x0": mk(2, 2, 3), "x1": mk(2, 1, 3)})
+	for k, v := range f64 {
+		f64[k] = castTensor(v, Float64)
+	}
+	check("float64", concatBNModel(t, 2, 1, true, nil, nil), f64)
+
+	// Errors come from the op that has them.
+	s := concatBNModel(t, 2, 1, true, nil, nil)
+	if _, err := s.Run(with(map[string]*Tensor{"x0": mk(2, 1, 4), "x1": mk(2, 2, 5)}), nil); err == nil || !strings.Contains(err.Error(), "Concat") {
+		t.Fatalf("mismatched Concat inputs: err %v", err)
+	}
+	if _, err := s.Run(with(map[string]*Tensor{"x0": mk(2, 1, 4), "x1": mk(2, 1, 4)}), nil); err == nil || !strings.Contains(err.Error(), "want [2]") {
+		t.Fatalf("parameters for 3 channels on 2: err %v", err)
+	}
+
+	// Feeding the concatenation or the normalised value cuts the graph there.
+	cat := mk(2, 3, 4)
+	out, err := s.Run(with(map[string]*Tensor{"cat": cat}), []string{"y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := concatBNModel(t, 1, 1, true, nil, nil).Run(with(map[string]*Tensor{"x0": cat}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := sameBits(out["y"].Float32s(), want["y"].Float32s()); i >= 0 {
+		t.Fatalf("fed cat: y[%d] = %v, want %v", i, out["y"].Float32s()[i], want["y"].Float32s()[i])
+	}
+	bn := mk(2, 3, 4)
+	out, err = s.Run(map[string]*Tensor{"bn": bn}, []string{"y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range out["y"].Float32s() {
+		if v != max(bn.Float32s()[i], 0) {
+			t.Fatalf("fed bn: y[%d] = %v", i, v)
+		}
+	}
+	feeds := with(map[string]*Tensor{"x0": mk(2, 2, 4), "x1": mk(2, 1, 4)})
+	all, err := s.Run(feeds, []string{"y", "bn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fused, err := s.Run(feeds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := sameBits(all["y"].Float32s(), fused["y"].Float32s()); i >= 0 || all["bn"] == nil {
+		t.Fatalf("asking for bn: y[%d] differs", i)
 	}
 }

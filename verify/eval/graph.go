@@ -89,10 +89,10 @@ type prepNode struct {
 	constRes []*Tensor
 	// valueAttr is a ConstantOfShape node's value attribute, decoded once.
 	valueAttr *Tensor
-	// absorbed is the node a fused node took in (fuse.go: the LogSoftmax of
-	// a fused GatherElements, the Relu of a fused BatchNormalization),
-	// prepared (attributes indexed) with the session.
-	absorbed *prepNode
+	// absorbed are the nodes a fused node took in (fuse.go: the LogSoftmax
+	// of a fused GatherElements; the Relu and the Concat of a fused
+	// BatchNormalization), prepared (attributes indexed) with the session.
+	absorbed []*prepNode
 	// group holds the members of an elementwise group node.
 	group *elemGroup
 }
@@ -265,14 +265,17 @@ func prepareGraph(g *onnxpb.GraphProto, opset int64, baseDir string, fuse bool) 
 			pn.def = registry[n.GetOpType()]
 		}
 		if fz != nil {
-			a := fz.absorbed
 			pn.def = fz.def
-			pn.absorbed = &prepNode{proto: a, attrs: attrMap(a), def: registry[a.GetOpType()],
-				label: fmt.Sprintf("node %q (%s)", a.GetName(), a.GetOpType())}
+			for _, a := range fz.absorbed {
+				pn.absorbed = append(pn.absorbed, &prepNode{proto: a, attrs: attrMap(a), def: registry[a.GetOpType()],
+					label: fmt.Sprintf("node %q (%s)", a.GetName(), a.GetOpType())})
+			}
 			if s.fusedAway == nil {
 				s.fusedAway = map[string]bool{}
 			}
-			s.fusedAway[fz.internal] = true
+			for _, v := range fz.internal {
+				s.fusedAway[v] = true
+			}
 		}
 		for _, o := range n.GetOutput() {
 			if o != "" {

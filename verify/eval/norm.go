@@ -29,7 +29,13 @@ func batchNormArgs(c *opCtx, in []*Tensor) (*bnArgs, error) {
 	if err := needInputs(in, 5, 5); err != nil {
 		return nil, err
 	}
-	x := in[0]
+	return batchNormArgsOf(c, in[0], in[1:])
+}
+
+// batchNormArgsOf is batchNormArgs for X (only its shape is read) and the
+// four parameters.
+func batchNormArgsOf(c *opCtx, x *Tensor, params []*Tensor) (*bnArgs, error) {
+	in := append([]*Tensor{x}, params...)
 	if x.Rank() < 2 {
 		return nil, fmt.Errorf("X must be (N, C, ...), has shape %v", x.shape)
 	}
@@ -46,7 +52,7 @@ func batchNormArgs(c *opCtx, in []*Tensor) (*bnArgs, error) {
 	if c.opset < 7 && c.attrInt("is_test", 0) != 0 {
 		training = false
 	}
-	return &bnArgs{x: x, params: in[1:5],
+	return &bnArgs{x: x, params: params,
 		eps: float64(c.attrFloat("epsilon", 1e-5)), mom: float64(c.attrFloat("momentum", 0.9)), training: training,
 		n: int(x.shape[0]), ch: int(ch), inner: int(NumElements(x.shape[2:]))}, nil
 }
@@ -89,14 +95,22 @@ func (b *bnArgs) folded(c *opCtx) bnFold {
 // kernels of the BatchNormalization and Relu nodes, so the values are theirs
 // bit for bit.
 func batchNormPlanes32(od, x32 []float32, f bnFold, n, ch, inner int, relu bool) {
+	batchNormPlanesFrom32(od, func(b, c int) []float32 { return x32[(b*ch+c)*inner:][:inner] }, f, n, ch, inner, relu)
+}
+
+// batchNormPlanesFrom32 is batchNormPlanes32 reading the input plane of
+// image b, channel c from src(b, c).
+func batchNormPlanesFrom32(od []float32, src func(b, c int) []float32, f bnFold, n, ch, inner int, relu bool) {
 	parallelFor(n*ch, inner, func(lo, hi int) {
-		cc := lo % ch // the channel of plane q, stepped without a division per plane
+		// The image and channel of plane q, stepped without a division per plane.
+		b, cc := lo/ch, lo%ch
 		for q := lo; q < hi; q++ {
 			av, bv := f.a[cc], f.b[cc]
+			x := src(b, cc)
 			if cc++; cc == ch {
-				cc = 0
+				b, cc = b+1, 0
 			}
-			o, x := od[q*inner:(q+1)*inner], x32[q*inner:(q+1)*inner]
+			o := od[q*inner : (q+1)*inner]
 			if inner >= 8 {
 				scaleShift(o, x, av, bv) // depthwise32.go
 				if relu {
