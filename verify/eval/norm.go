@@ -101,6 +101,7 @@ func batchNormPlanes32(od, x32 []float32, f bnFold, n, ch, inner int, relu bool)
 // batchNormPlanesFrom32 is batchNormPlanes32 reading the input plane of
 // image b, channel c from src(b, c).
 func batchNormPlanesFrom32(od []float32, src func(b, c int) []float32, f bnFold, n, ch, inner int, relu bool) {
+	whole := haveAVX2 && inner >= 8 && inner%8 == 0
 	parallelFor(n*ch, inner, func(lo, hi int) {
 		// The image and channel of plane q, stepped without a division per plane.
 		b, cc := lo/ch, lo%ch
@@ -111,6 +112,15 @@ func batchNormPlanesFrom32(od []float32, src func(b, c int) []float32, f bnFold,
 				b, cc = b+1, 0
 			}
 			o := od[q*inner : (q+1)*inner]
+			if whole {
+				// The kernels' vector loops, called directly: what scaleShift and
+				// reluF32 run for a length with no scalar tail.
+				scaleShiftAVX2(o, x, av, bv)
+				if relu {
+					reluSlice32(o, o)
+				}
+				continue
+			}
 			if inner >= 8 {
 				scaleShift(o, x, av, bv) // depthwise32.go
 				if relu {
