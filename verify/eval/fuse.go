@@ -98,6 +98,9 @@ func planFusions(nodes []*onnxpb.NodeProto, implicit [][]string, outputs []strin
 		} else if drop[j] || !isDefaultOp(n, "BatchNormalization") || len(n.GetOutput()) != 1 || len(n.GetInput()) != 5 {
 			continue
 		}
+		if len(bn.GetInput()) != 5 {
+			continue // the ops in turn report it
+		}
 		x := bn.GetInput()[0]
 		k, ok := producer[x]
 		if !ok || x == "" || readers[x] != 1 || !isDefaultOp(nodes[k], "Concat") || len(nodes[k].GetInput()) == 0 || slices.Contains(nodes[k].GetInput(), "") {

@@ -699,3 +699,22 @@ func TestConcatBatchNormFusedFallbacks(t *testing.T) {
 		t.Fatalf("asking for bn: y[%d] differs", i)
 	}
 }
+
+// TestConcatBatchNormFusedMissingParameter checks a fused Concat →
+// BatchNormalization whose mean is an empty (missing) input: an error naming
+// the missing input, as unfused, not a panic.
+func TestConcatBatchNormFusedMissingParameter(t *testing.T) {
+	m := model(15, []string{"x0", "x1", "s", "b", "v"}, []string{"y"}, nil,
+		node("Concat", []string{"x0", "x1"}, []string{"cat"}, attrInt("axis", 1)),
+		node("BatchNormalization", []string{"cat", "s", "b", "", "v"}, []string{"y"}))
+	s, err := NewSession(m, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewFloat32([]int64{2}, []float32{1, 2})
+	x := NewFloat32([]int64{1, 1, 3}, []float32{1, 2, 3})
+	_, err = s.Run(map[string]*Tensor{"x0": x, "x1": x, "s": p, "b": p, "v": p}, nil)
+	if err == nil || !strings.Contains(err.Error(), "missing") || strings.Contains(err.Error(), "internal error") {
+		t.Fatalf("err = %v, want the missing input named", err)
+	}
+}

@@ -36,6 +36,11 @@ func batchNormArgs(c *opCtx, in []*Tensor) (*bnArgs, error) {
 // four parameters.
 func batchNormArgsOf(c *opCtx, x *Tensor, params []*Tensor) (*bnArgs, error) {
 	in := append([]*Tensor{x}, params...)
+	for i, t := range in {
+		if t == nil {
+			return nil, fmt.Errorf("required input %d is missing", i)
+		}
+	}
 	if x.Rank() < 2 {
 		return nil, fmt.Errorf("X must be (N, C, ...), has shape %v", x.shape)
 	}
