@@ -342,6 +342,9 @@ func globalPoolOp(isMax bool) opFunc {
 		for d := 2; d < x.Rank(); d++ {
 			axes = append(axes, int64(d))
 		}
+		if !isMax && x.Float32s() != nil && x.Rank() > 2 {
+			return []*Tensor{globalAveragePool32(c, x)}, nil // pool32.go
+		}
 		name := "ReduceMean"
 		if isMax {
 			name = "ReduceMax"

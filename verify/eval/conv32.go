@@ -36,7 +36,6 @@ func conv2DFloat32(c *opCtx, x, w, b *Tensor, wg windowGeom, group int64) (*Tens
 	}
 	g.mg = g.m / g.grps
 	nb := int(x.shape[0])
-	ohw := g.oh * g.ow
 	o := c.alloc(Float32, []int64{int64(nb), int64(g.m), int64(g.oh), int64(g.ow)})
 	od := o.Float32s()
 	var bias []float32
@@ -44,10 +43,7 @@ func conv2DFloat32(c *opCtx, x, w, b *Tensor, wg windowGeom, group int64) (*Tens
 		bias = b.Float32s()
 	}
 	if g.c == 1 && g.mg == 1 && g.pt >= 0 && g.pl >= 0 {
-		for i := 0; i < nb*g.m; i++ {
-			fillBias(od[i*ohw:][:ohw], bias, i%g.m)
-		}
-		depthwise2D(xd, wd, bias, od, nb, g) // depthwise32.go
+		depthwise2D(c, w, xd, wd, bias, od, nb, g) // depthwise32.go: sets every output
 		return o, true
 	}
 	convGEMM(c, xd, wd, w, bias, od, g, nb)
@@ -69,7 +65,8 @@ func fillBias(d, bias []float32, ch int) {
 // foldBelow is the output size (pixels per image) below which the images
 // of a batch are multiplied side by side in one product: a 2×2 map alone
 // would fill 4 of a 16- or 32-wide register tile. foldFloats caps the
-// unfolded matrix of such a product.
+// unfolded matrix of such a product (never stored whole, but its size
+// bounds the product's padded planes and output buffer).
 const (
 	foldBelow  = 1024
 	foldFloats = 4 << 20
@@ -165,49 +162,43 @@ func convGEMM(c *opCtx, xd, wd []float32, w *Tensor, bias, od []float32, g *conv
 		nf = max(1, min(nb, foldFloats/max(kdim*ohw, 1)))
 	}
 	direct := g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w
-	var col, tmp []float32
+	var planes *[]float32 // the padded planes of the unfold
 	if !direct {
-		// The packed im2col matrix (columns padded to strips).
-		strip := max(kern.mr, kern.nr)
-		s := getScratch(kdim * ((nf*ohw + strip - 1) / strip * strip))
-		defer putScratch(s)
-		col = *s
+		planes = getScratch(0)
+		defer putScratch(planes)
 	}
 	s := getScratch(g.mg * nf * ohw)
 	defer putScratch(s)
-	tmp = *s
+	tmp := *s
 	for n0 := 0; n0 < nb; n0 += nf {
 		for gi := 0; gi < g.grps; gi++ {
-			convGroup(c, xd, w, ct, bias, od, col, tmp, g, n0, min(nf, nb-n0), gi, direct)
+			convGroup(c, xd, w, ct, bias, od, planes, tmp, g, n0, min(nf, nb-n0), gi, direct)
 		}
 	}
 }
 
 // convGroup computes group gi of images n0..n0+nf-1 (see convGEMM), with
-// col and tmp as scratch.
-func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od, col, tmp []float32, g *conv2DGeom, n0, nf, gi int, direct bool) {
+// planes (the unfold's padded planes) and tmp as scratch.
+func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od []float32, planes *[]float32, tmp []float32, g *conv2DGeom, n0, nf, gi int, direct bool) {
 	ohw, hw := g.oh*g.ow, g.h*g.w
 	cin := g.c * g.grps
 	kdim := g.c * len(ct.taps)
 	cols := nf * ohw
 	trans := tileCost(cols, g.mg) < tileCost(g.mg, cols)*4/5
 	if !direct {
-		// Unfolding into 14-wide A strips (output rows cross them) costs
-		// more per element than into 32-wide B strips: transpose only when
-		// the tiles saved outweigh that (BenchmarkConvSmallM, densenet's
-		// 32-filter 3×3s).
+		// Transpose only when the tiles saved outweigh its own costs
+		// (transUnfoldCost).
 		trans = tileCost(g.mg, cols)-tileCost(cols, g.mg) > transUnfoldCost*cols
 	}
 	// bm (taps × cols): the images' unfolded columns side by side, read in
 	// place (image i's block of ohw columns at its own offset).
 	bm := rowMajor(xd[(n0*cin+gi*g.c)*hw:], ohw).blocked(ohw, cin*hw)
-	// Unfold straight into the GEMM's packed layout: B of the product, or
-	// A of the transposed one.
-	var preA, preB *packed
-	if !direct && trans {
-		preA = packIm2col(kern.mr, xd, g, ct.taps, n0, nf, gi, col)
-	} else if !direct {
-		preB = packIm2col(kern.nr, xd, g, ct.taps, n0, nf, gi, col)
+	at := matView{data: bm.data, rs: 1, cs: bm.rs, blk: bm.blk, bstride: bm.bstride}
+	if !direct {
+		// Unfold inside the GEMM, as it packs: B of the product, or A of
+		// the transposed one.
+		bm = generated(newIm2col(xd, g, ct.taps, n0, nf, gi, planes))
+		at = bm
 	}
 	wm := ct.wd[gi*g.mg*kdim:][:g.mg*kdim]
 	// out(ch, i) is output channel ch of image n0+i.
@@ -223,8 +214,7 @@ func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od, col, tm
 			}
 		}
 		wv := transposed(wm, kdim)
-		at := matView{data: bm.data, rs: 1, cs: bm.rs, blk: bm.blk, bstride: bm.bstride}
-		sgemmPacked(cols, g.mg, kdim, at, wv, preA, c.packedWeight(w, wv, kdim, g.mg, false), tmp, g.mg)
+		sgemmPacked(cols, g.mg, kdim, at, wv, nil, c.packedWeight(w, wv, kdim, g.mg, false), tmp, g.mg)
 		for ch := 0; ch < g.mg; ch++ {
 			for i := 0; i < nf; i++ {
 				o := out(ch, i)
@@ -237,18 +227,18 @@ func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od, col, tm
 		return
 	}
 	wv := rowMajor(wm, kdim)
-	preA = c.packedWeight(w, wv, g.mg, kdim, true)
+	preA := c.packedWeight(w, wv, g.mg, kdim, true)
 	if nf == 1 {
 		for ch := 0; ch < g.mg; ch++ {
 			fillBias(out(ch, 0), bias, gi*g.mg+ch)
 		}
-		sgemmPacked(g.mg, ohw, kdim, wv, bm, preA, preB, od[(n0*g.m+gi*g.mg)*ohw:][:g.mg*ohw], ohw)
+		sgemmPacked(g.mg, ohw, kdim, wv, bm, preA, nil, od[(n0*g.m+gi*g.mg)*ohw:][:g.mg*ohw], ohw)
 		return
 	}
 	for ch := 0; ch < g.mg; ch++ {
 		fillBias(tmp[ch*cols:][:cols], bias, gi*g.mg+ch)
 	}
-	sgemmPacked(g.mg, cols, kdim, wv, bm, preA, preB, tmp, cols)
+	sgemmPacked(g.mg, cols, kdim, wv, bm, preA, nil, tmp, cols)
 	for ch := 0; ch < g.mg; ch++ {
 		for i := 0; i < nf; i++ {
 			copy(out(ch, i), tmp[ch*cols+i*ohw:][:ohw])
@@ -256,158 +246,261 @@ func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od, col, tm
 	}
 }
 
-// packIm2col unfolds images n0..n0+nf-1 of group gi straight into the
-// GEMM's packed layout with strips nr wide (what packing their im2col
-// matrix as B, or its transpose as A, would give, zero-padded to whole
-// strips), into buf. Only the kernel taps listed in taps (indices
-// ky·kw+kx) become rows: row ch·len(taps)+t is tap taps[t] of channel ch.
-// Strips are filled one after another (in parallel), each row of a strip
-// in turn, so the writes run through memory in order; a strip row is a
-// few contiguous copies (one per output row it holds) from the channel
-// planes padded with zeros, or, when padding them would cost more than
-// the unfold (dilated kernels on small maps), copies between zero fills.
-func packIm2col(nr int, xd []float32, g *conv2DGeom, taps []int, n0, nf, gi int, buf []float32) *packed {
-	ohw, hw := g.oh*g.ow, g.h*g.w
+// im2col is the unfolded matrix of images n0..n0+nf-1 of group gi (K
+// rows ch·len(taps)+t, tap taps[t] of channel ch, by nf·ohw columns),
+// produced strip by strip as the GEMM packs it (stripPacker), never
+// whole: the product unfolds one K block of its workers' columns at a
+// time into its packing buffer and multiplies it while it is in cache.
+// A strip row is a few contiguous copies (one per output row it holds)
+// from the channel planes padded with zeros, built once per product, or,
+// when padding them would cost more than the unfold (dilated kernels on
+// small maps), copies between zero fills.
+type im2col struct {
+	xd     []float32
+	g      *conv2DGeom
+	taps   []int
+	tapOff []int // where tap t's reads start in a padded plane
+	// rowOff[r] is where K row r reads in the padded planes (channel
+	// ch's plane of image 0, moved on to tap t's first read), rowMax the
+	// largest; set when the rows are gathered at unit stride.
+	rowOff     []int
+	rowMax     int
+	n0, nf, gi int
+	cols       int       // nf·ohw
+	pp         []float32 // padded planes: (ch, i) at (ch·nf + i)·pps; nil when not padded
+	pps, pw    int
+}
+
+// newIm2col prepares the unfold of images n0..n0+nf-1 of group gi, its
+// padded planes (in parallel) in buf when they pay.
+func newIm2col(xd []float32, g *conv2DGeom, taps []int, n0, nf, gi int, buf *[]float32) *im2col {
+	hw := g.h * g.w
 	cin := g.c * g.grps
 	nt := len(taps)
-	kdim := g.c * nt
-	cols := nf * ohw
-	p := &packed{pad: (cols + nr - 1) / nr * nr}
-	p.data = grow(buf, p.pad*kdim)
-	// The padded planes span every position a tap reads; plane (ch, i)
-	// is at (ch·nf + i)·pps.
+	u := &im2col{xd: xd, g: g, taps: taps, n0: n0, nf: nf, gi: gi, cols: nf * g.oh * g.ow}
+	// The padded planes span every position a tap reads.
 	ph, pw := (g.oh-1)*g.sh+(g.kh-1)*g.dh+1, (g.ow-1)*g.sw+(g.kw-1)*g.dw+1
-	pps := ph * pw
-	padded := g.pt >= 0 && g.pl >= 0 && pps <= nt*ohw
-	var pp []float32
-	if padded {
-		s := getScratch(g.c * nf * pps)
-		defer putScratch(s)
-		pp = *s
+	u.pps, u.pw = ph*pw, pw
+	if g.pt >= 0 && g.pl >= 0 && u.pps <= nt*g.oh*g.ow {
+		pps := u.pps
+		*buf = grow(*buf, g.c*nf*pps)
+		u.pp = *buf
 		parallelFor(g.c*nf, pps, func(lo, hi int) {
 			for q := lo; q < hi; q++ {
 				ch, i := q/nf, q%nf
-				padPlane(pp[q*pps:][:pps], ph, pw, xd[((n0+i)*cin+gi*g.c+ch)*hw:][:hw], g)
+				padPlane(u.pp[q*pps:][:pps], ph, pw, xd[((n0+i)*cin+gi*g.c+ch)*hw:][:hw], g)
 			}
 		})
-	}
-	// tapOff[t] is where tap t's reads start in a padded plane.
-	tapOff := make([]int, nt)
-	for t, tap := range taps {
-		tapOff[t] = tap/g.kw*g.dh*pw + tap%g.kw*g.dw
-	}
-	parallelFor(p.pad/nr, kdim*nr, func(lo, hi int) {
-		// A strip's columns as runs within one output row of one image.
-		type piece struct{ d, n, i, oy, ox, off int }
-		var pcs [maxStrip]piece
-		for st := lo; st < hi; st++ {
-			np := 0
-			j1 := min(st*nr+nr, cols)
-			for j := st * nr; j < j1; {
-				i, pix := j/ohw, j%ohw
-				oy, ox := pix/g.ow, pix%g.ow
-				n := min(g.ow-ox, j1-j)
-				pcs[np] = piece{d: j - st*nr, n: n, i: i, oy: oy, ox: ox, off: i*pps + oy*g.sh*pw + ox*g.sw}
-				np++
-				j += n
-			}
-			width := j1 - st*nr
-			uni := pcs[0].n // the pieces' common width, or 0
-			for _, pc := range pcs[1:np] {
-				if pc.n != uni {
-					uni = 0
+		u.tapOff = make([]int, nt)
+		for t, tap := range taps {
+			u.tapOff[t] = tap/g.kw*g.dh*pw + tap%g.kw*g.dw
+		}
+		if g.sw == 1 {
+			u.rowOff = make([]int, 0, g.c*nt)
+			for ch := range g.c {
+				for _, o := range u.tapOff {
+					u.rowOff = append(u.rowOff, ch*nf*pps+o)
+					u.rowMax = max(u.rowMax, ch*nf*pps+o)
 				}
 			}
-			r, p0, kc, next, dbase := 0, 0, 0, 0, 0
-			for ch := 0; ch < g.c; ch++ {
-				for t := 0; t < nt; t, r = t+1, r+1 {
-					if r == next {
-						// A new K block: its strips are kc rows long.
-						p0, kc, next = r, min(gemmKC, kdim-r), r+gemmKC
-						dbase = p0*p.pad + st*nr*kc
-					}
-					d := p.data[dbase+(r-p0)*nr:][:nr]
-					if width < nr {
-						clear(d[width:])
-					}
-					if padded {
-						src := pp[ch*nf*pps+tapOff[t]:]
-						if g.sw == 1 {
-							// Fixed-size moves, inline, when every piece is one
-							// whole output row of a common width.
-							switch uni {
-							case 1:
-								for _, pc := range pcs[:np] {
-									d[pc.d] = src[pc.off]
-								}
-							case 2:
-								for _, pc := range pcs[:np] {
-									*(*[2]float32)(d[pc.d:]) = *(*[2]float32)(src[pc.off:])
-								}
-							case 4:
-								for _, pc := range pcs[:np] {
-									*(*[4]float32)(d[pc.d:]) = *(*[4]float32)(src[pc.off:])
-								}
-							case 8:
-								for _, pc := range pcs[:np] {
-									d, s := d[pc.d:][:8], src[pc.off:][:8]
-									*(*[4]float32)(d) = *(*[4]float32)(s)
-									*(*[4]float32)(d[4:]) = *(*[4]float32)(s[4:])
-								}
-							case 16:
-								for _, pc := range pcs[:np] {
-									d, s := d[pc.d:][:16], src[pc.off:][:16]
-									*(*[4]float32)(d) = *(*[4]float32)(s)
-									*(*[4]float32)(d[4:]) = *(*[4]float32)(s[4:])
-									*(*[4]float32)(d[8:]) = *(*[4]float32)(s[8:])
-									*(*[4]float32)(d[12:]) = *(*[4]float32)(s[12:])
-								}
-							default:
-								for _, pc := range pcs[:np] {
-									copyRun(d[pc.d:pc.d+pc.n], src[pc.off:])
-								}
-							}
-							continue
-						}
-						for _, pc := range pcs[:np] {
-							s := src[pc.off:][:(pc.n-1)*g.sw+1]
-							dd := d[pc.d : pc.d+pc.n]
-							for k := range dd {
-								dd[k] = s[k*g.sw]
-							}
-						}
-						continue
-					}
-					ky, kx := taps[t]/g.kw, taps[t]%g.kw
-					for _, pc := range pcs[:np] {
-						dd := d[pc.d : pc.d+pc.n]
-						iy := pc.oy*g.sh - g.pt + ky*g.dh
-						if uint(iy) >= uint(g.h) {
-							clear(dd)
-							continue
-						}
-						plane := xd[((n0+pc.i)*cin+gi*g.c+ch)*hw:][:hw]
-						src := plane[iy*g.w:][:g.w]
-						x0 := pc.ox*g.sw + kx*g.dw - g.pl
-						for k := range dd {
-							if ix := k*g.sw + x0; uint(ix) < uint(g.w) {
-								dd[k] = src[ix]
-							} else {
-								dd[k] = 0
-							}
-						}
+		}
+	}
+	return u
+}
+
+// unfoldPiece is a run of a strip's columns within one output row of one
+// image: n columns from strip position d, image i, output (oy, ox), its
+// reads starting at off in the padded planes.
+type unfoldPiece struct{ d, n, i, oy, ox, off int }
+
+// packStrips unfolds K rows [p0, p0+kc) of columns [u, u+n) into w-wide
+// strips (stripPacker).
+func (u *im2col) packStrips(dst []float32, w, p0, kc, u0, n int) {
+	g := u.g
+	ohw := g.oh * g.ow
+	nt := len(u.taps)
+	var offs []int
+	if u.rowOff != nil {
+		offs = u.rowOff[p0 : p0+kc]
+	}
+	var pcs [maxStrip]unfoldPiece
+	for st := 0; st*w < n; st++ {
+		js := u0 + st*w
+		j1 := min(js+w, u0+n, u.cols)
+		np := 0
+		for j := js; j < j1; {
+			i, pix := j/ohw, j%ohw
+			oy, ox := pix/g.ow, pix%g.ow
+			m := min(g.ow-ox, j1-j)
+			pcs[np] = unfoldPiece{d: j - js, n: m, i: i, oy: oy, ox: ox, off: i*u.pps + oy*g.sh*u.pw + ox*g.sw}
+			np++
+			j += m
+		}
+		d := dst[st*kc*w:][:kc*w]
+		if width := max(j1-js, 0); width < w {
+			clearCols(d, w, width)
+		}
+		if len(offs) > 0 {
+			gatherRows(d, w, u.pp, offs, u.rowMax, pcs[:np])
+			continue
+		}
+		u.packStrip(d, w, p0, nt, pcs[:np])
+	}
+}
+
+// gatherAVX2 enables the assembly row gather (gatherPiece) where the CPU
+// has AVX2; tests switch it off to run the Go moves.
+var gatherAVX2 = haveAVX2
+
+// gatherRows is the unfold of one strip from the padded planes at unit
+// stride: row r of dst (w wide) gets, for each piece, its n values from
+// src at offs[r] (at most hi) + the piece's offset. The bounds are
+// checked once, up front, so that the moves (in assembly, or 16-byte
+// units in Go, piece by piece down the rows, one loop per width) go
+// unchecked: this runs for every element a convolution multiplies.
+func gatherRows(dst []float32, w int, src []float32, offs []int, hi int, pcs []unfoldPiece) {
+	if len(offs)*w > len(dst) {
+		panic("eval: im2col strip beyond its buffer")
+	}
+	for _, pc := range pcs {
+		if pc.d < 0 || pc.off < 0 || pc.d+pc.n > w || hi+pc.off+pc.n > len(src) {
+			panic("eval: im2col read beyond its planes")
+		}
+	}
+	if len(offs) == 0 {
+		return
+	}
+	d0, s0 := unsafe.Pointer(unsafe.SliceData(dst)), unsafe.Pointer(unsafe.SliceData(src))
+	type v4 = [4]float32
+	at := func(p unsafe.Pointer, i int) *v4 { return (*v4)(unsafe.Add(p, 4*i)) }
+	for _, pc := range pcs {
+		dp, sp := unsafe.Add(d0, 4*pc.d), unsafe.Add(s0, 4*pc.off)
+		if gatherPiece(dp, sp, w, offs, pc.n) {
+			continue
+		}
+		switch n := pc.n; n {
+		case 32:
+			for r, o := range offs {
+				d, s := unsafe.Add(dp, 4*r*w), unsafe.Add(sp, 4*o)
+				for k := 0; k < 32; k += 4 {
+					*at(d, k) = *at(s, k)
+				}
+			}
+		case 16:
+			for r, o := range offs {
+				d, s := unsafe.Add(dp, 4*r*w), unsafe.Add(sp, 4*o)
+				*at(d, 0) = *at(s, 0)
+				*at(d, 4) = *at(s, 4)
+				*at(d, 8) = *at(s, 8)
+				*at(d, 12) = *at(s, 12)
+			}
+		case 8:
+			for r, o := range offs {
+				d, s := unsafe.Add(dp, 4*r*w), unsafe.Add(sp, 4*o)
+				*at(d, 0) = *at(s, 0)
+				*at(d, 4) = *at(s, 4)
+			}
+		case 4:
+			for r, o := range offs {
+				*at(unsafe.Add(dp, 4*r*w), 0) = *at(unsafe.Add(sp, 4*o), 0)
+			}
+		case 2:
+			for r, o := range offs {
+				*(*[2]float32)(unsafe.Add(dp, 4*r*w)) = *(*[2]float32)(unsafe.Add(sp, 4*o))
+			}
+		case 1:
+			for r, o := range offs {
+				*(*float32)(unsafe.Add(dp, 4*r*w)) = *(*float32)(unsafe.Add(sp, 4*o))
+			}
+		default:
+			n4 := n &^ 3
+			for r, o := range offs {
+				d, s := unsafe.Add(dp, 4*r*w), unsafe.Add(sp, 4*o)
+				k := 0
+				for ; k < n4; k += 4 {
+					*at(d, k) = *at(s, k)
+				}
+				for ; k < n; k++ {
+					*(*float32)(unsafe.Add(d, 4*k)) = *(*float32)(unsafe.Add(s, 4*k))
+				}
+			}
+		}
+	}
+}
+
+// clearCols zeroes columns [from, w) of every w-wide row of d (a strip's
+// padding past the last column): inline 16-byte stores where they fit,
+// not a clear call per row.
+func clearCols(d []float32, w, from int) {
+	rows := len(d) / w
+	if n := w - from; n%4 != 0 || n > 16 {
+		for r := range rows {
+			clear(d[r*w+from : (r+1)*w])
+		}
+		return
+	}
+	for r := range rows {
+		z := d[r*w+from : (r+1)*w]
+		for k := 0; k+4 <= len(z); k += 4 {
+			*(*[4]float32)(z[k:]) = [4]float32{}
+		}
+	}
+}
+
+// packStrip writes K rows p0.. of one strip (len(dst)/w of them, the
+// columns past its pieces already zero) from its pieces where gatherRows
+// does not apply: strided reads of the padded planes, or reads of the
+// unpadded planes with the padding tested per element.
+func (u *im2col) packStrip(dst []float32, w, p0, nt int, pcs []unfoldPiece) {
+	g := u.g
+	hw := g.h * g.w
+	cin := g.c * g.grps
+	ch, t := p0/nt, p0%nt
+	for r := 0; r < len(dst)/w; r++ {
+		d := dst[r*w:][:w]
+		if u.pp != nil {
+			src := u.pp[ch*u.nf*u.pps+u.tapOff[t]:]
+			for _, pc := range pcs {
+				s := src[pc.off:][:(pc.n-1)*g.sw+1]
+				dd := d[pc.d : pc.d+pc.n]
+				for k := range dd {
+					dd[k] = s[k*g.sw]
+				}
+			}
+		} else {
+			ky, kx := u.taps[t]/g.kw, u.taps[t]%g.kw
+			for _, pc := range pcs {
+				dd := d[pc.d : pc.d+pc.n]
+				iy := pc.oy*g.sh - g.pt + ky*g.dh
+				if uint(iy) >= uint(g.h) {
+					clear(dd)
+					continue
+				}
+				plane := u.xd[((u.n0+pc.i)*cin+u.gi*g.c+ch)*hw:][:hw]
+				src := plane[iy*g.w:][:g.w]
+				x0 := pc.ox*g.sw + kx*g.dw - g.pl
+				for k := range dd {
+					if ix := k*g.sw + x0; uint(ix) < uint(g.w) {
+						dd[k] = src[ix]
+					} else {
+						dd[k] = 0
 					}
 				}
 			}
 		}
-	})
-	return p
+		if t++; t == nt {
+			ch, t = ch+1, 0
+		}
+	}
 }
 
-// transUnfoldCost is the extra cost of unfolding one column into A strips
-// rather than B strips, in tile elements of the kernel's work: about 1.5 ns
-// per unfolded element against 2.5 ns per k step of a 14×32 tile.
-const transUnfoldCost = 270
+// transUnfoldCost is the extra cost per column of the transposed
+// product, in tile elements of the kernel's work: its output transposed
+// back, its A strips cut across output rows into more pieces. Tuned on
+// BenchmarkConvSmallM (densenet's 32-filter 3×3s: transposed on 2×2 maps,
+// where 8 columns would fill a quarter of a 32-wide tile, not on 8×8 or
+// larger) and BenchmarkConvShapes.
+const transUnfoldCost = 48
 
 // maxStrip bounds the strip width of every kernel (mr and nr).
 const maxStrip = 32
@@ -415,11 +508,22 @@ const maxStrip = 32
 // padPlane copies plane (h×w) into pp (ph×pw) at (pt, pl), zeros around.
 func padPlane(pp []float32, ph, pw int, plane []float32, g *conv2DGeom) {
 	pp = pp[:ph*pw]
-	clear(pp)
 	n := min(g.w, pw-g.pl)
-	if n <= 0 {
+	if n <= 0 || ph*pw <= 64 {
+		// Tiny planes (the 2×2 and 4×4 maps of a network's last stages,
+		// hundreds of them per convolution): element by element, without
+		// the clear and copy calls.
+		for i := range pp {
+			pp[i] = 0
+		}
+		for y := 0; y < g.h && y+g.pt < ph; y++ {
+			for x := 0; x < n; x++ {
+				pp[(y+g.pt)*pw+g.pl+x] = plane[y*g.w+x]
+			}
+		}
 		return
 	}
+	clear(pp)
 	for y := 0; y < g.h && y+g.pt < ph; y++ {
 		copy(pp[(y+g.pt)*pw+g.pl:][:n], plane[y*g.w:][:n])
 	}

@@ -16,7 +16,8 @@ import (
 // ONNX node tests cover). The cases reach each GEMM layout: one image at
 // a time, the batch folded into the columns, the transposed product (few
 // output pixels, many filters), the 1×1 fast path folded and not, groups,
-// strides and pads, and tails that fill no whole 6×16 or 14×32 tile.
+// strides and pads, and tails that fill no whole 6×16 or 14×32 tile. The
+// Go kernel runs with the unfold's Go moves (no assembly gather).
 func TestConvGEMMEveryKernel(t *testing.T) {
 	type cs struct{ n, c, h, w, m, k, s, p, g, d int }
 	cases := []cs{
@@ -42,11 +43,27 @@ func TestConvGEMMEveryKernel(t *testing.T) {
 		{1, 5, 20, 40, 9, 3, 2, 1, 1, 1},   // stride 2 on 20-wide rows
 		{2, 40, 2, 2, 300, 3, 1, 1, 1, 1},  // unfolded and transposed (8 columns, 300 filters)
 		{2, 24, 2, 2, 300, 3, 1, 6, 1, 6},  // pruned to the centre tap, transposed
+		// The unfold inside the product: K of several 256 blocks with a
+		// tail, columns no multiple of the strips, each layout.
+		{2, 70, 5, 7, 9, 3, 1, 1, 1, 1},    // K 630, 70 folded columns split over the workers
+		{2, 60, 2, 2, 400, 3, 1, 1, 1, 1},  // K 540, transposed, the unfolded A packed whole in parallel
+		{2, 5, 2, 2, 300, 3, 1, 1, 1, 1},   // K 45, transposed and serial: A unfolded per row block
+		{2, 40, 13, 11, 12, 3, 2, 1, 1, 1}, // K 360, stride 2 (strided reads of the padded planes)
+		{2, 33, 9, 9, 20, 3, 1, 2, 1, 2},   // K 297, dilation 2
+		{2, 300, 3, 3, 10, 3, 1, 5, 1, 5},  // pruned to the centre tap, K 300, unpadded planes
+		{2, 96, 6, 6, 64, 3, 1, 1, 2, 1},   // groups of K 432
+		{1, 64, 40, 40, 16, 3, 1, 1, 1, 1}, // one 40×40 image, K 576, 1600 columns
+		{2, 128, 2, 2, 32, 3, 1, 1, 1, 1},  // densenet's growth 3×3 on 2×2 maps
+		{2, 7, 5, 5, 6, 3, 1, 1, 1, 1},     // tiny: one strip, one K block
+		{2, 16, 3, 3, 600, 3, 1, 0, 1, 1},  // 1×1 outputs, transposed with every kernel, A packed whole
+		{2, 3, 3, 3, 600, 3, 1, 0, 1, 1},   // the same serial: A unfolded per row block
 	}
-	saved := kern
-	defer func() { kern = saved }()
+	saved, savedGather := kern, gatherAVX2
+	defer func() { kern, gatherAVX2 = saved, savedGather }()
 	for _, kr := range gemmKernels() {
-		kern = kr
+		// The Go kernel stands for a CPU without AVX2: the unfold's
+		// assembly gather is off with it.
+		kern, gatherAVX2 = kr, savedGather && kr != kernelGo6x16
 		for ci, tc := range cases {
 			t.Run(fmt.Sprint(kr.name, tc), func(t *testing.T) {
 				rng := rand.New(rand.NewSource(int64(11 + ci)))
@@ -144,11 +161,21 @@ func paddedConv64(x, w, b []float32, n, c, h, wd, m, k, s, p, d int) ([]float64,
 // in the padded reference (and in ONNX Runtime), so no tap is pruned then.
 func TestConvPrunedTaps(t *testing.T) {
 	const n, c, h, w, m, k, s, p, d = 2, 24, 4, 5, 40, 3, 1, 12, 12
+	saved, savedGather := kern, gatherAVX2
+	defer func() { kern, gatherAVX2 = saved, savedGather }()
+	for _, kr := range gemmKernels() {
+		kern, gatherAVX2 = kr, savedGather && kr != kernelGo6x16
+		testConvPrunedTaps(t, kr.name)
+	}
+}
+
+func testConvPrunedTaps(t *testing.T, kname string) {
+	const n, c, h, w, m, k, s, p, d = 2, 24, 4, 5, 40, 3, 1, 12, 12
 	for _, tc := range []struct {
 		name string
 		bad  float32 // planted at a tap that reads only padding, output channel 3
 	}{{"finite", 0}, {"inf", float32(math.Inf(-1))}, {"nan", float32(math.NaN())}} {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(kname+"/"+tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(5))
 			x := make([]float32, n*c*h*w)
 			wt := make([]float32, m*c*k*k)
@@ -207,6 +234,7 @@ func BenchmarkConvSmallM(b *testing.B) {
 		{"densenet_128to32_3x3_16px", 128, 16, 32, 3, 1, 1, 1},
 		{"densenet_128to32_3x3_8px", 128, 8, 32, 3, 1, 1, 1},
 		{"densenet_128to32_3x3_4px", 128, 4, 32, 3, 1, 1, 1},
+		{"densenet_128to32_3x3_2px", 128, 2, 32, 3, 1, 1, 1},
 		{"densenet_512to128_1x1_8px", 512, 8, 128, 1, 1, 0, 1},
 		{"aspp_960to256_3x3d12_4px", 960, 4, 256, 3, 1, 12, 12},
 		{"effnet_672to112_1x1_4px", 672, 4, 112, 1, 1, 0, 1},
@@ -219,5 +247,27 @@ func BenchmarkConvSmallM(b *testing.B) {
 				map[string]*Tensor{"w": seeded(1, int64(tc.m), int64(tc.c), int64(tc.k), int64(tc.k)), "b": seeded(2, int64(tc.m))},
 				map[string]*Tensor{"x": seeded(3, 2, int64(tc.c), int64(tc.hw), int64(tc.hw))})
 		})
+	}
+}
+
+// BenchmarkIm2colStrips times the unfold alone (no product): densenet's
+// 128-channel 3×3 on 16×16 maps, batch 2, one K block of one 32-wide
+// strip after another into a cache-resident panel, as the GEMM asks for it.
+func BenchmarkIm2colStrips(b *testing.B) {
+	g := &conv2DGeom{c: 128, h: 16, w: 16, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, oh: 16, ow: 16, m: 32, mg: 32, grps: 1}
+	x := seeded(3, 2, 128, 16, 16).Float32s()
+	taps := []int{0, 1, 2, 3, 4, 5, 6, 7, 8}
+	var planes []float32
+	u := newIm2col(x, g, taps, 0, 2, 0, &planes)
+	k := 128 * 9
+	dst := make([]float32, 32*gemmKC)
+	b.SetBytes(int64(4 * k * u.cols))
+	for i := 0; i < b.N; i++ {
+		for j := 0; j < u.cols; j += 32 {
+			for p0 := 0; p0 < k; p0 += gemmKC {
+				kc := min(gemmKC, k-p0)
+				u.packStrips(dst, 32, p0, kc, j, 32)
+			}
+		}
 	}
 }

@@ -177,10 +177,15 @@ func scaleShift(o, x []float32, a, b float32) {
 
 // depthwise2D computes a depthwise convolution (one input and one output
 // channel per group) of nb images: od (nb×m×oh×ow) = bias + the kernels
-// of wd slid over the planes of xd.
-func depthwise2D(xd, wd, bias, od []float32, nb int, g *conv2DGeom) {
+// of wd (the data of w) slid over the planes of xd. c (which may be nil)
+// keeps the session's forms of weight initializers.
+func depthwise2D(c *opCtx, w *Tensor, xd, wd, bias, od []float32, nb int, g *conv2DGeom) {
 	ohw, hw, ksz := g.oh*g.ow, g.h*g.w, g.kh*g.kw
 	if ohw == 0 {
+		return
+	}
+	if depthwiseByChannels(g) {
+		depthwiseChannels(c, w, xd, wd, bias, od, nb, g) // depthwise_nhwc.go
 		return
 	}
 	p := newWindowPlan(g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh, g.ow)

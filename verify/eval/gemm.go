@@ -66,8 +66,25 @@ type matView struct {
 	data         []float32
 	rs, cs       int
 	blk, bstride int
-	u0           int // added to the blocked index
+	u0           int // added to the blocked index (or the generated one)
+	// gen, when set, produces the operand's packed strips itself (data,
+	// rs, cs and blk are unused): an im2col unfold done K block by K
+	// block inside the product, into the cache-resident packing buffer.
+	gen stripPacker
 }
+
+// stripPacker is an operand computed while it is packed. Its unfolded
+// index u runs along the strips: the columns of a B operand, the rows of
+// an A operand.
+type stripPacker interface {
+	// packStrips writes K rows [p0, p0+kc) × positions [u, u+n) of the
+	// unfolded index as w-wide strips (strip s, kc·w values at s·kc·w,
+	// zero-padded past n), the layout packA and packB give.
+	packStrips(dst []float32, w, p0, kc, u, n int)
+}
+
+// generated returns the operand that g packs on demand.
+func generated(g stripPacker) matView { return matView{gen: g} }
 
 func rowMajor(d []float32, cols int) matView   { return matView{data: d, rs: cols, cs: 1} }
 func transposed(d []float32, cols int) matView { return matView{data: d, rs: 1, cs: cols} }
@@ -117,6 +134,10 @@ func copyShort(dst, src []float32) {
 // (zero-padded): strip s holds, for each p, rows mr·s..mr·s+mr-1.
 func packA(kr *gemmKernel, dst []float32, a matView, i0, mc, p0, kc int) {
 	mr := kr.mr
+	if a.gen != nil {
+		a.gen.packStrips(dst, mr, p0, kc, a.u0+i0, mc)
+		return
+	}
 	n := 0
 	for s := 0; s < mc; s += mr {
 		rows := min(mr, mc-s)
@@ -167,6 +188,10 @@ func packA(kr *gemmKernel, dst []float32, a matView, i0, mc, p0, kc int) {
 // strips (zero-padded).
 func packB(kr *gemmKernel, dst []float32, b matView, p0, kc, j0, nc int) {
 	nr := kr.nr
+	if b.gen != nil {
+		b.gen.packStrips(dst, nr, p0, kc, b.u0+j0, nc)
+		return
+	}
 	n := 0
 	for s := 0; s < nc; s += nr {
 		cols := min(nr, nc-s)
@@ -286,7 +311,7 @@ func putScratch(p *[]float32) { scratchPool.Put(p) }
 // gemmBlock computes c[i0:i0+m, j0:j0+n] += a·b over the whole K, packing
 // into pa and pb unless the operand comes pre-packed (preA, preB).
 func gemmBlock(kr *gemmKernel, a, b matView, preA, preB *packed, c []float32, ldc, i0, m, j0, n, k int, pa, pb []float32) {
-	var edge [maxTile]float32
+	var edge []float32 // the tail tiles' scratch (it escapes: allocated only if used)
 	mr, nr := kr.mr, kr.nr
 	for p0 := 0; p0 < k; p0 += gemmKC {
 		kc := min(gemmKC, k-p0)
@@ -318,6 +343,9 @@ func gemmBlock(kr *gemmKernel, a, b matView, preA, preB *packed, c []float32, ld
 					if kr.edge != nil {
 						kr.edge(kc, ap, bp, c[ci:], ldc, rows, cols)
 						continue
+					}
+					if edge == nil {
+						edge = make([]float32, maxTile)
 					}
 					e := edge[:mr*nr]
 					clear(e)
@@ -385,7 +413,7 @@ func sgemmKernel(kr *gemmKernel, m, n, k int, a, b matView, preA, preB *packed, 
 
 // rows and cols return the view starting at row (column) r.
 func (v matView) rows(r int) matView {
-	if v.blk > 0 && v.rs == 1 {
+	if v.gen != nil || v.blk > 0 && v.rs == 1 {
 		return v.shift(r)
 	}
 	v.data = v.data[r*v.rs:]
@@ -393,14 +421,14 @@ func (v matView) rows(r int) matView {
 }
 
 func (v matView) cols(r int) matView {
-	if v.blk > 0 && v.cs == 1 {
+	if v.gen != nil || v.blk > 0 && v.cs == 1 {
 		return v.shift(r)
 	}
 	v.data = v.data[r*v.cs:]
 	return v
 }
 
-// shift moves a blocked view's blocked index on by u.
+// shift moves a blocked (or generated) view's unit-stride index on by u.
 func (v matView) shift(u int) matView {
 	v.u0 += u
 	return v

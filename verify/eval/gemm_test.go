@@ -20,6 +20,62 @@ func TestSgemmAgainstGonum(t *testing.T) {
 	}
 }
 
+// viewStrips is a stripPacker that packs a stored matrix (A when asA,
+// else B) with packA or packB: the driver test's generated operand.
+type viewStrips struct {
+	v   matView
+	asA bool
+}
+
+func (s viewStrips) packStrips(dst []float32, w, p0, kc, u, n int) {
+	if s.asA {
+		packA(&gemmKernel{mr: w}, dst, s.v, u, n, p0, kc)
+		return
+	}
+	packB(&gemmKernel{nr: w}, dst, s.v, p0, kc, u, n)
+}
+
+// TestSgemmGenerated runs the product with an operand that packs itself
+// as the driver asks (the im2col unfold's interface), A or B, against
+// gonum's Dgemm: every split of the work (serial, along M, along N) must
+// hand the generator the rows or columns of its own block.
+func TestSgemmGenerated(t *testing.T) {
+	for _, kr := range gemmKernels() {
+		t.Run(kr.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(3))
+			for _, sh := range [][3]int{{5, 17, 3}, {7, 33, 257}, {15, 31, 513}, {64, 49, 576}, {13, 300, 40}, {300, 13, 600}, {150, 290, 70}, {1000, 9, 300}} {
+				for _, genA := range []bool{false, true} {
+					m, n, k := sh[0], sh[1], sh[2]
+					a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+					a64, b64, c64 := make([]float64, m*k), make([]float64, k*n), make([]float64, m*n)
+					for i := range a {
+						a[i] = float32(rng.NormFloat64())
+						a64[i] = float64(a[i])
+					}
+					for i := range b {
+						b[i] = float32(rng.NormFloat64())
+						b64[i] = float64(b[i])
+					}
+					av, bv := rowMajor(a, k), rowMajor(b, n)
+					if genA {
+						av = generated(viewStrips{av, true})
+					} else {
+						bv = generated(viewStrips{bv, false})
+					}
+					sgemmKernel(kr, m, n, k, av, bv, nil, nil, c, n)
+					gonum.Implementation{}.Dgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a64, k, b64, n, 0, c64, n)
+					tol := 4 * float64(k) * 0x1p-24 * math.Sqrt(float64(k)) // as in testSgemm
+					for i := range c {
+						if d := math.Abs(float64(c[i]) - c64[i]); d > tol*(1+math.Abs(c64[i])) {
+							t.Fatalf("%v generated A %v: c[%d] = %g, want %g", sh, genA, i, c[i], c64[i])
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
 func testSgemm(t *testing.T, kr *gemmKernel) {
 	rng := rand.New(rand.NewSource(1))
 	shapes := [][3]int{{1, 1, 1}, {5, 17, 3}, {6, 16, 256}, {7, 33, 257}, {14, 32, 5}, {15, 31, 513}, {29, 65, 100},

@@ -4,11 +4,15 @@ package eval
 
 import "testing"
 
-// forEachWindowKernel runs f with the AVX2 kernels (when the CPU has
-// them) and with the portable Go loops.
+// forEachWindowKernel runs f with the AVX-512 kernels (when the CPU has
+// them), the AVX2 ones (likewise) and the portable Go loops.
 func forEachWindowKernel(t *testing.T, f func(t *testing.T)) {
-	saved := haveAVX2
-	defer func() { haveAVX2 = saved }()
+	saved, saved512 := haveAVX2, haveAVX512
+	defer func() { haveAVX2, haveAVX512 = saved, saved512 }()
+	if saved512 {
+		t.Run("avx512", f)
+	}
+	haveAVX512 = false
 	if saved {
 		t.Run("avx2", f)
 	}
