@@ -294,3 +294,140 @@ func broadcastSameType(a, b *Tensor) ([]int64, error) {
 	}
 	return broadcastShapes(a.shape, b.shape)
 }
+
+// Short-row broadcasts. A per-channel operand — the squeeze-excitation
+// scale x·s with s of shape [N, C, 1, 1], a bias [C, 1, 1] — leaves
+// runBinary rows as short as the feature map (4 elements for a 2×2 map),
+// and a kernel call per row then costs more than the arithmetic. Rows
+// shorter than shortRow run in one loop here instead, with the operation
+// inline. Add, Sub, Mul and Div are IEEE operations, so the values are the
+// kernels' bit for bit.
+
+// shortRow is the row length from which runBinary's kernel call per row
+// pays for itself.
+const shortRow = 32
+
+// binaryShortRows32 applies op ("Add", "Sub", "Mul" or "Div") over the
+// broadcast p when its rows are short; false (nothing done) otherwise.
+func binaryShortRows32(op string, p bcPlan, a, b, o []float32) bool {
+	if p.rows <= 1 || p.inner >= shortRow || len(o) == 0 {
+		return false
+	}
+	var code int
+	switch op {
+	case "Add":
+		code = 0
+	case "Sub":
+		code = 1
+	case "Mul":
+		code = 2
+	case "Div":
+		code = 3
+	default:
+		return false
+	}
+	inner, nd := p.inner, len(p.outer)
+	parallelFor(p.rows, inner, func(lo, hi int) {
+		idx := make([]int64, nd)
+		rem := int64(lo)
+		var ao, bo int64
+		for d := nd - 1; d >= 0; d-- {
+			idx[d] = rem % p.outer[d]
+			rem /= p.outer[d]
+			ao += idx[d] * p.aStr[d]
+			bo += idx[d] * p.bStr[d]
+		}
+		for r := lo; r < hi; r++ {
+			oo := o[r*inner : (r+1)*inner]
+			switch {
+			case p.aVar && p.bVar:
+				shortRowVV(code, oo, a[ao:ao+int64(inner)], b[bo:bo+int64(inner)])
+			case p.aVar:
+				shortRowVS(code, oo, a[ao:ao+int64(inner)], b[bo])
+			default:
+				shortRowSV(code, oo, a[ao], b[bo:bo+int64(inner)])
+			}
+			for d := nd - 1; d >= 0; d-- {
+				idx[d]++
+				ao += p.aStr[d]
+				bo += p.bStr[d]
+				if idx[d] < p.outer[d] {
+					break
+				}
+				ao -= p.aStr[d] * idx[d]
+				bo -= p.bStr[d] * idx[d]
+				idx[d] = 0
+			}
+		}
+	})
+	return true
+}
+
+// shortRowVV sets o[i] = a[i] op b[i] (op: 0 Add, 1 Sub, 2 Mul, 3 Div).
+func shortRowVV(op int, o, a, b []float32) {
+	a, b = a[:len(o)], b[:len(o)]
+	switch op {
+	case 0:
+		for i := range o {
+			o[i] = a[i] + b[i]
+		}
+	case 1:
+		for i := range o {
+			o[i] = a[i] - b[i]
+		}
+	case 2:
+		for i := range o {
+			o[i] = a[i] * b[i]
+		}
+	case 3:
+		for i := range o {
+			o[i] = a[i] / b[i]
+		}
+	}
+}
+
+// shortRowVS sets o[i] = a[i] op b.
+func shortRowVS(op int, o, a []float32, b float32) {
+	a = a[:len(o)]
+	switch op {
+	case 0:
+		for i := range o {
+			o[i] = a[i] + b
+		}
+	case 1:
+		for i := range o {
+			o[i] = a[i] - b
+		}
+	case 2:
+		for i := range o {
+			o[i] = a[i] * b
+		}
+	case 3:
+		for i := range o {
+			o[i] = a[i] / b
+		}
+	}
+}
+
+// shortRowSV sets o[i] = a op b[i].
+func shortRowSV(op int, o []float32, a float32, b []float32) {
+	b = b[:len(o)]
+	switch op {
+	case 0:
+		for i := range o {
+			o[i] = a + b[i]
+		}
+	case 1:
+		for i := range o {
+			o[i] = a - b[i]
+		}
+	case 2:
+		for i := range o {
+			o[i] = a * b[i]
+		}
+	case 3:
+		for i := range o {
+			o[i] = a / b[i]
+		}
+	}
+}

@@ -206,7 +206,9 @@ func numericKern(name string) func(dt DType) func(p bcPlan, a, b, o any) bool {
 		return func(p bcPlan, a, b, o any) bool {
 			switch ad := a.(type) {
 			case []float32:
-				runBinary(p, ad, b.([]float32), o.([]float32), arithKern32(name))
+				if !binaryShortRows32(name, p, ad, b.([]float32), o.([]float32)) {
+					runBinary(p, ad, b.([]float32), o.([]float32), arithKern32(name))
+				}
 			case []float64:
 				runBinary(p, ad, b.([]float64), o.([]float64), arithKern[float64](name))
 			case []int64:

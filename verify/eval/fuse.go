@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/onnxloss/onnxloss/onnxpb"
 )
@@ -14,7 +15,8 @@ import (
 // gather of cache misses. The values are the ones the two nodes give, bit
 // for bit: the shift is computed by the same kernels (logSoftmaxShift), and
 // rows holding ±Inf or NaN go through the same float64 fallback. A run that
-// asks for the fused-away value itself runs the graph unfused.
+// asks for the fused-away value itself runs the graph unfused. The other
+// fused pair, BatchNormalization → Relu, is in fuse_bnrelu.go.
 
 // fusedLogSoftmaxGather is the op of a fused LogSoftmax → GatherElements pair.
 var fusedLogSoftmaxGather = &opDef{
@@ -22,25 +24,23 @@ var fusedLogSoftmaxGather = &opDef{
 	fn:   opLogSoftmaxGather,
 }
 
-// fusion is one planned fusion: the LogSoftmax node's index in the graph,
-// the node replacing the pair (at the GatherElements' position), and the
-// value no longer computed.
+// fusion is one planned fusion of nodes: the node replacing them (at the
+// last one's position), its op, the nodes it absorbs (prepared with it, for
+// the fallback that runs the ops in turn) and the values no longer
+// computed.
 type fusion struct {
-	softmax  *onnxpb.NodeProto
 	fused    *onnxpb.NodeProto
-	internal string
+	def      *opDef
+	absorbed []*onnxpb.NodeProto
+	internal []string
 }
 
-// planFusions finds the fusable LogSoftmax → GatherElements pairs of a
-// graph: by node index, the pairs' GatherElements nodes (replaced by a
-// fused node) and their LogSoftmax nodes (dropped). readers counts, for
-// every value, the nodes (explicit and subgraph inputs) and graph outputs
-// reading it. Only opset 13 and later fuse: before, LogSoftmax flattens the
-// input to 2-D at its axis, which a gather cannot follow row by row.
+// planFusions finds the fusable node pairs of a graph: by node index, the
+// pairs' second nodes (replaced by a fused node) and their first nodes
+// (dropped). A pair fuses when the first node's only output is read once,
+// by the second node, and is no graph output. implicit lists the values
+// each node's subgraphs read.
 func planFusions(nodes []*onnxpb.NodeProto, implicit [][]string, outputs []string, opset int64) (replace map[int]*fusion, drop map[int]bool) {
-	if opset < 13 {
-		return nil, nil
-	}
 	readers := map[string]int{}
 	for i, n := range nodes {
 		for _, in := range n.GetInput() {
@@ -55,37 +55,91 @@ func planFusions(nodes []*onnxpb.NodeProto, implicit [][]string, outputs []strin
 	}
 	producer := map[string]int{}
 	for i, n := range nodes {
-		if isDefaultOp(n, "LogSoftmax") && len(n.GetInput()) == 1 && len(n.GetOutput()) == 1 {
+		if len(n.GetOutput()) == 1 {
 			producer[n.GetOutput()[0]] = i
 		}
 	}
 	for i, n := range nodes {
-		if !isDefaultOp(n, "GatherElements") || len(n.GetInput()) != 2 || len(n.GetOutput()) != 1 {
+		if len(n.GetInput()) == 0 || len(n.GetOutput()) != 1 {
 			continue
 		}
 		y := n.GetInput()[0]
 		j, ok := producer[y]
-		if !ok || y == "" || readers[y] != 1 || n.GetInput()[1] == y {
+		if !ok || y == "" || readers[y] != 1 {
 			continue
 		}
-		a := nodes[j]
+		var fz *fusion
+		switch a := nodes[j]; {
+		case isDefaultOp(a, "LogSoftmax") && isDefaultOp(n, "GatherElements"):
+			fz = fuseLogSoftmaxGather(a, n, opset)
+		case isDefaultOp(a, "BatchNormalization") && isDefaultOp(n, "Relu"):
+			fz = fuseBatchNormRelu(a, n)
+		}
+		if fz == nil {
+			continue
+		}
+		fz.internal = []string{y}
 		if replace == nil {
 			replace, drop = map[int]*fusion{}, map[int]bool{}
 		}
-		replace[i] = &fusion{
-			softmax:  a,
-			internal: y,
-			fused: &onnxpb.NodeProto{
-				Name:      n.Name,
-				OpType:    n.OpType,
-				Input:     []string{a.GetInput()[0], n.GetInput()[1]},
-				Output:    n.Output,
-				Attribute: n.Attribute,
-			},
-		}
+		replace[i] = fz
 		drop[j] = true
 	}
+	// A Concat read only by a BatchNormalization (fused with its Relu or
+	// not) joins it: fuse_concatbn.go.
+	for j, n := range nodes {
+		fz := replace[j]
+		bn := n
+		if fz != nil {
+			if fz.def != fusedBatchNormRelu {
+				continue
+			}
+			bn = fz.fused
+		} else if drop[j] || !isDefaultOp(n, "BatchNormalization") || len(n.GetOutput()) != 1 || len(n.GetInput()) != 5 {
+			continue
+		}
+		if len(bn.GetInput()) != 5 {
+			continue // the ops in turn report it
+		}
+		x := bn.GetInput()[0]
+		k, ok := producer[x]
+		if !ok || x == "" || readers[x] != 1 || !isDefaultOp(nodes[k], "Concat") || len(nodes[k].GetInput()) == 0 || slices.Contains(nodes[k].GetInput(), "") {
+			continue
+		}
+		if fz == nil {
+			fz = &fusion{fused: &onnxpb.NodeProto{Name: n.Name, OpType: n.OpType, Input: n.Input, Output: n.Output, Attribute: n.Attribute}}
+			if replace == nil {
+				replace, drop = map[int]*fusion{}, map[int]bool{}
+			}
+			replace[j] = fz
+		}
+		fz.def = fusedConcatBatchNorm
+		fz.fused.Input = append(append([]string{}, nodes[k].GetInput()...), bn.GetInput()[1:]...)
+		fz.absorbed = append(fz.absorbed, nodes[k])
+		fz.internal = append(fz.internal, x)
+		drop[k] = true
+	}
 	return replace, drop
+}
+
+// fuseLogSoftmaxGather plans LogSoftmax a → GatherElements n. Only opset
+// 13 and later fuse: before, LogSoftmax flattens the input to 2-D at its
+// axis, which a gather cannot follow row by row.
+func fuseLogSoftmaxGather(a, n *onnxpb.NodeProto, opset int64) *fusion {
+	if opset < 13 || len(a.GetInput()) != 1 || len(n.GetInput()) != 2 || n.GetInput()[1] == a.GetOutput()[0] {
+		return nil
+	}
+	return &fusion{
+		def:      fusedLogSoftmaxGather,
+		absorbed: []*onnxpb.NodeProto{a},
+		fused: &onnxpb.NodeProto{
+			Name:      n.Name,
+			OpType:    n.OpType,
+			Input:     []string{a.GetInput()[0], n.GetInput()[1]},
+			Output:    n.Output,
+			Attribute: n.Attribute,
+		},
+	}
 }
 
 func isDefaultOp(n *onnxpb.NodeProto, op string) bool {
@@ -111,7 +165,7 @@ func opLogSoftmaxGather(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		return nil, err
 	}
 	x, idx := in[0], in[1]
-	sm := c.prep.fusedSoftmax
+	sm := c.prep.absorbed[0]
 	if o, ok, err := logSoftmaxGatherRows(c, sm, x, idx); ok || err != nil {
 		return []*Tensor{o}, err
 	}

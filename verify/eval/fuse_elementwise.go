@@ -46,7 +46,7 @@ type elemGroup struct {
 // Div, with one output and no subgraph.
 func groupable(pn *prepNode) bool {
 	n := pn.proto
-	if pn.def == nil || pn.fusedSoftmax != nil || len(pn.implicit) > 0 || len(n.GetOutput()) != 1 || n.GetOutput()[0] == "" {
+	if pn.def == nil || pn.absorbed != nil || len(pn.implicit) > 0 || len(n.GetOutput()) != 1 || n.GetOutput()[0] == "" {
 		return false
 	}
 	if d := n.GetDomain(); d != "" && d != "ai.onnx" {

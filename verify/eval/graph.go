@@ -89,9 +89,10 @@ type prepNode struct {
 	constRes []*Tensor
 	// valueAttr is a ConstantOfShape node's value attribute, decoded once.
 	valueAttr *Tensor
-	// fusedSoftmax is the LogSoftmax node a fused GatherElements absorbed,
-	// prepared (attributes indexed) with the session.
-	fusedSoftmax *prepNode
+	// absorbed are the nodes a fused node took in (fuse.go: the LogSoftmax
+	// of a fused GatherElements; the Relu and the Concat of a fused
+	// BatchNormalization), prepared (attributes indexed) with the session.
+	absorbed []*prepNode
 	// group holds the members of an elementwise group node.
 	group *elemGroup
 }
@@ -264,14 +265,17 @@ func prepareGraph(g *onnxpb.GraphProto, opset int64, baseDir string, fuse bool) 
 			pn.def = registry[n.GetOpType()]
 		}
 		if fz != nil {
-			sm := fz.softmax
-			pn.def = fusedLogSoftmaxGather
-			pn.fusedSoftmax = &prepNode{proto: sm, attrs: attrMap(sm), def: registry["LogSoftmax"],
-				label: fmt.Sprintf("node %q (LogSoftmax)", sm.GetName())}
+			pn.def = fz.def
+			for _, a := range fz.absorbed {
+				pn.absorbed = append(pn.absorbed, &prepNode{proto: a, attrs: attrMap(a), def: registry[a.GetOpType()],
+					label: fmt.Sprintf("node %q (%s)", a.GetName(), a.GetOpType())})
+			}
 			if s.fusedAway == nil {
 				s.fusedAway = map[string]bool{}
 			}
-			s.fusedAway[fz.internal] = true
+			for _, v := range fz.internal {
+				s.fusedAway[v] = true
+			}
 		}
 		for _, o := range n.GetOutput() {
 			if o != "" {
@@ -964,7 +968,7 @@ func (s *Session) needsUnfused(feeds map[string]*Tensor, outputs []string) bool 
 		if s.fusedAway[name] {
 			return true
 		}
-		if p, ok := s.producer[name]; ok && (s.nodes[p].group != nil || s.nodes[p].fusedSoftmax != nil) {
+		if p, ok := s.producer[name]; ok && (s.nodes[p].group != nil || s.nodes[p].absorbed != nil) {
 			return true
 		}
 	}

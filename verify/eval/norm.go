@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 func init() {
@@ -12,11 +13,34 @@ func init() {
 	})
 }
 
-func opBatchNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
+// bnArgs are a BatchNormalization node's checked inputs and mode.
+type bnArgs struct {
+	x            *Tensor
+	params       []*Tensor // scale, B, mean, var
+	eps, mom     float64
+	training     bool
+	n, ch, inner int
+}
+
+// batchNormArgs checks a BatchNormalization node's inputs and reads its
+// attributes (every opset's form: is_test before 7, extra outputs meaning
+// training in 9-13, training_mode from 14).
+func batchNormArgs(c *opCtx, in []*Tensor) (*bnArgs, error) {
 	if err := needInputs(in, 5, 5); err != nil {
 		return nil, err
 	}
-	x := in[0]
+	return batchNormArgsOf(c, in[0], in[1:])
+}
+
+// batchNormArgsOf is batchNormArgs for X (only its shape is read) and the
+// four parameters.
+func batchNormArgsOf(c *opCtx, x *Tensor, params []*Tensor) (*bnArgs, error) {
+	in := append([]*Tensor{x}, params...)
+	for i, t := range in {
+		if t == nil {
+			return nil, fmt.Errorf("required input %d is missing", i)
+		}
+	}
 	if x.Rank() < 2 {
 		return nil, fmt.Errorf("X must be (N, C, ...), has shape %v", x.shape)
 	}
@@ -26,8 +50,6 @@ func opBatchNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 			return nil, fmt.Errorf("input %d has shape %v, want [%d]", i, in[i].shape, ch)
 		}
 	}
-	eps := float64(c.attrFloat("epsilon", 1e-5))
-	mom := float64(c.attrFloat("momentum", 0.9))
 	training := c.opset >= 14 && c.attrInt("training_mode", 0) != 0
 	if c.opset < 14 && c.nOut > 1 {
 		training = true // opsets 9-13: extra outputs mean training
@@ -35,25 +57,112 @@ func opBatchNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	if c.opset < 7 && c.attrInt("is_test", 0) != 0 {
 		training = false
 	}
-	sc, bs, mean, vr := in[1].AsFloat64(), in[2].AsFloat64(), in[3].AsFloat64(), in[4].AsFloat64()
-	n := int(x.shape[0])
-	inner := int(NumElements(x.shape[2:]))
-	if x32 := x.Float32s(); x32 != nil && !training {
-		// Inference on float32: y = x·a + b per channel, a and b folded in
-		// float64 then rounded, as runtimes fold BatchNorm.
+	return &bnArgs{x: x, params: params,
+		eps: float64(c.attrFloat("epsilon", 1e-5)), mom: float64(c.attrFloat("momentum", 0.9)), training: training,
+		n: int(x.shape[0]), ch: int(ch), inner: int(NumElements(x.shape[2:]))}, nil
+}
+
+// bnFoldKey identifies a folded BatchNormalization: its parameters' buffers
+// and epsilon.
+type bnFoldKey struct {
+	p   [4]unsafe.Pointer
+	eps float64
+}
+
+// bnFold is the per-channel y = x·a + b of inference.
+type bnFold struct{ a, b []float32 }
+
+// folded returns the per-channel y = x·a + b of inference: a and b folded
+// in float64 then rounded, as runtimes fold BatchNorm. With initializer
+// parameters (a model's usual case) they are folded once per session.
+func (b *bnArgs) folded(c *opCtx) bnFold {
+	build := func() any {
+		sc, bs, mean, vr := b.params[0].AsFloat64(), b.params[1].AsFloat64(), b.params[2].AsFloat64(), b.params[3].AsFloat64()
+		f := bnFold{make([]float32, b.ch), make([]float32, b.ch)}
+		for cc := range f.a {
+			a := sc[cc] / math.Sqrt(vr[cc]+b.eps)
+			f.a[cc], f.b[cc] = float32(a), float32(bs[cc]-mean[cc]*a)
+		}
+		return f
+	}
+	key := bnFoldKey{eps: b.eps}
+	for i, t := range b.params {
+		if c == nil || c.sess == nil || !c.sess.isInit[bufKey(t)] {
+			return build().(bnFold)
+		}
+		key.p[i] = bufKey(t)
+	}
+	return c.derivedWeight(b.params[0], key, build).(bnFold)
+}
+
+// batchNormPlanes32 writes od = x·a[c] + b[c] plane by plane (then Relu's
+// max(·, 0) on each plane while it is in cache, when relu is set): the
+// kernels of the BatchNormalization and Relu nodes, so the values are theirs
+// bit for bit.
+func batchNormPlanes32(od, x32 []float32, f bnFold, n, ch, inner int, relu bool) {
+	batchNormPlanesFrom32(od, func(b, c int) []float32 { return x32[(b*ch+c)*inner:][:inner] }, f, n, ch, inner, relu)
+}
+
+// batchNormPlanesFrom32 is batchNormPlanes32 reading the input plane of
+// image b, channel c from src(b, c).
+func batchNormPlanesFrom32(od []float32, src func(b, c int) []float32, f bnFold, n, ch, inner int, relu bool) {
+	whole := haveAVX2 && inner >= 8 && inner%8 == 0
+	parallelFor(n*ch, inner, func(lo, hi int) {
+		// The image and channel of plane q, stepped without a division per plane.
+		b, cc := lo/ch, lo%ch
+		for q := lo; q < hi; q++ {
+			av, bv := f.a[cc], f.b[cc]
+			x := src(b, cc)
+			if cc++; cc == ch {
+				b, cc = b+1, 0
+			}
+			o := od[q*inner : (q+1)*inner]
+			if whole {
+				// The kernels' vector loops, called directly: what scaleShift and
+				// reluF32 run for a length with no scalar tail.
+				scaleShiftAVX2(o, x, av, bv)
+				if relu {
+					reluSlice32(o, o)
+				}
+				continue
+			}
+			if inner >= 8 {
+				scaleShift(o, x, av, bv) // depthwise32.go
+				if relu {
+					reluF32(o, o)
+				}
+				continue
+			}
+			// Planes shorter than a vector (the 2×2 maps of a network's last
+			// stage): the kernels' scalar tails, the same expressions, inline
+			// instead of two calls per plane.
+			x = x[:len(o)]
+			for i := range o {
+				v := x[i]*av + bv
+				if relu && v < 0 {
+					v = 0
+				}
+				o[i] = v
+			}
+		}
+	})
+}
+
+func opBatchNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
+	args, err := batchNormArgs(c, in)
+	if err != nil {
+		return nil, err
+	}
+	x := args.x
+	if x32 := x.Float32s(); x32 != nil && !args.training {
 		// Each element depends on itself only: a dead input is overwritten.
 		o := c.output(0, Float32, x.shape, in)
-		od := o.Float32s()
-		parallelFor(n*int(ch), inner, func(lo, hi int) {
-			for q := lo; q < hi; q++ {
-				cc := q % int(ch)
-				a := sc[cc] / math.Sqrt(vr[cc]+eps)
-				av, bv := float32(a), float32(bs[cc]-mean[cc]*a)
-				scaleShift(od[q*inner:(q+1)*inner], x32[q*inner:(q+1)*inner], av, bv) // depthwise32.go
-			}
-		})
+		batchNormPlanes32(o.Float32s(), x32, args.folded(c), args.n, args.ch, args.inner, false)
 		return []*Tensor{o}, nil
 	}
+	sc, bs, mean, vr := in[1].AsFloat64(), in[2].AsFloat64(), in[3].AsFloat64(), in[4].AsFloat64()
+	eps, mom, training := args.eps, args.mom, args.training
+	n, ch, inner := args.n, int64(args.ch), args.inner
 	xd := x.AsFloat64()
 	useMean, useVar := mean, vr
 	var bm, bv []float64

@@ -456,6 +456,9 @@ func resample(c *opCtx, x *Tensor, sp *resizeSpec) (*Tensor, error) {
 			return nil, fmt.Errorf("cannot resize axis %d from %d to %d", i, sp.inputShape[i], n)
 		}
 	}
+	if o, ok := resample2D32(c, x, sp); ok {
+		return o, nil // resize32.go
+	}
 	shape := append([]int64{}, x.shape...)
 	cur := x.AsFloat64()
 	for ax := len(shape) - 1; ax >= 0; ax-- {
