@@ -16,7 +16,8 @@ import (
 // for bit: the shift is computed by the same kernels (logSoftmaxShift), and
 // rows holding ±Inf or NaN go through the same float64 fallback. A run that
 // asks for the fused-away value itself runs the graph unfused. The other
-// fused pair, BatchNormalization → Relu, is in fuse_bnrelu.go.
+// fused pair, BatchNormalization → Relu, is in fuse_bnrelu.go; an Add of
+// per-class offsets before the pair joins it (fuse_addpick.go).
 
 // fusedLogSoftmaxGather is the op of a fused LogSoftmax → GatherElements pair.
 var fusedLogSoftmaxGather = &opDef{
@@ -84,6 +85,23 @@ func planFusions(nodes []*onnxpb.NodeProto, implicit [][]string, outputs []strin
 		}
 		replace[i] = fz
 		drop[j] = true
+	}
+	// An Add read only by a fused LogSoftmax → GatherElements (logit
+	// adjustment: logits + a per-class offset) joins it: fuse_addpick.go.
+	for _, fz := range replace {
+		if fz.def != fusedLogSoftmaxGather {
+			continue
+		}
+		x := fz.fused.GetInput()[0]
+		k, ok := producer[x]
+		if !ok || x == "" || readers[x] != 1 || drop[k] || !isAddOfTwo(nodes[k]) {
+			continue
+		}
+		fz.def = fusedAddLogSoftmaxGather
+		fz.fused.Input = []string{nodes[k].GetInput()[0], nodes[k].GetInput()[1], fz.fused.GetInput()[1]}
+		fz.absorbed = append(fz.absorbed, nodes[k])
+		fz.internal = append(fz.internal, x)
+		drop[k] = true
 	}
 	// A Concat read only by a BatchNormalization (fused with its Relu or
 	// not) joins it: fuse_concatbn.go.
@@ -166,14 +184,16 @@ func opLogSoftmaxGather(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	}
 	x, idx := in[0], in[1]
 	sm := c.prep.absorbed[0]
-	if o, ok, err := logSoftmaxGatherRows(c, sm, x, idx); ok || err != nil {
+	if o, ok, err := logSoftmaxGatherRows(c, sm, x, nil, idx); ok || err != nil {
 		return []*Tensor{o}, err
 	}
 	return logSoftmaxThenGather(c, sm, x, idx)
 }
 
 // logSoftmaxGatherRows is the fast path; false when it does not apply.
-func logSoftmaxGatherRows(c *opCtx, sm *prepNode, x, idx *Tensor) (*Tensor, bool, error) {
+// With off (C float32 values, one per class), each row is x's row plus off,
+// added as Add does (one float32 addition per element) into a row buffer.
+func logSoftmaxGatherRows(c *opCtx, sm *prepNode, x *Tensor, off []float32, idx *Tensor) (*Tensor, bool, error) {
 	xf, ok := x.data.([]float32)
 	r := x.Rank()
 	if !ok || r == 0 || idx.Rank() != r || (idx.dtype != Int64 && idx.dtype != Int32) {
@@ -198,10 +218,21 @@ func logSoftmaxGatherRows(c *opCtx, sm *prepNode, x, idx *Tensor) (*Tensor, bool
 	of := o.data.([]float32)
 	rows := idx.Len() / k
 	bad := newFirstPos()
+	if off != nil && len(off) != cls {
+		return nil, false, nil
+	}
 	parallelFor(rows, cls*4, func(lo, hi int) {
-		var scratch, full []float32
+		var scratch, full, sum []float32
+		var add func(o, a, b []float32)
+		if off != nil {
+			sum, add = make([]float32, cls), arithKern32("Add").vv
+		}
 		for i := lo; i < hi; i++ {
 			row := xf[i*cls : (i+1)*cls]
+			if off != nil {
+				add(sum, row, off)
+				row = sum
+			}
 			shift, finite := logSoftmaxShift(row, &scratch)
 			if !finite {
 				if cap(full) < cls {
