@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command: installs the references (ONNX Runtime, PyTorch,
-# onnx, ONNX node tests), then runs gofmt, go vet and every Go test with the
+# onnx, ONNX node tests), then runs gofmt, go vet (also of the arm64 build) and every Go test with the
 # references required, so nothing skips; then builds the Python wheel and runs
 # its tests (python/tests: fresh venvs, ONNX Runtime for Python, PyTorch).
 set -euo pipefail
@@ -15,6 +15,9 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
+# The portable (non-amd64) build, tests included: the assembly paths have Go
+# fallbacks that must keep compiling.
+GOARCH=arm64 go vet ./...
 # The architectures the evaluator is checked on against ONNX Runtime (the
 # CI subset of verify/archs_test.go; scripts/verify-archs.sh runs all 20),
 # exported once into a git-ignored cache.
