@@ -34,14 +34,7 @@ func addPickModel(t *testing.T, swap bool, extra ...string) *Session {
 // shaped [C] and [1, C], either operand order, rows with ±Inf and NaN,
 // negative indices, row lengths off the vector widths.
 func TestAddLogSoftmaxGatherFused(t *testing.T) {
-	saved512, saved2 := haveAVX512, haveAVX2
-	defer func() { haveAVX512, haveAVX2 = saved512, saved2 }()
-	paths := []struct {
-		name      string
-		avx512, a bool
-	}{{"avx512", saved512, saved2}, {"avx2", false, saved2}, {"portable", false, false}}
-	for _, p := range paths {
-		haveAVX512, haveAVX2 = p.avx512, p.a
+	onKernelPaths(func(path string) {
 		for _, tc := range []struct {
 			n, c    int
 			rowRank bool // offsets shaped [1, C] rather than [C]
@@ -78,17 +71,10 @@ func TestAddLogSoftmaxGatherFused(t *testing.T) {
 				"b":   NewFloat32(bshape, off),
 				"idx": NewInt64([]int64{int64(tc.n), 1}, idx),
 			}
-			fused, err := s.Run(feeds, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			plain, err := s.Run(feeds, []string{"picked", "adj", "logp"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			fused, plain := runFusedAndPlain(t, s, feeds, "picked", "adj", "logp")
 			got, want := fused["picked"].Float32s(), plain["picked"].Float32s()
 			if i := sameBits(got, want); i >= 0 {
-				t.Fatalf("%s %+v: picked[%d] = %v fused, %v unfused", p.name, tc, i, got[i], want[i])
+				t.Fatalf("%s %+v: picked[%d] = %v fused, %v unfused", path, tc, i, got[i], want[i])
 			}
 			for i := range got {
 				row := make([]float64, tc.c)
@@ -102,18 +88,18 @@ func TestAddLogSoftmaxGatherFused(t *testing.T) {
 				r64 := logSoftmax64(row)[v]
 				if math.IsNaN(r64) || math.IsInf(r64, 0) {
 					if !(math.IsNaN(r64) && got[i] != got[i]) && float64(got[i]) != r64 {
-						t.Fatalf("%s %+v: picked[%d] = %v, want %v", p.name, tc, i, got[i], r64)
+						t.Fatalf("%s %+v: picked[%d] = %v, want %v", path, tc, i, got[i], r64)
 					}
 					continue
 				}
 				// As TestLogSoftmaxGatherFused: a few float32 roundings of the
 				// largest term plus log Σ.
 				if tol := 8 * 6e-8 * (math.Abs(r64) + 1); math.Abs(float64(got[i])-r64) > tol {
-					t.Fatalf("%s %+v: picked[%d] = %v, want %v (±%g)", p.name, tc, i, got[i], r64, tol)
+					t.Fatalf("%s %+v: picked[%d] = %v, want %v (±%g)", path, tc, i, got[i], r64, tol)
 				}
 			}
 		}
-	}
+	})
 }
 
 // TestAddLogSoftmaxGatherFusedFallbacks checks the operands the fast path

@@ -40,20 +40,42 @@ func pickModel(opset, sa, ga int64, extra ...string) *Session {
 	return s
 }
 
+// runFusedAndPlain runs s on feeds twice: as prepared (fused), and asking
+// for outs, whose values past the first are hidden by a fusion, so that
+// the session runs the graph unfused.
+func runFusedAndPlain(t *testing.T, s *Session, feeds map[string]*Tensor, outs ...string) (fused, plain map[string]*Tensor) {
+	t.Helper()
+	fused, err := s.Run(feeds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain, err = s.Run(feeds, outs); err != nil {
+		t.Fatal(err)
+	}
+	return fused, plain
+}
+
+// onKernelPaths runs f on the AVX-512, AVX2 and portable paths in turn (as
+// far as the CPU has them), then restores the CPU's own.
+func onKernelPaths(f func(path string)) {
+	saved512, saved2 := haveAVX512, haveAVX2
+	defer func() { haveAVX512, haveAVX2 = saved512, saved2 }()
+	for _, p := range []struct {
+		name         string
+		avx512, avx2 bool
+	}{{"avx512", saved512, saved2}, {"avx2", false, saved2}, {"portable", false, false}} {
+		haveAVX512, haveAVX2 = p.avx512, p.avx2
+		f(p.name)
+	}
+}
+
 // TestLogSoftmaxGatherFused checks the fused label pick against the float64
 // definition, and bit for bit against the two nodes run unfused (a run that
 // asks for the log-probabilities too), on the AVX-512, AVX2 and portable
 // paths: random rows, rows with +Inf, −Inf and NaN, negative indices, int32
 // indices, several picks per row.
 func TestLogSoftmaxGatherFused(t *testing.T) {
-	saved512, saved2 := haveAVX512, haveAVX2
-	defer func() { haveAVX512, haveAVX2 = saved512, saved2 }()
-	paths := []struct {
-		name      string
-		avx512, a bool
-	}{{"avx512", saved512, saved2}, {"avx2", false, saved2}, {"portable", false, false}}
-	for _, p := range paths {
-		haveAVX512, haveAVX2 = p.avx512, p.a
+	onKernelPaths(func(path string) {
 		for _, tc := range []struct {
 			n, c, k int
 			int32   bool
@@ -87,14 +109,7 @@ func TestLogSoftmaxGatherFused(t *testing.T) {
 				t.Fatalf("pair not fused (fusedAway %v)", s.fusedAway)
 			}
 			feeds := map[string]*Tensor{"x": NewFloat32([]int64{int64(tc.n), int64(tc.c)}, x), "idx": idx}
-			fused, err := s.Run(feeds, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			plain, err := s.Run(feeds, []string{"picked", "logp"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			fused, plain := runFusedAndPlain(t, s, feeds, "picked", "logp")
 			got, want := fused["picked"].Float32s(), plain["picked"].Float32s()
 			for i := range got {
 				row := make([]float64, tc.c)
@@ -109,23 +124,23 @@ func TestLogSoftmaxGatherFused(t *testing.T) {
 				}
 				r64 := ref[v]
 				if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
-					t.Fatalf("%s %+v: picked[%d] = %v fused, %v unfused", p.name, tc, i, got[i], want[i])
+					t.Fatalf("%s %+v: picked[%d] = %v fused, %v unfused", path, tc, i, got[i], want[i])
 				}
 				// float32 logits, float64 sum: a few float32 roundings of the
 				// largest term |x − m| plus log Σ.
 				tol := 8 * 6e-8 * (math.Abs(r64) + 1)
 				if math.IsNaN(r64) || math.IsInf(r64, 0) {
 					if !(math.IsNaN(r64) && got[i] != got[i]) && float64(got[i]) != r64 {
-						t.Fatalf("%s %+v: picked[%d] = %v, want %v", p.name, tc, i, got[i], r64)
+						t.Fatalf("%s %+v: picked[%d] = %v, want %v", path, tc, i, got[i], r64)
 					}
 					continue
 				}
 				if math.Abs(float64(got[i])-r64) > tol {
-					t.Fatalf("%s %+v: picked[%d] = %v, want %v (±%g)", p.name, tc, i, got[i], r64, tol)
+					t.Fatalf("%s %+v: picked[%d] = %v, want %v (±%g)", path, tc, i, got[i], r64, tol)
 				}
 			}
 		}
-	}
+	})
 }
 
 // TestLogSoftmaxGatherFusedFallbacks checks the cases the fast path leaves
@@ -265,14 +280,7 @@ func TestBatchNormReluFused(t *testing.T) {
 				if !s.fusedAway["bn"] {
 					t.Fatalf("opset %d: pair not fused", f.opset)
 				}
-				fused, err := s.Run(feeds, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				plain, err := s.Run(feeds, []string{"y", "bn"})
-				if err != nil {
-					t.Fatal(err)
-				}
+				fused, plain := runFusedAndPlain(t, s, feeds, "y", "bn")
 				got := fused["y"].Float32s()
 				if i := sameBits(got, plain["y"].Float32s()); i >= 0 {
 					t.Fatalf("avx2=%v opset %d %v: y[%d] = %v fused, %v unfused", avx, f.opset, sh, i, got[i], plain["y"].Float32s()[i])
@@ -330,14 +338,7 @@ func TestBatchNormReluFusedFallbacks(t *testing.T) {
 	if !s.fusedAway["bn"] {
 		t.Fatal("training-mode pair not fused")
 	}
-	fused, err := s.Run(feeds, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := s.Run(feeds, []string{"y", "bn"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fused, plain := runFusedAndPlain(t, s, feeds, "y", "bn")
 	if i := sameBits(fused["y"].Float32s(), plain["y"].Float32s()); i >= 0 {
 		t.Fatalf("training: y[%d] = %v fused, %v unfused", i, fused["y"].Float32s()[i], plain["y"].Float32s()[i])
 	}
@@ -373,14 +374,7 @@ func TestBatchNormReluFusedFallbacks(t *testing.T) {
 	for k, v := range feeds {
 		f64[k] = castTensor(v, Float64)
 	}
-	fused, err = s.Run(f64, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err = s.Run(f64, []string{"y", "bn"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fused, plain = runFusedAndPlain(t, s, f64, "y", "bn")
 	g, w := fused["y"].Float64s(), plain["y"].Float64s()
 	for i := range g {
 		if g[i] != w[i] || g[i] < 0 {
@@ -555,14 +549,7 @@ func TestConcatBatchNormFused(t *testing.T) {
 				if !s.fusedAway["cat"] {
 					t.Fatalf("Concat not fused (fusedAway %v)", s.fusedAway)
 				}
-				fused, err := s.Run(feeds, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				plain, err := s.Run(feeds, []string{"y", "cat"})
-				if err != nil {
-					t.Fatal(err)
-				}
+				fused, plain := runFusedAndPlain(t, s, feeds, "y", "cat")
 				got := fused["y"].Float32s()
 				name := fmt.Sprintf("spatial %v relu %v inits %v", spatial, relu, asInits)
 				if i := sameBits(got, plain["y"].Float32s()); i >= 0 {
