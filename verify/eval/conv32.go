@@ -531,25 +531,6 @@ func padPlane(pp []float32, ph, pw int, plane []float32, g *conv2DGeom) {
 	}
 }
 
-// copyRun is copy(d, s[:len(d)]) for the short runs of an unfold: in
-// 16-byte moves, which the compiler inlines (larger array assignments
-// become memmove calls, as the operands could overlap).
-func copyRun(d, s []float32) {
-	n := len(d)
-	s = s[:n]
-	if n >= 48 {
-		copy(d, s)
-		return
-	}
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		*(*[4]float32)(d[i:]) = *(*[4]float32)(s[i:])
-	}
-	for ; i < n; i++ {
-		d[i] = s[i]
-	}
-}
-
 // tileCost is the work the kernel does on an m×n product, padded to its
 // whole register tiles (the last rows at their own height when the narrow
 // kernel takes them).
