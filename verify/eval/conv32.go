@@ -167,9 +167,8 @@ func convGEMM(c *opCtx, xd, wd []float32, w *Tensor, bias, od []float32, g *conv
 		planes = getScratch(0)
 		defer putScratch(planes)
 	}
-	s := getScratch(g.mg * nf * ohw)
-	defer putScratch(s)
-	tmp := *s
+	tmp := getScratch(0) // the product's output, when it is not od's layout
+	defer putScratch(tmp)
 	for n0 := 0; n0 < nb; n0 += nf {
 		for gi := 0; gi < g.grps; gi++ {
 			convGroup(c, xd, w, ct, bias, od, planes, tmp, g, n0, min(nf, nb-n0), gi, direct)
@@ -178,8 +177,9 @@ func convGEMM(c *opCtx, xd, wd []float32, w *Tensor, bias, od []float32, g *conv
 }
 
 // convGroup computes group gi of images n0..n0+nf-1 (see convGEMM), with
-// planes (the unfold's padded planes) and tmp as scratch.
-func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od []float32, planes *[]float32, tmp []float32, g *conv2DGeom, n0, nf, gi int, direct bool) {
+// planes (the unfold's padded planes) and tmp as scratch, each grown only
+// when used.
+func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od []float32, planes, tmp *[]float32, g *conv2DGeom, n0, nf, gi int, direct bool) {
 	ohw, hw := g.oh*g.ow, g.h*g.w
 	cin := g.c * g.grps
 	kdim := g.c * len(ct.taps)
@@ -206,9 +206,10 @@ func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od []float3
 	if trans {
 		// tmp (cols × mg) = col^T · W^T, starting from the bias; on 1×1
 		// maps its rows are the images' outputs, written in place.
-		dst, ldd := tmp, g.mg
-		if ohw == 1 {
-			dst, ldd = od[n0*g.m+gi*g.mg:], g.m
+		dst, ldd := od[n0*g.m+gi*g.mg:], g.m
+		if ohw > 1 {
+			*tmp = grow(*tmp, cols*g.mg)
+			dst, ldd = *tmp, g.mg
 		}
 		for j := 0; j < cols; j++ {
 			row := dst[j*ldd:][:g.mg]
@@ -224,26 +225,31 @@ func convGroup(c *opCtx, xd []float32, w *Tensor, ct convTaps, bias, od []float3
 			return
 		}
 		for i := 0; i < nf; i++ {
-			transposeOut(od[((n0+i)*g.m+gi*g.mg)*ohw:], tmp[i*ohw*g.mg:], ohw, g.mg)
+			transposeOut(od[((n0+i)*g.m+gi*g.mg)*ohw:], dst[i*ohw*g.mg:], ohw, g.mg)
 		}
 		return
 	}
 	wv := rowMajor(wm, kdim)
 	preA := c.packedWeight(w, wv, g.mg, kdim, true)
+	// dst (mg × cols): one image's output planes are the product's rows
+	// as they lie in od; several images' go through tmp.
+	var dst []float32
 	if nf == 1 {
-		for ch := 0; ch < g.mg; ch++ {
-			fillBias(out(ch, 0), bias, gi*g.mg+ch)
-		}
-		sgemmPacked(g.mg, ohw, kdim, wv, bm, preA, nil, od[(n0*g.m+gi*g.mg)*ohw:][:g.mg*ohw], ohw)
+		dst = od[(n0*g.m+gi*g.mg)*ohw:][:g.mg*ohw]
+	} else {
+		*tmp = grow(*tmp, g.mg*cols)
+		dst = *tmp
+	}
+	for ch := 0; ch < g.mg; ch++ {
+		fillBias(dst[ch*cols:][:cols], bias, gi*g.mg+ch)
+	}
+	sgemmPacked(g.mg, cols, kdim, wv, bm, preA, nil, dst, cols)
+	if nf == 1 {
 		return
 	}
 	for ch := 0; ch < g.mg; ch++ {
-		fillBias(tmp[ch*cols:][:cols], bias, gi*g.mg+ch)
-	}
-	sgemmPacked(g.mg, cols, kdim, wv, bm, preA, nil, tmp, cols)
-	for ch := 0; ch < g.mg; ch++ {
 		for i := 0; i < nf; i++ {
-			copy(out(ch, i), tmp[ch*cols+i*ohw:][:ohw])
+			copy(out(ch, i), dst[ch*cols+i*ohw:][:ohw])
 		}
 	}
 }
