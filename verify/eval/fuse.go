@@ -15,9 +15,11 @@ import (
 // gather of cache misses. The values are the ones the two nodes give, bit
 // for bit: the shift is computed by the same kernels (logSoftmaxShift), and
 // rows holding ±Inf or NaN go through the same float64 fallback. A run that
-// asks for the fused-away value itself runs the graph unfused. The other
-// fused pair, BatchNormalization → Relu, is in fuse_bnrelu.go; an Add of
-// per-class offsets before the pair joins it (fuse_addpick.go).
+// asks for or feeds a fused-away value runs the graph unfused (graph.go).
+// The other fusions: BatchNormalization → Relu (fuse_bnrelu.go), a Concat
+// before a BatchNormalization (fuse_concatbn.go), an Add of per-class
+// offsets before the pair (fuse_addpick.go) and runs of elementwise nodes
+// (fuse_elementwise.go).
 
 // fusedLogSoftmaxGather is the op of a fused LogSoftmax → GatherElements pair.
 var fusedLogSoftmaxGather = &opDef{
@@ -113,7 +115,7 @@ func planFusions(nodes []*onnxpb.NodeProto, implicit [][]string, outputs []strin
 				continue
 			}
 			bn = fz.fused
-		} else if drop[j] || !isDefaultOp(n, "BatchNormalization") || len(n.GetOutput()) != 1 || len(n.GetInput()) != 5 {
+		} else if drop[j] || !isDefaultOp(n, "BatchNormalization") || len(n.GetOutput()) != 1 {
 			continue
 		}
 		if len(bn.GetInput()) != 5 {
@@ -214,13 +216,13 @@ func logSoftmaxGatherRows(c *opCtx, sm *prepNode, x *Tensor, off []float32, idx 
 	if cls == 0 || k == 0 {
 		return nil, false, nil // the ops' own checks and empty outputs
 	}
+	if off != nil && len(off) != cls {
+		return nil, false, nil
+	}
 	o := c.alloc(Float32, idx.shape)
 	of := o.data.([]float32)
 	rows := idx.Len() / k
 	bad := newFirstPos()
-	if off != nil && len(off) != cls {
-		return nil, false, nil
-	}
 	parallelFor(rows, cls*4, func(lo, hi int) {
 		var scratch, full, sum []float32
 		var add func(o, a, b []float32)
