@@ -15,9 +15,11 @@ import (
 // gather of cache misses. The values are the ones the two nodes give, bit
 // for bit: the shift is computed by the same kernels (logSoftmaxShift), and
 // rows holding ±Inf or NaN go through the same float64 fallback. A run that
-// asks for the fused-away value itself runs the graph unfused. The other
-// fused pair, BatchNormalization → Relu, is in fuse_bnrelu.go; an Add of
-// per-class offsets before the pair joins it (fuse_addpick.go).
+// asks for or feeds a fused-away value runs the graph unfused (graph.go).
+// The other fusions: BatchNormalization → Relu (fuse_bnrelu.go), a Concat
+// before a BatchNormalization (fuse_concatbn.go), an Add of per-class
+// offsets before the pair (fuse_addpick.go) and runs of elementwise nodes
+// (fuse_elementwise.go).
 
 // fusedLogSoftmaxGather is the op of a fused LogSoftmax → GatherElements pair.
 var fusedLogSoftmaxGather = &opDef{
@@ -113,7 +115,7 @@ func planFusions(nodes []*onnxpb.NodeProto, implicit [][]string, outputs []strin
 				continue
 			}
 			bn = fz.fused
-		} else if drop[j] || !isDefaultOp(n, "BatchNormalization") || len(n.GetOutput()) != 1 || len(n.GetInput()) != 5 {
+		} else if drop[j] || !isDefaultOp(n, "BatchNormalization") || len(n.GetOutput()) != 1 {
 			continue
 		}
 		if len(bn.GetInput()) != 5 {
@@ -214,13 +216,13 @@ func logSoftmaxGatherRows(c *opCtx, sm *prepNode, x *Tensor, off []float32, idx 
 	if cls == 0 || k == 0 {
 		return nil, false, nil // the ops' own checks and empty outputs
 	}
+	if off != nil && len(off) != cls {
+		return nil, false, nil
+	}
 	o := c.alloc(Float32, idx.shape)
 	of := o.data.([]float32)
 	rows := idx.Len() / k
 	bad := newFirstPos()
-	if off != nil && len(off) != cls {
-		return nil, false, nil
-	}
 	parallelFor(rows, cls*4, func(lo, hi int) {
 		var scratch, full, sum []float32
 		var add func(o, a, b []float32)
@@ -269,21 +271,62 @@ func logSoftmaxGatherRows(c *opCtx, sm *prepNode, x *Tensor, off []float32, idx 
 // logSoftmaxThenGather runs the pair's two ops in turn, the LogSoftmax with
 // its own node's attributes; its output goes back to the run's buffer pool.
 func logSoftmaxThenGather(c *opCtx, sm *prepNode, x, idx *Tensor) ([]*Tensor, error) {
-	ca := *c
-	ca.node, ca.attrs, ca.nOut, ca.want = sm.proto, sm.attrs, 1, []bool{true}
-	ca.dead = []bool{len(c.dead) > 0 && c.dead[0]}
-	ys, err := callOp(sm.def, &ca, []*Tensor{x})
+	ys, err := c.runAbsorbed(sm, []*Tensor{x}, []bool{len(c.dead) > 0 && c.dead[0]})
 	if err != nil {
-		return nil, fmt.Errorf("%s, fused with this one: %w", sm.label, err)
+		return nil, err
 	}
 	y := ys[0]
 	cg := *c
 	cg.dead = []bool{false, len(c.dead) > 1 && c.dead[1]}
 	res, err := callOp(registry["GatherElements"], &cg, []*Tensor{y, idx})
-	if c.run != nil && bufKey(y) != bufKey(x) && (len(res) == 0 || res[0] == nil || bufKey(res[0]) != bufKey(y)) {
-		if key := bufKey(y); key != nil {
-			c.run.recycle(key)
+	c.recycleIntermediate(y, x, firstResult(res))
+	return res, err
+}
+
+// The fused ops' fallbacks run their nodes in turn, as the graph would
+// unfused: runAbsorbed runs one absorbed node inside the fused node's
+// context, and recycleIntermediate returns the buffer of a value passed
+// between them to the run's pool.
+
+// absorbedCtx returns c set up for running absorbed node a: a's proto and
+// attributes, its one output wanted, the inputs marked dead overwritable.
+func (c *opCtx) absorbedCtx(a *prepNode, dead []bool) *opCtx {
+	ac := *c
+	ac.node, ac.attrs, ac.prep, ac.nOut, ac.want, ac.dead = a.proto, a.attrs, a, 1, []bool{true}, dead
+	return &ac
+}
+
+// runAbsorbed runs absorbed node a on args (absorbedCtx); its errors name a
+// and the fused node it is part of.
+func (c *opCtx) runAbsorbed(a *prepNode, args []*Tensor, dead []bool) ([]*Tensor, error) {
+	res, err := callOp(a.def, c.absorbedCtx(a, dead), args)
+	if err != nil {
+		return nil, fmt.Errorf("%s, fused with this one: %w", a.label, err)
+	}
+	return res, nil
+}
+
+// recycleIntermediate returns the buffer of t, a value only the fused node
+// saw, to the run's pool, unless it is the buffer of one of keep (the fused
+// node's inputs and result; nil entries are ignored). The pool itself
+// declines buffers a live value still holds.
+func (c *opCtx) recycleIntermediate(t *Tensor, keep ...*Tensor) {
+	key := bufKey(t)
+	if c.run == nil || key == nil {
+		return
+	}
+	for _, k := range keep {
+		if k != nil && bufKey(k) == key {
+			return
 		}
 	}
-	return res, err
+	c.run.recycle(key)
+}
+
+// firstResult returns res[0], or nil for no result.
+func firstResult(res []*Tensor) *Tensor {
+	if len(res) == 0 {
+		return nil
+	}
+	return res[0]
 }

@@ -1,10 +1,6 @@
 package eval
 
-import (
-	"fmt"
-
-	"github.com/onnxloss/onnxloss/onnxpb"
-)
+import "github.com/onnxloss/onnxloss/onnxpb"
 
 // The label pick of a logit-adjusted loss (balanced softmax, logit
 // adjustment): Add(logits, offsets) → LogSoftmax → GatherElements. Fused,
@@ -51,22 +47,15 @@ func opAddLogSoftmaxGather(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 			return []*Tensor{o}, err
 		}
 	}
-	ca := *c
-	ca.node, ca.attrs, ca.nOut, ca.want = add.proto, add.attrs, 1, []bool{true}
-	ca.dead = []bool{len(c.dead) > 0 && c.dead[0], len(c.dead) > 1 && c.dead[1]}
-	xs, err := callOp(add.def, &ca, []*Tensor{a, b})
+	xs, err := c.runAbsorbed(add, []*Tensor{a, b}, []bool{len(c.dead) > 0 && c.dead[0], len(c.dead) > 1 && c.dead[1]})
 	if err != nil {
-		return nil, fmt.Errorf("%s, fused with this one: %w", add.label, err)
+		return nil, err
 	}
 	x = xs[0]
 	cp := *c
 	cp.dead = []bool{true, len(c.dead) > 2 && c.dead[2]}
 	res, err := opLogSoftmaxGather(&cp, []*Tensor{x, idx})
-	if c.run != nil && bufKey(x) != bufKey(a) && bufKey(x) != bufKey(b) && (len(res) == 0 || res[0] == nil || bufKey(res[0]) != bufKey(x)) {
-		if key := bufKey(x); key != nil {
-			c.run.recycle(key)
-		}
-	}
+	c.recycleIntermediate(x, a, b, firstResult(res))
 	return res, err
 }
 

@@ -1,10 +1,6 @@
 package eval
 
-import (
-	"fmt"
-
-	"github.com/onnxloss/onnxloss/onnxpb"
-)
+import "github.com/onnxloss/onnxloss/onnxpb"
 
 // BatchNormalization → Relu. The pre-activation blocks of DenseNet-style
 // models normalise and rectify every concatenation before a convolution;
@@ -59,18 +55,12 @@ func opBatchNormRelu(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 		return nil, err
 	}
 	y := ys[0]
-	r := c.prep.absorbed[0]
-	cr := *c
-	cr.node, cr.attrs, cr.prep = r.proto, r.attrs, r
-	cr.dead = []bool{true} // y is this node's own buffer (fresh, or x's when x was dead)
-	res, err := callOp(r.def, &cr, []*Tensor{y})
+	// y is this node's own buffer (fresh, or x's when x was dead): the Relu
+	// may overwrite it.
+	res, err := c.runAbsorbed(c.prep.absorbed[0], []*Tensor{y}, []bool{true})
 	if err != nil {
-		return nil, fmt.Errorf("%s, fused with this one: %w", r.label, err)
+		return nil, err
 	}
-	if c.run != nil && len(res) > 0 && res[0] != nil && bufKey(y) != bufKey(res[0]) && bufKey(y) != bufKey(in[0]) {
-		if key := bufKey(y); key != nil {
-			c.run.recycle(key)
-		}
-	}
+	c.recycleIntermediate(y, in[0], firstResult(res))
 	return res, nil
 }

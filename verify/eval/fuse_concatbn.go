@@ -35,13 +35,11 @@ func opConcatBatchNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	}
 	// The ops in turn: the Concat with its own node's attributes, then the
 	// BatchNormalization (and Relu) on its output, which they may overwrite.
-	cc := *c
-	cc.node, cc.attrs, cc.prep, cc.nOut, cc.want = cat.proto, cat.attrs, cat, 1, []bool{true}
-	cc.dead = make([]bool, k)
-	copy(cc.dead, c.dead)
-	ys, err := callOp(cat.def, &cc, xs)
+	dead := make([]bool, k)
+	copy(dead, c.dead)
+	ys, err := c.runAbsorbed(cat, xs, dead)
 	if err != nil {
-		return nil, fmt.Errorf("%s, fused with this one: %w", cat.label, err)
+		return nil, err
 	}
 	y := ys[0]
 	cb := *c
@@ -58,11 +56,7 @@ func opConcatBatchNorm(c *opCtx, in []*Tensor) ([]*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.run != nil && len(res) > 0 && res[0] != nil && bufKey(y) != bufKey(res[0]) {
-		if key := bufKey(y); key != nil {
-			c.run.recycle(key)
-		}
-	}
+	c.recycleIntermediate(y, firstResult(res))
 	return res, nil
 }
 

@@ -321,19 +321,17 @@ func (g *elemGroup) runMembers(c *opCtx, ext []string, in []*Tensor) ([]*Tensor,
 	}
 	hidden := func(name string) bool { return produced[name] && !written[name] }
 	for _, m := range g.members {
-		mc := *c
-		mc.node, mc.attrs, mc.nOut, mc.want, mc.prep = m.proto, m.attrs, 1, []bool{true}, m
 		ins := m.proto.GetInput()
 		args := make([]*Tensor, len(ins))
-		mc.dead = make([]bool, len(args))
+		dead := make([]bool, len(args))
 		for i, name := range ins {
 			args[i] = vals[name]
 			left[name]--
 			// The last read of a value only the group holds (and the only
 			// read of it by this node): the op may write its output there.
-			mc.dead[i] = hidden(name) && left[name] == 0 && (len(ins) == 1 || ins[0] != ins[1])
+			dead[i] = hidden(name) && left[name] == 0 && (len(ins) == 1 || ins[0] != ins[1])
 		}
-		res, err := callOp(m.def, &mc, args)
+		res, err := callOp(m.def, c.absorbedCtx(m, dead), args)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.label, err)
 		}
@@ -342,10 +340,8 @@ func (g *elemGroup) runMembers(c *opCtx, ext []string, in []*Tensor) ([]*Tensor,
 		}
 		vals[m.proto.GetOutput()[0]] = res[0]
 		for i := range ins {
-			if mc.dead[i] && c.run != nil && bufKey(args[i]) != bufKey(res[0]) {
-				if key := bufKey(args[i]); key != nil {
-					c.run.recycle(key)
-				}
+			if dead[i] {
+				c.recycleIntermediate(args[i], res[0])
 			}
 		}
 	}

@@ -89,9 +89,9 @@ type prepNode struct {
 	constRes []*Tensor
 	// valueAttr is a ConstantOfShape node's value attribute, decoded once.
 	valueAttr *Tensor
-	// absorbed are the nodes a fused node took in (fuse.go: the LogSoftmax
-	// of a fused GatherElements; the Relu and the Concat of a fused
-	// BatchNormalization), prepared (attributes indexed) with the session.
+	// absorbed are the nodes a fused node took in (fuse.go: the LogSoftmax,
+	// and the Add, of a fused GatherElements; the Relu and the Concat of a
+	// fused BatchNormalization), prepared (attributes indexed) with the session.
 	absorbed []*prepNode
 	// group holds the members of an elementwise group node.
 	group *elemGroup

@@ -92,7 +92,7 @@ func (b *bnArgs) folded(c *opCtx) bnFold {
 		}
 		key.p[i] = bufKey(t)
 	}
-	return c.derivedWeight(b.params[0], key, build).(bnFold)
+	return c.sessionDerived(key, build).(bnFold)
 }
 
 // batchNormPlanes32 writes od = x·a[c] + b[c] plane by plane (then Relu's

@@ -57,6 +57,13 @@ func (c *opCtx) derivedWeight(t *Tensor, key any, build func() any) any {
 	if c == nil || c.sess == nil || !c.sess.isInit[bufKey(t)] {
 		return build()
 	}
+	return c.sessionDerived(key, build)
+}
+
+// sessionDerived returns build()'s value under key, computed once per
+// session: key must fix the value (derivedWeight's initializer buffers, or
+// a node and the lengths its taps depend on). c.sess must be set.
+func (c *opCtx) sessionDerived(key any, build func() any) any {
 	pc := &c.sess.packs
 	pc.mu.Lock()
 	defer pc.mu.Unlock()

@@ -66,43 +66,46 @@ func pool2DFloat32(c *opCtx, x *Tensor, g windowGeom, isMax, includePad bool) (*
 		// the nc planes side by side (depthwise_nhwc.go), the same adds in
 		// the same order as the plane kernel's. BenchmarkWindowPool has it
 		// 1.3× (8×8) to 2× (4×4) the planes' way, and behind on 16×16.
-		ones := make([]float32, nc*kh*kw)
-		for i := range ones {
-			ones[i] = 1
-		}
-		depthwiseChannels(nil, nil, xd, ones, nil, od, 1, dg)
+		depthwiseChannels(nil, nil, xd, onesF32(nc*kh*kw), nil, od, 1, dg)
 		parallelFor(nc, ohw, func(lo, hi int) {
 			for q := lo; q < hi; q++ {
-				dst := od[q*ohw:][:ohw]
-				for oy := 0; oy < oh; oy++ {
-					row := dst[oy*ow : (oy+1)*ow]
-					for ox := range row {
-						row[ox] /= float32(cy[oy] * cx[ox])
-					}
-				}
+				divideByCounts(od[q*ohw:][:ohw], ow, cy, cx)
 			}
 		})
 		return o, true
 	}
-	ones := make([]float32, kh*kw)
-	for i := range ones {
-		ones[i] = 1
-	}
+	ones := onesF32(kh * kw)
 	parallelFor(nc, ohw*kh*kw, func(lo, hi int) {
 		buf := p.newPlane(0)
 		for q := lo; q < hi; q++ {
 			dst := od[q*ohw:][:ohw]
 			p.prepare(buf, xd[q*hw:][:hw])
 			p.weighted(dst, ow, buf, ones, 0)
-			for oy := 0; oy < oh; oy++ {
-				row := dst[oy*ow : (oy+1)*ow]
-				for ox := range row {
-					row[ox] /= float32(cy[oy] * cx[ox])
-				}
-			}
+			divideByCounts(dst, ow, cy, cx)
 		}
 	})
 	return o, true
+}
+
+// divideByCounts divides AveragePool's sums (a plane of rows of ow) by
+// their tap counts, cy[oy]·cx[ox] (poolCounts).
+func divideByCounts(plane []float32, ow int, cy, cx []int) {
+	for oy := range cy {
+		row := plane[oy*ow : (oy+1)*ow]
+		for ox := range row {
+			row[ox] /= float32(cy[oy] * cx[ox])
+		}
+	}
+}
+
+// onesF32 returns n float32 ones: the weights that make a window's
+// weighted sum its plain sum.
+func onesF32(n int) []float32 {
+	ones := make([]float32, n)
+	for i := range ones {
+		ones[i] = 1
+	}
+	return ones
 }
 
 // dwPoolChannelsMaxIn is the input-plane size up to which AveragePool
@@ -171,8 +174,8 @@ func (p *windowPlan) maxAt(x []float32, oy, ox int) float32 {
 // tensor: each channel's plane summed in float64 and scaled by 1/size,
 // as ReduceMean over the spatial axes computes it, into a buffer of the
 // run. Planes below 16 values (the 2×2 and 3×3 maps of a network's last
-// stages, where a call per plane costs more than its sum) are summed by
-// a loop over all of them.
+// stages) are summed by the four-chain loop, whose set-up costs less than
+// the vector loop's on so few values.
 func globalAveragePool32(c *opCtx, x *Tensor) *Tensor {
 	shape := make([]int64, x.Rank())
 	shape[0], shape[1] = x.shape[0], x.shape[1]

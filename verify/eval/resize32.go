@@ -66,18 +66,7 @@ func axisTaps(c *opCtx, sp *resizeSpec, axis int) (flatTaps, bool) {
 	if c == nil || c.sess == nil || c.node == nil || sp.coordMode == "tf_crop_and_resize" {
 		v = build() // the roi is an input: not fixed by the key
 	} else {
-		key := resizeTapsKey{c.node, axis, sp.inputShape[axis], sp.outSize[axis], sp.scales[axis]}
-		pc := &c.sess.packs // packcache.go: per-session derived values
-		pc.mu.Lock()
-		var ok bool
-		if v, ok = pc.derived[key]; !ok {
-			v = build()
-			if pc.derived == nil {
-				pc.derived = map[any]any{}
-			}
-			pc.derived[key] = v
-		}
-		pc.mu.Unlock()
+		v = c.sessionDerived(resizeTapsKey{c.node, axis, sp.inputShape[axis], sp.outSize[axis], sp.scales[axis]}, build)
 	}
 	f, ok := v.(flatTaps)
 	return f, ok
